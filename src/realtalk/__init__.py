@@ -1,0 +1,118 @@
+"""realtalk: realtime speech-to-speech voice agents on the OpenAI Realtime protocol.
+
+Re-exports only. Events live in :mod:`realtalk.events` (``rt.events.AudioDelta``), providers in
+:mod:`realtalk.providers` (``rt.providers.OpenAI()``).
+"""
+
+from realtalk import commands, events, items
+from realtalk.config import (
+    UNSET,
+    AudioFormat,
+    FunctionChoice,
+    Layer,
+    NoiseReduction,
+    Prompt,
+    Reasoning,
+    RetentionRatio,
+    SemanticVAD,
+    ServerVAD,
+    SessionConfig,
+    ToolSpec,
+    Tracing,
+    Transcription,
+    diff,
+    merge,
+)
+from realtalk.errors import (
+    ConfigError,
+    ConfigProblem,
+    ConnectionClosed,
+    EngineUnavailable,
+    HandshakeError,
+    InvalidState,
+    ProtocolError,
+    RealtalkError,
+    RemoteProtocolError,
+    ServerError,
+    ToolError,
+    TransportError,
+)
+
+__version__ = "0.1.0"
+
+# The asyncio layer loads on first use, so importing the pure core (and `import realtalk`
+# itself) stays cheap and free of asyncio/websockets.
+_LAZY = {
+    "Agent": "realtalk.agent",
+    "ClientProtocol": "realtalk.protocol",
+    "FunctionTool": "realtalk.tools",
+    "OutputGuardrail": "realtalk.guardrails",
+    "PlaybackTracker": "realtalk.playback",
+    "Runner": "realtalk.runner",
+    "Session": "realtalk.session",
+    "SessionOptions": "realtalk.session",
+    "function_tool": "realtalk.tools",
+    "output_guardrail": "realtalk.guardrails",
+}
+_LAZY_MODULES = {"providers", "server", "testing", "audio", "dialects", "protocol"}
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _LAZY_MODULES:
+        module = importlib.import_module(f"realtalk.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'realtalk' has no attribute {name!r}")
+
+
+__all__ = [
+    "UNSET",
+    "Agent",
+    "AudioFormat",
+    "ClientProtocol",
+    "ConfigError",
+    "ConfigProblem",
+    "ConnectionClosed",
+    "EngineUnavailable",
+    "FunctionChoice",
+    "FunctionTool",
+    "HandshakeError",
+    "InvalidState",
+    "Layer",
+    "NoiseReduction",
+    "OutputGuardrail",
+    "PlaybackTracker",
+    "Prompt",
+    "ProtocolError",
+    "RealtalkError",
+    "Reasoning",
+    "RemoteProtocolError",
+    "RetentionRatio",
+    "Runner",
+    "SemanticVAD",
+    "ServerError",
+    "ServerVAD",
+    "Session",
+    "SessionConfig",
+    "SessionOptions",
+    "ToolError",
+    "ToolSpec",
+    "Tracing",
+    "Transcription",
+    "TransportError",
+    "__version__",
+    "commands",
+    "diff",
+    "events",
+    "function_tool",
+    "items",
+    "merge",
+    "output_guardrail",
+    "providers",
+]

@@ -1,0 +1,112 @@
+"""Agents: instructions, tools, handoffs and per-agent session settings.
+
+An agent is one layer of the session configuration (above the Runner's, below run-time
+updates). Each handoff is offered to the model as a ``transfer_to_<name>`` function tool;
+calling it switches the session to that agent by sending only the difference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from realtalk.config import UNSET, SessionConfig, ToolSpec
+from realtalk.errors import ConfigError, ConfigProblem
+
+if TYPE_CHECKING:
+    from realtalk.guardrails import OutputGuardrail
+    from realtalk.tools import FunctionTool
+
+__all__ = ["Agent", "handoff_tool_name"]
+
+
+def handoff_tool_name(agent_name: str) -> str:
+    """The function name the model calls to hand off to ``agent_name``."""
+    slug = re.sub(r"[^a-zA-Z0-9_-]+", "_", agent_name.strip()).strip("_").lower()
+    return f"transfer_to_{slug}"[:64]
+
+
+@dataclass(eq=False)
+class Agent:
+    """A voice agent: who the model is, which tools it may call, whom it can hand off to.
+
+    ``config`` holds per-agent session settings (voice, turn detection...). ``instructions`` and
+    the tools (its own plus one ``transfer_to_<name>`` per handoff) are set on top of it.
+    """
+
+    name: str
+    instructions: str = ""
+    tools: Sequence[FunctionTool] = ()
+    handoffs: Sequence[Agent] = ()
+    config: SessionConfig | None = None
+    handoff_description: str = ""
+    """What the model is told about this agent when another agent can hand off to it."""
+    output_guardrails: Sequence[OutputGuardrail] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        problems: list[ConfigProblem] = []
+        seen: set[str] = set()
+        for tool in self.tools:
+            if tool.name in seen:
+                problems.append(
+                    ConfigProblem(
+                        f"Agent({self.name!r}).tools",
+                        tool.name,
+                        "two tools share one name",
+                        "rename one of them",
+                    )
+                )
+            seen.add(tool.name)
+        for other in self.handoffs:
+            name = handoff_tool_name(other.name)
+            if name in seen:
+                problems.append(
+                    ConfigProblem(
+                        f"Agent({self.name!r}).handoffs",
+                        other.name,
+                        f"the handoff tool {name!r} clashes with another tool",
+                        "rename the agent or the tool",
+                    )
+                )
+            seen.add(name)
+        if problems:
+            raise ConfigError(problems)
+
+    def __repr__(self) -> str:
+        return f"Agent(name={self.name!r}, tools={[t.name for t in self.tools]!r})"
+
+    def tool_specs(self) -> tuple[ToolSpec, ...]:
+        """Every function the model sees while this agent is active, handoffs included."""
+        specs = [tool.spec for tool in self.tools]
+        for other in self.handoffs:
+            description = other.handoff_description or f"Hand the conversation to {other.name}."
+            specs.append(
+                ToolSpec(
+                    handoff_tool_name(other.name),
+                    description,
+                    {"type": "object", "properties": {}, "additionalProperties": False},
+                )
+            )
+        return tuple(specs)
+
+    def session_layer(self) -> SessionConfig:
+        """This agent's configuration layer: its config plus instructions and tools."""
+        base = self.config or SessionConfig()
+        instructions = self.instructions if self.instructions else base.instructions
+        if instructions is UNSET:
+            instructions = ""
+        return base.replace(instructions=instructions, tools=self.tool_specs())
+
+    def find_tool(self, name: str) -> FunctionTool | None:
+        for tool in self.tools:
+            if tool.name == name:
+                return tool
+        return None
+
+    def find_handoff(self, tool_name: str) -> Agent | None:
+        for other in self.handoffs:
+            if handoff_tool_name(other.name) == tool_name:
+                return other
+        return None

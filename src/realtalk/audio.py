@@ -1,0 +1,370 @@
+"""Audio arithmetic: PCM16, G.711 mu-law and A-law, resampling, WAV files, durations.
+
+Everything here works on bytes of mono audio: PCM16 is 16-bit signed little-endian, G.711 is one
+byte per sample at 8 kHz (protocol.md, audio formats). No devices, no asyncio: the client SDK and
+the local server both build on it.
+
+G.711 is table-driven: the encoders index a 65,536-entry table by the raw int16 value and the
+decoders a 256-entry table, both built once from the ITU-T G.711 segment rules, so the output is
+bit-exact to the reference (and to the old stdlib ``audioop``) with no per-sample Python loop.
+
+Resampling uses soxr. For audio that arrives in chunks use :class:`Resampler` or
+:class:`Converter`, which keep the filter state between chunks: resampling each chunk on its own
+would restart the filter at every boundary and click.
+"""
+
+from __future__ import annotations
+
+import io
+import wave
+from os import PathLike
+from typing import IO, Literal
+
+import numpy as np
+import numpy.typing as npt
+import soxr
+
+from realtalk.config import AudioFormat
+
+__all__ = [
+    "Converter",
+    "Resampler",
+    "alaw_decode",
+    "alaw_encode",
+    "bytes_for_ms",
+    "convert",
+    "decode",
+    "duration_ms",
+    "encode",
+    "float32_to_pcm16",
+    "pcm16_to_float32",
+    "read_wav",
+    "resample",
+    "silence",
+    "ulaw_decode",
+    "ulaw_encode",
+    "wav_bytes",
+    "write_wav",
+]
+
+Quality = Literal["QQ", "LQ", "MQ", "HQ", "VHQ"]
+
+# --------------------------------------------------------------------------------------------
+# PCM16 <-> float32
+
+
+def _as_int16(pcm16: bytes | bytearray | memoryview) -> npt.NDArray[np.int16]:
+    if len(pcm16) % 2:
+        raise ValueError(f"PCM16 audio must have an even number of bytes, got {len(pcm16)}")
+    return np.frombuffer(pcm16, dtype="<i2").astype(np.int16, copy=False)
+
+
+def pcm16_to_float32(pcm16: bytes | bytearray | memoryview) -> npt.NDArray[np.float32]:
+    """PCM16 bytes to float32 samples in [-1, 1) (full scale is 32768)."""
+    return _as_int16(pcm16).astype(np.float32) / np.float32(32768.0)
+
+
+def float32_to_pcm16(samples: npt.ArrayLike) -> bytes:
+    """Float samples (nominally [-1, 1]) to PCM16 bytes, rounded to nearest and clipped."""
+    x = np.asarray(samples, dtype=np.float64) * 32768.0
+    return np.clip(np.rint(x), -32768, 32767).astype("<i2").tobytes()
+
+
+# --------------------------------------------------------------------------------------------
+# G.711 (ITU-T G.711; the segment tables below are the standard's, in linear units)
+
+
+def _ulaw_encode_table() -> npt.NDArray[np.uint8]:
+    # mu-law works on 14-bit magnitudes: drop the 2 low bits (arithmetic shift, so -1 -> -1),
+    # then bias by 33 and find the segment (the position of the leading one).
+    values = np.arange(-32768, 32768, dtype=np.int32) >> 2
+    negative = values < 0
+    magnitude = np.minimum(np.where(negative, -values, values), 8159) + 33
+    segment = np.searchsorted(np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF]),
+                              magnitude, side="left")
+    # Magnitudes past the last segment (only the clipped maximum) take the top code.
+    code = np.where(segment >= 8, 0x7F, (segment << 4) | ((magnitude >> (segment + 1)) & 0x0F))
+    mask = np.where(negative, 0x7F, 0xFF)
+    table = (code ^ mask).astype(np.uint8)
+    # Indexed by the int16 value's unsigned bit pattern, so a uint16 view selects directly.
+    return np.roll(table, -32768)
+
+
+def _ulaw_decode_table() -> npt.NDArray[np.int16]:
+    codes = ~np.arange(256, dtype=np.int32) & 0xFF
+    t = (((codes & 0x0F) << 3) + 0x84) << ((codes & 0x70) >> 4)
+    return np.where(codes & 0x80, 0x84 - t, t - 0x84).astype(np.int16)
+
+
+def _alaw_encode_table() -> npt.NDArray[np.uint8]:
+    # A-law works on 13-bit values; negative values are coded as one's complement magnitudes.
+    values = np.arange(-32768, 32768, dtype=np.int32) >> 3
+    negative = values < 0
+    magnitude = np.where(negative, -values - 1, values)
+    segment = np.searchsorted(np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF]),
+                              magnitude, side="left")
+    shift = np.where(segment < 2, 1, segment)
+    code = np.where(segment >= 8, 0x7F, (segment << 4) | ((magnitude >> shift) & 0x0F))
+    mask = np.where(negative, 0x55, 0xD5)
+    table = (code ^ mask).astype(np.uint8)
+    return np.roll(table, -32768)
+
+
+def _alaw_decode_table() -> npt.NDArray[np.int16]:
+    codes = np.arange(256, dtype=np.int32) ^ 0x55
+    t = (codes & 0x0F) << 4
+    segment = (codes & 0x70) >> 4
+    t = np.where(segment == 0, t + 8, t + 0x108)
+    t = np.where(segment > 1, t << np.maximum(segment - 1, 0), t)
+    return np.where(codes & 0x80, t, -t).astype(np.int16)
+
+
+_ULAW_ENC = _ulaw_encode_table()
+_ULAW_DEC = _ulaw_decode_table()
+_ALAW_ENC = _alaw_encode_table()
+_ALAW_DEC = _alaw_decode_table()
+
+
+def ulaw_encode(pcm16: bytes | bytearray | memoryview) -> bytes:
+    """PCM16 to G.711 mu-law, one byte per sample."""
+    return _ULAW_ENC[_as_int16(pcm16).view(np.uint16)].tobytes()
+
+
+def ulaw_decode(data: bytes | bytearray | memoryview) -> bytes:
+    """G.711 mu-law to PCM16."""
+    return _ULAW_DEC[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
+
+
+def alaw_encode(pcm16: bytes | bytearray | memoryview) -> bytes:
+    """PCM16 to G.711 A-law, one byte per sample."""
+    return _ALAW_ENC[_as_int16(pcm16).view(np.uint16)].tobytes()
+
+
+def alaw_decode(data: bytes | bytearray | memoryview) -> bytes:
+    """G.711 A-law to PCM16."""
+    return _ALAW_DEC[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
+
+
+def decode(data: bytes | bytearray | memoryview, fmt: AudioFormat) -> bytes:
+    """Audio in ``fmt`` to PCM16 at ``fmt.rate``."""
+    if fmt.encoding == "pcm16":
+        _as_int16(data)  # validates the length
+        return bytes(data)
+    if fmt.encoding == "pcmu":
+        return ulaw_decode(data)
+    if fmt.encoding == "pcma":
+        return alaw_decode(data)
+    raise ValueError(f"unknown audio encoding {fmt.encoding!r}")
+
+
+def encode(pcm16: bytes | bytearray | memoryview, fmt: AudioFormat) -> bytes:
+    """PCM16 already at ``fmt.rate`` to ``fmt``'s encoding."""
+    if fmt.encoding == "pcm16":
+        _as_int16(pcm16)
+        return bytes(pcm16)
+    if fmt.encoding == "pcmu":
+        return ulaw_encode(pcm16)
+    if fmt.encoding == "pcma":
+        return alaw_encode(pcm16)
+    raise ValueError(f"unknown audio encoding {fmt.encoding!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Resampling
+
+
+def _check_rate(rate: int) -> None:
+    if not isinstance(rate, int) or rate <= 0:
+        raise ValueError(f"sample rate must be a positive integer, got {rate!r}")
+
+
+def resample(
+    pcm16: bytes | bytearray | memoryview, from_rate: int, to_rate: int, *, quality: Quality = "HQ"
+) -> bytes:
+    """Resample a whole PCM16 buffer (not for chunks of a stream: use :class:`Resampler`)."""
+    _check_rate(from_rate)
+    _check_rate(to_rate)
+    samples = _as_int16(pcm16)
+    if from_rate == to_rate or samples.size == 0:
+        return bytes(pcm16)
+    out = soxr.resample(samples, from_rate, to_rate, quality=quality)
+    return np.asarray(out, dtype="<i2").tobytes()
+
+
+class Resampler:
+    """A streaming PCM16 resampler: chunk boundaries are seamless.
+
+    The filter holds back a few milliseconds of audio (about 30 ms at ``HQ``, 6 ms at ``LQ``);
+    call :meth:`flush` at the end of the stream to get them out. Over a whole stream the output
+    has ``round(n_in * to_rate / from_rate)`` samples, like :func:`resample`.
+    """
+
+    def __init__(self, from_rate: int, to_rate: int, *, quality: Quality = "HQ") -> None:
+        _check_rate(from_rate)
+        _check_rate(to_rate)
+        self.from_rate = from_rate
+        self.to_rate = to_rate
+        self.quality: Quality = quality
+        self._stream: soxr.ResampleStream | None = None
+        if from_rate != to_rate:
+            self._stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="int16", quality=quality)
+
+    def process(self, pcm16: bytes | bytearray | memoryview) -> bytes:
+        samples = _as_int16(pcm16)
+        if self._stream is None:
+            return bytes(pcm16)
+        if samples.size == 0:
+            return b""
+        out = self._stream.resample_chunk(samples, last=False)
+        return np.asarray(out, dtype="<i2").tobytes()
+
+    def flush(self) -> bytes:
+        """End the stream: return the held-back tail. The resampler is then reset."""
+        if self._stream is None:
+            return b""
+        out = self._stream.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
+        self.reset()
+        return np.asarray(out, dtype="<i2").tobytes()
+
+    def reset(self) -> None:
+        if self._stream is not None:
+            self._stream = soxr.ResampleStream(
+                self.from_rate, self.to_rate, 1, dtype="int16", quality=self.quality
+            )
+
+
+def convert(
+    data: bytes | bytearray | memoryview,
+    from_format: AudioFormat | int,
+    to_format: AudioFormat | int,
+    *,
+    quality: Quality = "HQ",
+) -> bytes:
+    """Convert a whole buffer between formats; a plain ``int`` means PCM16 at that rate."""
+    src = _fmt(from_format)
+    dst = _fmt(to_format)
+    if src == dst:
+        decode(data, src)  # validates
+        return bytes(data)
+    pcm = decode(data, src)
+    pcm = resample(pcm, src.rate, dst.rate, quality=quality)
+    return encode(pcm, dst)
+
+
+class Converter:
+    """A streaming :func:`convert` for audio that arrives in chunks (see :class:`Resampler`)."""
+
+    def __init__(
+        self, from_format: AudioFormat | int, to_format: AudioFormat | int, *, quality: Quality = "HQ"
+    ) -> None:
+        self.from_format = _fmt(from_format)
+        self.to_format = _fmt(to_format)
+        self._resampler = Resampler(self.from_format.rate, self.to_format.rate, quality=quality)
+        # A PCM16 chunk may end mid-sample; keep the odd byte for the next chunk.
+        self._carry = b""
+
+    def process(self, data: bytes | bytearray | memoryview) -> bytes:
+        if self.from_format.encoding == "pcm16":
+            data = self._carry + bytes(data)
+            cut = len(data) - (len(data) % 2)
+            data, self._carry = data[:cut], data[cut:]
+        pcm = decode(data, self.from_format)
+        return encode(self._resampler.process(pcm), self.to_format)
+
+    def flush(self) -> bytes:
+        self._carry = b""
+        return encode(self._resampler.flush(), self.to_format)
+
+    def reset(self) -> None:
+        self._carry = b""
+        self._resampler.reset()
+
+
+def _fmt(value: AudioFormat | int) -> AudioFormat:
+    if isinstance(value, AudioFormat):
+        return value
+    _check_rate(value)
+    return AudioFormat.pcm16(value)
+
+
+# --------------------------------------------------------------------------------------------
+# Durations
+
+
+def duration_ms(n_bytes: int, fmt: AudioFormat | int) -> float:
+    """Playback time of ``n_bytes`` of audio in ``fmt`` (an ``int`` means PCM16 at that rate)."""
+    return _fmt(fmt).duration_ms(n_bytes)
+
+
+def bytes_for_ms(ms: float, fmt: AudioFormat | int) -> int:
+    """Bytes of ``ms`` milliseconds of audio, rounded down to a whole sample."""
+    f = _fmt(fmt)
+    width = 2 if f.encoding == "pcm16" else 1
+    samples = int(ms * f.rate // 1000)
+    return max(samples, 0) * width
+
+
+def silence(ms: float, fmt: AudioFormat | int = 24000) -> bytes:
+    """``ms`` milliseconds of digital silence in ``fmt``."""
+    f = _fmt(fmt)
+    n = bytes_for_ms(ms, f)
+    if f.encoding == "pcm16":
+        return bytes(n)
+    return encode(bytes(2 * n), f)
+
+
+# --------------------------------------------------------------------------------------------
+# WAV files
+
+
+def read_wav(source: str | PathLike[str] | bytes | IO[bytes]) -> tuple[bytes, int]:
+    """Read a PCM WAV file (path, bytes or binary file) as mono PCM16: ``(audio, rate)``.
+
+    8-bit, 24-bit and 32-bit integer samples are converted to 16 bits; several channels are
+    averaged to one.
+    """
+    handle: IO[bytes] | str | PathLike[str]
+    handle = io.BytesIO(source) if isinstance(source, bytes) else source
+    with wave.open(handle, "rb") as w:  # type: ignore[arg-type]
+        rate = w.getframerate()
+        channels = w.getnchannels()
+        width = w.getsampwidth()
+        raw = w.readframes(w.getnframes())
+    samples = _to_float(raw, width)
+    if channels > 1:
+        samples = samples.reshape(-1, channels).mean(axis=1)
+    return float32_to_pcm16(samples), rate
+
+
+def _to_float(raw: bytes, width: int) -> npt.NDArray[np.float64]:
+    if width == 1:  # WAV 8-bit is unsigned
+        return (np.frombuffer(raw, dtype=np.uint8).astype(np.float64) - 128.0) / 128.0
+    if width == 2:
+        return np.frombuffer(raw, dtype="<i2").astype(np.float64) / 32768.0
+    if width == 3:
+        b = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        v = np.where(v & 0x800000, v - (1 << 24), v)
+        return v.astype(np.float64) / float(1 << 23)
+    if width == 4:
+        return np.frombuffer(raw, dtype="<i4").astype(np.float64) / float(1 << 31)
+    raise ValueError(f"unsupported WAV sample width: {width} bytes")
+
+
+def write_wav(target: str | PathLike[str] | IO[bytes], pcm16: bytes, rate: int) -> None:
+    """Write mono PCM16 audio as a WAV file (path or binary file)."""
+    _check_rate(rate)
+    _as_int16(pcm16)
+    with wave.open(target, "wb") as w:  # type: ignore[arg-type]
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm16)
+
+
+def wav_bytes(pcm16: bytes, rate: int) -> bytes:
+    """Mono PCM16 audio as the bytes of a WAV file."""
+    buf = io.BytesIO()
+    write_wav(buf, pcm16, rate)
+    return buf.getvalue()
+

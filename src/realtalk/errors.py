@@ -1,0 +1,159 @@
+"""The one exception tree of realtalk.
+
+::
+
+    RealtalkError
+    ├── ConfigError                 invalid configuration, raised before anything is sent
+    ├── ProtocolError
+    │   ├── InvalidState            the caller asked for something the session state forbids
+    │   └── RemoteProtocolError     the peer broke the protocol in a way we cannot skip
+    ├── ServerError                 an ``error`` event from the server, raised to the caller
+    │                               that caused it (e.g. a rejected ``session.update``)
+    ├── TransportError
+    │   ├── HandshakeError          the WebSocket handshake was refused (HTTP status kept)
+    │   └── ConnectionClosed        the connection ended (close code and reason kept)
+    ├── ToolError                   a tool failed; becomes a tool output for the model
+    └── EngineUnavailable           a local-server speech engine is not installed
+
+Third-party exceptions (websockets, pydantic, OSError) are translated into this tree at the
+boundary where they happen; they never leak to the application.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "NO_VALUE",
+    "ConfigError",
+    "ConfigProblem",
+    "ConnectionClosed",
+    "EngineUnavailable",
+    "HandshakeError",
+    "InvalidState",
+    "ProtocolError",
+    "RealtalkError",
+    "RemoteProtocolError",
+    "ServerError",
+    "ToolError",
+    "TransportError",
+]
+
+
+class RealtalkError(Exception):
+    """Base class of every error realtalk raises."""
+
+
+class _NoValue:
+    def __repr__(self) -> str:
+        return "<no value>"
+
+
+NO_VALUE: Any = _NoValue()
+"""Marks a :class:`ConfigProblem` about a missing key, which has no value to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigProblem:
+    """One problem in a configuration: where, what was given, the rule it breaks, and the fix."""
+
+    path: str
+    value: Any
+    rule: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.path}: {self.rule}"
+        if self.value is not NO_VALUE:
+            text += f" (got {self.value!r})"
+        if self.fix:
+            text += f"; {self.fix}"
+        return text
+
+
+class ConfigError(RealtalkError, ValueError):
+    """A configuration that cannot be sent. Lists every problem found, not only the first."""
+
+    def __init__(
+        self, problems: list[ConfigProblem] | tuple[ConfigProblem, ...], *, target: str = ""
+    ):
+        self.problems: tuple[ConfigProblem, ...] = tuple(problems)
+        self.target = target
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f" for {self.target}" if self.target else ""
+        if len(self.problems) == 1:
+            return f"invalid configuration{where}: {self.problems[0]}"
+        lines = [f"invalid configuration{where} ({len(self.problems)} problems):"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(p.path for p in self.problems)
+
+
+class ProtocolError(RealtalkError):
+    """The protocol was not followed."""
+
+
+class InvalidState(ProtocolError):
+    """The caller asked for something the current state forbids (e.g. sending after close)."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The server broke the protocol in a way that cannot be skipped."""
+
+
+class ServerError(RealtalkError):
+    """An ``error`` event from the server, raised to the call that caused it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.type = type
+        self.param = param
+        self.event_id = event_id
+        detail = f" [{code}]" if code else ""
+        where = f" (param {param})" if param else ""
+        super().__init__(f"{message}{detail}{where}")
+
+
+class TransportError(RealtalkError):
+    """The connection failed or ended."""
+
+
+class HandshakeError(TransportError):
+    """The server refused the WebSocket handshake."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = "") -> None:
+        self.status = status
+        self.body = body
+        super().__init__(message)
+
+
+class ConnectionClosed(TransportError):
+    """The connection is closed; ``code`` and ``reason`` are the WebSocket close frame's."""
+
+    def __init__(self, code: int | None = None, reason: str = "") -> None:
+        self.code = code
+        self.reason = reason
+        super().__init__(f"connection closed (code {code}{': ' + reason if reason else ''})")
+
+
+class ToolError(RealtalkError):
+    """A tool call failed; the message is what the model is told."""
+
+
+class EngineUnavailable(RealtalkError):
+    """A speech engine of the local server is not installed; the message says which extra to add."""

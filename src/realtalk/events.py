@@ -1,0 +1,640 @@
+"""Dialect-neutral server events: what the protocol core hands upward.
+
+Every server message of either wire shape decodes to exactly one of these frozen dataclasses.
+Names follow the meaning, not the wire: ``response.output_audio.delta`` (GA) and
+``response.audio.delta`` (beta) are both :class:`AudioDelta`. Anything unknown is an
+:class:`UnknownEvent`; a frame that is not a JSON object with a ``type`` is a
+:class:`ProtocolViolation`. Dispatch with ``match event: case AudioDelta(audio=pcm): ...``.
+
+Pure core: standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from realtalk.config import SessionConfig
+from realtalk.items import Content, ErrorInfo, Item, RateLimit, Response, Usage
+
+__all__ = [
+    "ApprovalRequired",
+    "AudioDelta",
+    "AudioDone",
+    "AudioTranscriptDelta",
+    "AudioTranscriptDone",
+    "ConfigMismatch",
+    "ContentPartAdded",
+    "ContentPartDone",
+    "ConversationCreated",
+    "DtmfReceived",
+    "ErrorEvent",
+    "Event",
+    "FunctionCallArgumentsDelta",
+    "FunctionCallArgumentsDone",
+    "GuardrailTripped",
+    "Handoff",
+    "HistoryUpdated",
+    "InputAudioCleared",
+    "InputAudioCommitted",
+    "InputAudioTimeout",
+    "InputTranscriptCompleted",
+    "InputTranscriptDelta",
+    "InputTranscriptFailed",
+    "InputTranscriptSegment",
+    "Interrupted",
+    "ItemAdded",
+    "ItemDeleted",
+    "ItemDone",
+    "ItemRetrieved",
+    "ItemTruncated",
+    "McpEvent",
+    "OutputAudioBufferCleared",
+    "OutputAudioBufferStarted",
+    "OutputAudioBufferStopped",
+    "OutputItemAdded",
+    "OutputItemDone",
+    "ProtocolViolation",
+    "RateLimitsUpdated",
+    "RawMessage",
+    "ResponseCreated",
+    "ResponseDone",
+    "RuntimeEvent",
+    "ServerEvent",
+    "SessionCreated",
+    "SessionError",
+    "SessionReady",
+    "SessionUpdated",
+    "SpeechStarted",
+    "SpeechStopped",
+    "TextDelta",
+    "TextDone",
+    "ToolCallFailed",
+    "ToolCallFinished",
+    "ToolCallStarted",
+    "TranscriptionSessionUpdated",
+    "TurnMetrics",
+    "UnknownEvent",
+    "Warning",
+]
+
+
+# -- session ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCreated:
+    """The server's first event: the full default session it starts with."""
+
+    config: SessionConfig
+    session_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUpdated:
+    """The server accepted a ``session.update``; ``config`` is its full effective session."""
+
+    config: SessionConfig
+    session_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptionSessionUpdated:
+    """Beta ``transcription_session.updated``."""
+
+    config: SessionConfig
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigMismatch:
+    """After a ``session.updated``, a field the server did not apply as asked."""
+
+    field: str
+    requested: Any
+    applied: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationCreated:
+    conversation_id: str | None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitsUpdated:
+    rate_limits: tuple[RateLimit, ...]
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """An ``error`` event. ``error.event_id`` names the client event that caused it."""
+
+    error: ErrorInfo
+    event_id: str | None = None
+
+
+# -- conversation items ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ItemAdded:
+    """An item entered the conversation (GA ``conversation.item.added``, beta ``.created``)."""
+
+    item: Item
+    previous_item_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDone:
+    """An item is final (GA ``conversation.item.done``)."""
+
+    item: Item
+    previous_item_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDeleted:
+    item_id: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRetrieved:
+    item: Item
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTruncated:
+    item_id: str
+    content_index: int
+    audio_end_ms: int
+    event_id: str | None = None
+
+
+# -- input audio and user transcripts --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    item_id: str
+    audio_start_ms: int
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStopped:
+    item_id: str
+    audio_end_ms: int
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputAudioCommitted:
+    item_id: str
+    previous_item_id: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputAudioCleared:
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputAudioTimeout:
+    """Server VAD's idle timeout fired (GA ``input_audio_buffer.timeout_triggered``)."""
+
+    item_id: str
+    audio_start_ms: int
+    audio_end_ms: int
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfReceived:
+    """A telephone key press (SIP calls); the server gives it no ``event_id``."""
+
+    digit: str
+    received_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class InputTranscriptDelta:
+    item_id: str
+    delta: str
+    content_index: int = 0
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputTranscriptCompleted:
+    item_id: str
+    transcript: str
+    content_index: int = 0
+    usage: Mapping[str, Any] | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputTranscriptFailed:
+    item_id: str
+    error: ErrorInfo
+    content_index: int = 0
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InputTranscriptSegment:
+    """A diarized segment of the user's audio."""
+
+    item_id: str
+    segment_id: str
+    speaker: str
+    text: str
+    start: float
+    end: float
+    content_index: int = 0
+    event_id: str | None = None
+
+
+# -- responses -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCreated:
+    response: Response
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseDone:
+    response: Response
+    event_id: str | None = None
+
+    @property
+    def usage(self) -> Usage | None:
+        return self.response.usage
+
+
+@dataclass(frozen=True, slots=True)
+class OutputItemAdded:
+    response_id: str
+    output_index: int
+    item: Item
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputItemDone:
+    response_id: str
+    output_index: int
+    item: Item
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentPartAdded:
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    part: Content
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentPartDone:
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    part: Content
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDelta:
+    """A chunk of assistant audio, raw bytes in the session's output format."""
+
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    audio: bytes
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDone:
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioTranscriptDelta:
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    delta: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AudioTranscriptDone:
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    transcript: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    delta: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextDone:
+    response_id: str
+    item_id: str
+    output_index: int
+    content_index: int
+    text: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCallArgumentsDelta:
+    response_id: str
+    item_id: str
+    output_index: int
+    call_id: str
+    delta: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCallArgumentsDone:
+    """All arguments of a call. ``name`` is ``None`` on the beta shape, which does not send it."""
+
+    response_id: str
+    item_id: str
+    output_index: int
+    call_id: str
+    arguments: str
+    name: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputAudioBufferStarted:
+    """WebRTC/SIP only: the server started playing a response's audio."""
+
+    response_id: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputAudioBufferStopped:
+    response_id: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutputAudioBufferCleared:
+    response_id: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class McpEvent:
+    """An MCP tool-listing or MCP call event (GA), kept with its wire type and payload."""
+
+    kind: str
+    item_id: str | None
+    payload: Mapping[str, Any]
+    event_id: str | None = None
+
+
+# -- the unknown and the broken --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """A well-formed event of a type realtalk does not know. Kept whole for the app."""
+
+    type: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolViolation:
+    """A frame that could not be decoded (not JSON, no ``type``, wrong field types).
+
+    Reported and skipped: a malformed frame never ends the session.
+    """
+
+    reason: str
+    raw: str
+
+
+ServerEvent: TypeAlias = (
+    SessionCreated
+    | SessionUpdated
+    | TranscriptionSessionUpdated
+    | ConfigMismatch
+    | ConversationCreated
+    | RateLimitsUpdated
+    | ErrorEvent
+    | ItemAdded
+    | ItemDone
+    | ItemDeleted
+    | ItemRetrieved
+    | ItemTruncated
+    | SpeechStarted
+    | SpeechStopped
+    | InputAudioCommitted
+    | InputAudioCleared
+    | InputAudioTimeout
+    | DtmfReceived
+    | InputTranscriptDelta
+    | InputTranscriptCompleted
+    | InputTranscriptFailed
+    | InputTranscriptSegment
+    | ResponseCreated
+    | ResponseDone
+    | OutputItemAdded
+    | OutputItemDone
+    | ContentPartAdded
+    | ContentPartDone
+    | AudioDelta
+    | AudioDone
+    | AudioTranscriptDelta
+    | AudioTranscriptDone
+    | TextDelta
+    | TextDone
+    | FunctionCallArgumentsDelta
+    | FunctionCallArgumentsDone
+    | OutputAudioBufferStarted
+    | OutputAudioBufferStopped
+    | OutputAudioBufferCleared
+    | McpEvent
+    | UnknownEvent
+    | ProtocolViolation
+)
+
+
+# -- runtime events: what the agent runtime adds on top of the wire ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SessionReady:
+    """The session is connected and the server confirmed the effective configuration."""
+
+    config: SessionConfig
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallStarted:
+    call_id: str
+    name: str
+    arguments: str
+    agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallFinished:
+    call_id: str
+    name: str
+    output: str
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallFailed:
+    """A tool failed (bad arguments, exception, timeout, unknown tool). The model was told."""
+
+    call_id: str
+    name: str
+    error: str
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequired:
+    """A tool with ``needs_approval`` waits for ``session.approve(call_id)`` / ``reject``."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """The session switched from one agent to another."""
+
+    from_agent: str
+    to_agent: str
+    update: SessionConfig
+    """Exactly what was sent in the ``session.update`` for the switch (the diff)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailTripped:
+    """An output guardrail tripped: the response was cancelled and its audio truncated."""
+
+    guardrail: str
+    response_id: str
+    text: str
+    info: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted:
+    """The assistant was interrupted (by ``session.interrupt()``, barge-in or a guardrail)."""
+
+    response_id: str | None
+    item_id: str | None
+    audio_end_ms: int | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionError:
+    """An error the app should know of. ``fatal`` errors end the session."""
+
+    message: str
+    code: str | None = None
+    fatal: bool = False
+    error: ErrorInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Warning:
+    """Something was kept back or adjusted instead of failing (e.g. a voice change after audio)."""
+
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryUpdated:
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnMetrics:
+    """Timings of one turn, in milliseconds from the end of the user's speech (or the request)."""
+
+    response_id: str
+    first_audio_ms: float | None
+    first_text_ms: float | None
+    done_ms: float
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """The raw tap: one wire message, for debugging. ``direction`` is "in" or "out"."""
+
+    direction: str
+    text: str
+
+
+RuntimeEvent: TypeAlias = (
+    SessionReady
+    | ToolCallStarted
+    | ToolCallFinished
+    | ToolCallFailed
+    | ApprovalRequired
+    | Handoff
+    | GuardrailTripped
+    | Interrupted
+    | SessionError
+    | Warning
+    | HistoryUpdated
+    | TurnMetrics
+    | RawMessage
+)
+
+Event: TypeAlias = ServerEvent | RuntimeEvent
+"""Everything a :class:`~realtalk.session.Session` yields to the app."""

@@ -1,0 +1,476 @@
+"""Providers: where and how to connect, and which wire dialect and rules apply there.
+
+A provider binds an endpoint (URL, headers, auth) to a :class:`~realtalk.dialects.Dialect` and a
+capability table (:class:`~realtalk.dialects.rules.Rules`), plus the ``on_send`` hook. It does no
+I/O itself: :meth:`Provider.handshake` returns the URL and headers a transport connects with.
+
+* :class:`OpenAI` -- OpenAI GA.
+* :class:`AzureOpenAI` -- Azure GA (no ``api_version``) or Azure preview (with one).
+* :class:`Compatible` -- any gateway speaking the GA or the beta shape.
+
+Adding a provider (the local server's ``Local``, another gateway) means subclassing
+:class:`Provider`: set ``name``, ``dialect`` and ``rules``, implement :attr:`Provider.url`, and
+override :meth:`Provider._credential` / :meth:`Provider._auth_headers` if it authenticates.
+
+Header rules: extra ``headers`` are merged under the auth headers and may not name a header the
+provider's auth sets (``Authorization``, ``api-key``): that is a :class:`ConfigError` at
+construction, so a stray header can never replace the credential. A GA provider refuses an
+``OpenAI-Beta`` header (OpenAI answers it with ``beta_api_shape_disabled``; protocol.md 1a).
+
+Credentials: a key given as an argument, else read from the environment at handshake time (so a
+missing key fails at connect, not at import). A ``token_provider`` (sync or async) is called at
+every handshake. Use ``await provider.handshake()``; :meth:`Provider.handshake_sync` exists for
+synchronous callers and refuses an async ``token_provider``. No repr ever shows a secret.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from realtalk.commands import ClientCommand, UpdateSession
+from realtalk.config import SessionConfig
+from realtalk.dialects import Dialect, get_dialect
+from realtalk.dialects.rules import (
+    AZURE_GA_RULES,
+    AZURE_PREVIEW_RULES,
+    BETA_RULES,
+    GA_RULES,
+    Rules,
+    advise,
+    check,
+    validate,
+)
+from realtalk.errors import NO_VALUE, ConfigError, ConfigProblem
+
+__all__ = [
+    "AzureOpenAI",
+    "Compatible",
+    "OnSend",
+    "OpenAI",
+    "Provider",
+    "TokenProvider",
+]
+
+OnSend = Callable[[dict[str, Any]], dict[str, Any] | None]
+"""Sees every outgoing wire event last; returns it (maybe rewritten) or ``None`` to drop it."""
+
+TokenProvider = Callable[[], str | Awaitable[str]]
+"""Returns a bearer token (e.g. a Microsoft Entra token); called at every handshake."""
+
+_SENSITIVE = ("authorization", "api-key", "apikey", "key", "token", "secret", "cookie", "password")
+
+
+def _sensitive(header: str) -> bool:
+    lowered = header.lower()
+    return any(word in lowered for word in _SENSITIVE)
+
+
+def _ws_url(url: str) -> str:
+    """``http(s)://`` -> ``ws(s)://``; a URL without a scheme is taken as ``wss://``."""
+    if "://" not in url:
+        url = "wss://" + url
+    parts = urlsplit(url)
+    scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
+    if scheme not in ("ws", "wss"):
+        raise ConfigError(
+            [ConfigProblem("url", url, "must be a ws://, wss://, http:// or https:// URL")]
+        )
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), parts.query, ""))
+
+
+def _redact_url(url: str) -> str:
+    """The URL with secret-looking query values hidden (some gateways take keys there)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    pairs = [
+        (k, "<redacted>" if _sensitive(k) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(pairs, safe="<>")))
+
+
+class Provider:
+    """Where and how to connect. Subclass it for a new endpoint (see the module docstring).
+
+    Attributes every provider has: ``name`` (e.g. ``"openai"``), ``dialect`` (the wire shape),
+    ``rules`` (what the target accepts) and ``on_send``.
+    """
+
+    name: str = "provider"
+    dialect: Dialect
+    rules: Rules
+    _reserved: tuple[str, ...] = ()
+    """Lower-case names of the headers this provider's auth sets; extra headers may not use them."""
+
+    def __init__(
+        self, *, headers: Mapping[str, str] | None = None, on_send: OnSend | None = None
+    ) -> None:
+        self.on_send = on_send
+        self._headers: dict[str, str] = dict(headers or {})
+        self._check_headers()
+
+    # -- endpoint --------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL (never carries a secret)."""
+        raise NotImplementedError
+
+    def defaults(self) -> SessionConfig:
+        """The provider-defaults layer, the lowest in the precedence chain (empty by default)."""
+        return SessionConfig()
+
+    def _credential(self) -> str | Awaitable[str] | None:
+        """The secret for this handshake, or ``None`` when the provider needs none."""
+        return None
+
+    def _auth_headers(self, credential: str | None) -> dict[str, str]:
+        """The auth headers for a resolved credential."""
+        return {}
+
+    def _check_headers(self) -> None:
+        problems = []
+        for header in self._headers:
+            lowered = header.lower()
+            if lowered in self._reserved:
+                problems.append(
+                    ConfigProblem(
+                        f"headers[{header!r}]",
+                        NO_VALUE,
+                        f"{type(self).__name__} sets {header!r} itself for auth; extra headers "
+                        "may not replace it",
+                        "pass the credential as api_key= (or token_provider=) instead",
+                    )
+                )
+            if lowered == "openai-beta" and self.dialect.name == "ga":
+                problems.append(
+                    ConfigProblem(
+                        f"headers[{header!r}]",
+                        NO_VALUE,
+                        "a GA endpoint must not get OpenAI-Beta (OpenAI closes the connection "
+                        "with beta_api_shape_disabled)",
+                        "remove the header",
+                    )
+                )
+        if problems:
+            raise ConfigError(problems, target=self.name)
+
+    def _merge_headers(self, auth: Mapping[str, str]) -> dict[str, str]:
+        merged = dict(self._headers)
+        merged.update(auth)
+        return merged
+
+    async def handshake(self) -> tuple[str, dict[str, str]]:
+        """The URL and headers to open the WebSocket with. Calls the token provider, if any.
+
+        Raises :class:`ConfigError` when no credential can be found.
+        """
+        credential = self._credential()
+        if inspect.isawaitable(credential):
+            credential = await credential
+        return self.url, self._merge_headers(self._auth_headers(self._checked(credential)))
+
+    def handshake_sync(self) -> tuple[str, dict[str, str]]:
+        """:meth:`handshake` for synchronous callers; refuses an async token provider."""
+        credential = self._credential()
+        if inspect.isawaitable(credential):
+            if inspect.iscoroutine(credential):
+                credential.close()  # never awaited on purpose: no "never awaited" warning
+            raise TypeError("the token_provider is async: use `await provider.handshake()`")
+        return self.url, self._merge_headers(self._auth_headers(self._checked(credential)))
+
+    def _checked(self, credential: object) -> str | None:
+        if credential is None or (isinstance(credential, str) and credential):
+            return credential
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "token_provider",
+                    type(credential).__name__,
+                    "must return a non-empty string token",
+                )
+            ],
+            target=self.name,
+        )
+
+    def redacted_headers(self) -> dict[str, str]:
+        """The handshake headers for display: credentials and secret-looking values hidden.
+
+        Does not call the token provider or read the environment.
+        """
+        shown = {k: ("<redacted>" if _sensitive(k) else v) for k, v in self._headers.items()}
+        shown.update({k: "<redacted>" for k in self._auth_headers("<redacted>")})
+        return shown
+
+    # -- payloads --------------------------------------------------------------------------
+
+    def problems(self, config: SessionConfig) -> list[ConfigProblem]:
+        """Every problem ``config`` has on this provider (empty when it can be sent)."""
+        return validate(config, self.rules, self.dialect)
+
+    def advice(self, config: SessionConfig) -> list[ConfigProblem]:
+        """Non-blocking remarks (undocumented voices, transcription models...)."""
+        return advise(config, self.rules, self.dialect)
+
+    def validate(self, config: SessionConfig) -> None:
+        """Raise one :class:`ConfigError` listing every problem of ``config`` here."""
+        check(config, self.rules, self.dialect)
+
+    def apply_on_send(self, event: dict[str, Any]) -> dict[str, Any] | None:
+        """Run the ``on_send`` hook on an outgoing wire event: the (maybe rewritten) event, or
+        ``None`` when the hook drops it. The event dict is built fresh for each send, so the hook
+        may mutate it in place."""
+        if self.on_send is None:
+            return event
+        result = self.on_send(event)
+        if result is not None and not isinstance(result, dict):
+            raise TypeError(
+                f"on_send must return the event dict or None, not {type(result).__name__}"
+            )
+        return result
+
+    def encode(self, command: ClientCommand, event_id: str | None = None) -> dict[str, Any] | None:
+        """A command as the wire event this provider sends (after ``on_send``; ``None`` = drop)."""
+        return self.apply_on_send(self.dialect.encode_command(command, event_id))
+
+    def session_update(
+        self, config: SessionConfig, event_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """The exact ``session.update`` event sent for ``config``: validated, encoded, then
+        passed through ``on_send`` (``None`` when the hook drops it)."""
+        self.validate(config)
+        return self.encode(UpdateSession(config), event_id)
+
+    # -- repr --------------------------------------------------------------------------------
+
+    def _repr_fields(self) -> dict[str, object]:
+        return {}
+
+    def __repr__(self) -> str:
+        fields = dict(self._repr_fields())
+        if self._headers:
+            fields["headers"] = sorted(self._headers)  # names only, never values
+        if self.on_send is not None:
+            fields["on_send"] = _Shown(getattr(self.on_send, "__qualname__", "hook"))
+        inner = ", ".join(f"{k}={v!r}" for k, v in fields.items())
+        return f"{type(self).__name__}({inner})"
+
+
+class _Shown:
+    """A repr placeholder that prints as given (``<set>``, ``<from OPENAI_API_KEY>``)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.text}>"
+
+
+def _key_state(key: str | None, env: str) -> _Shown:
+    return _Shown("set" if key else f"from ${env}")
+
+
+def _missing_key(provider: str, env: str, argument: str = "api_key") -> ConfigError:
+    return ConfigError(
+        [
+            ConfigProblem(
+                argument,
+                NO_VALUE,
+                f"no API key: {argument}= was not given and ${env} is not set",
+                f"pass {argument}=... or set the {env} environment variable",
+            )
+        ],
+        target=provider,
+    )
+
+
+class OpenAI(Provider):
+    """OpenAI GA: ``wss://api.openai.com/v1/realtime?model=...`` with ``Authorization: Bearer``.
+
+    The key comes from ``api_key`` or, at handshake time, ``$OPENAI_API_KEY``. An ephemeral
+    client secret (``ek_...``) works as ``api_key`` too.
+    """
+
+    name = "openai"
+    _reserved = ("authorization",)
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        model: str = "gpt-realtime",
+        base_url: str = "https://api.openai.com/v1",
+        organization: str | None = None,
+        project: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        on_send: OnSend | None = None,
+    ) -> None:
+        self.dialect = get_dialect("ga")
+        self.rules = GA_RULES
+        self.model = model
+        self.base_url = base_url
+        self.organization = organization
+        self.project = project
+        self.__api_key = api_key
+        super().__init__(headers=headers, on_send=on_send)
+        if organization:
+            self._headers["OpenAI-Organization"] = organization
+        if project:
+            self._headers["OpenAI-Project"] = project
+
+    @property
+    def url(self) -> str:
+        return f"{_ws_url(self.base_url)}/realtime?{urlencode({'model': self.model})}"
+
+    def _credential(self) -> str:
+        key = self.__api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            raise _missing_key(self.name, "OPENAI_API_KEY")
+        return key
+
+    def _auth_headers(self, credential: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credential}"}
+
+    def _repr_fields(self) -> dict[str, object]:
+        fields: dict[str, object] = {"model": self.model, "base_url": self.base_url}
+        fields["api_key"] = _key_state(self.__api_key, "OPENAI_API_KEY")
+        if self.organization:
+            fields["organization"] = self.organization
+        if self.project:
+            fields["project"] = self.project
+        return fields
+
+
+def _azure_base(endpoint: str) -> str:
+    """``https://res.openai.azure.com/`` (or ``.../openai[/v1]``) -> ``wss://res.openai.azure.com``."""
+    base = _ws_url(endpoint)
+    for suffix in ("/openai/v1", "/openai"):
+        if base.endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+class AzureOpenAI(Provider):
+    """Azure OpenAI, GA or preview surface.
+
+    Without ``api_version``: the GA surface ``wss://<res>/openai/v1/realtime?model=<deployment>``
+    (GA shape; an ``api-version`` there is a 401, so it is never added). With ``api_version``: the
+    preview surface ``wss://<res>/openai/realtime?api-version=...&deployment=...`` (beta shape and
+    Azure preview's rules).
+
+    Auth: the ``api-key`` header (``api_key`` or ``$AZURE_OPENAI_API_KEY``), or
+    ``Authorization: Bearer <token>`` from ``token_provider`` (sync or async), called at every
+    handshake so expiring Entra tokens stay fresh.
+    """
+
+    _reserved = ("api-key", "authorization")
+
+    def __init__(
+        self,
+        endpoint: str,
+        deployment: str,
+        api_key: str | None = None,
+        token_provider: TokenProvider | None = None,
+        api_version: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        on_send: OnSend | None = None,
+    ) -> None:
+        if api_key is not None and token_provider is not None:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "token_provider",
+                        NO_VALUE,
+                        "api_key and token_provider are two ways to authenticate; pass one",
+                        "drop api_key to use Entra tokens, or drop token_provider",
+                    )
+                ],
+                target="azure",
+            )
+        self.endpoint = endpoint
+        self.deployment = deployment
+        self.api_version = api_version
+        self.__api_key = api_key
+        self.__token_provider = token_provider
+        self.preview = api_version is not None
+        self.name = "azure-preview" if self.preview else "azure"
+        self.dialect = get_dialect("beta" if self.preview else "ga")
+        self.rules = AZURE_PREVIEW_RULES if self.preview else AZURE_GA_RULES
+        self._base = _azure_base(endpoint)
+        super().__init__(headers=headers, on_send=on_send)
+
+    @property
+    def url(self) -> str:
+        if self.api_version is not None:
+            query = urlencode({"api-version": self.api_version, "deployment": self.deployment})
+            return f"{self._base}/openai/realtime?{query}"
+        return f"{self._base}/openai/v1/realtime?model={quote(self.deployment, safe='')}"
+
+    def _credential(self) -> str | Awaitable[str]:
+        if self.__token_provider is not None:
+            return self.__token_provider()
+        key = self.__api_key or os.environ.get("AZURE_OPENAI_API_KEY")
+        if not key:
+            raise _missing_key(self.name, "AZURE_OPENAI_API_KEY")
+        return key
+
+    def _auth_headers(self, credential: str | None) -> dict[str, str]:
+        if self.__token_provider is not None:
+            return {"Authorization": f"Bearer {credential}"}
+        return {"api-key": str(credential)}
+
+    def _repr_fields(self) -> dict[str, object]:
+        fields: dict[str, object] = {"endpoint": self.endpoint, "deployment": self.deployment}
+        if self.api_version is not None:
+            fields["api_version"] = self.api_version
+        if self.__token_provider is not None:
+            fields["token_provider"] = _Shown("set")
+        else:
+            fields["api_key"] = _key_state(self.__api_key, "AZURE_OPENAI_API_KEY")
+        return fields
+
+
+class Compatible(Provider):
+    """A gateway or service that speaks the GA (``dialect="ga"``) or beta (``"beta"``) shape.
+
+    ``api_key``, when given, is sent as ``Authorization: Bearer``; otherwise put whatever the
+    gateway wants in ``headers``. ``rules`` overrides the capability table (default: OpenAI GA's
+    or the beta shape's).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        dialect: Literal["ga", "beta"] = "ga",
+        headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
+        on_send: OnSend | None = None,
+        rules: Rules | None = None,
+    ) -> None:
+        self.dialect = get_dialect(dialect)
+        self.rules = rules or (GA_RULES if dialect == "ga" else BETA_RULES)
+        self.name = f"compatible-{dialect}"
+        self._url = _ws_url(url)
+        self.__api_key = api_key
+        self._reserved = ("authorization",) if api_key else ()
+        super().__init__(headers=headers, on_send=on_send)
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    def _credential(self) -> str | None:
+        return self.__api_key
+
+    def _auth_headers(self, credential: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {credential}"} if credential else {}
+
+    def _repr_fields(self) -> dict[str, object]:
+        fields: dict[str, object] = {"url": _redact_url(self._url), "dialect": self.dialect.name}
+        if self.__api_key:
+            fields["api_key"] = _Shown("set")
+        return fields

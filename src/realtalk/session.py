@@ -1,0 +1,870 @@
+"""Session: one live conversation, driving the sans-I/O protocol over a transport.
+
+The session owns three asyncio pieces and nothing else: the reader task (transport ->
+protocol -> app queue), the tool tasks, and the futures that let ``update()`` wait for the
+server's answer. Everything about the wire is in :class:`~realtalk.protocol.ClientProtocol`.
+
+Configuration layers, lowest first, the same on connect and on handoff::
+
+    provider defaults < Runner(config=...) < current Agent < session.update(...) at run time
+
+Only the difference from what the server confirmed is ever sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from realtalk.agent import Agent
+from realtalk.audio import convert_to_format
+from realtalk.commands import (
+    AppendAudio,
+    CancelResponse,
+    ClearAudio,
+    CommitAudio,
+    CreateItem,
+    CreateResponse,
+    ResponseOptions,
+    UpdateSession,
+)
+from realtalk.config import AudioFormat, Effective, Layer, SessionConfig, diff, is_set, merge
+from realtalk.errors import (
+    ConnectionClosed,
+    InvalidState,
+    RealtalkError,
+    ServerError,
+    TransportError,
+)
+from realtalk.events import (
+    ApprovalRequired,
+    AudioDelta,
+    AudioDone,
+    AudioTranscriptDelta,
+    AudioTranscriptDone,
+    ContentPartAdded,
+    ContentPartDone,
+    ErrorEvent,
+    Event,
+    FunctionCallArgumentsDelta,
+    FunctionCallArgumentsDone,
+    Handoff,
+    HistoryUpdated,
+    InputAudioCommitted,
+    InputTranscriptCompleted,
+    Interrupted,
+    ItemAdded,
+    ItemDeleted,
+    ItemDone,
+    ItemTruncated,
+    OutputItemAdded,
+    OutputItemDone,
+    ProtocolViolation,
+    RawMessage,
+    ResponseCreated,
+    ResponseDone,
+    SessionCreated,
+    SessionError,
+    SessionReady,
+    SessionUpdated,
+    SpeechStarted,
+    SpeechStopped,
+    TextDelta,
+    TextDone,
+    ToolCallFailed,
+    ToolCallFinished,
+    ToolCallStarted,
+    TurnMetrics,
+    Warning,
+)
+from realtalk.items import FunctionCallItem, FunctionCallOutputItem, InputText, Item, MessageItem
+from realtalk.playback import PlaybackTracker
+from realtalk.protocol import ClientProtocol, ResponseState
+from realtalk.transports import Transport
+
+if TYPE_CHECKING:
+    from realtalk.guardrails import OutputGuardrail
+    from realtalk.providers import Provider
+
+__all__ = ["Overflow", "Session", "SessionOptions"]
+
+Overflow = Literal["block", "drop_oldest", "error"]
+
+# Codes after which the session cannot go on (protocol.md 7.2 / 10.5).
+FATAL_CODES = frozenset(
+    {
+        "session_expired",
+        "beta_api_shape_disabled",
+        "invalid_api_key",
+        "insufficient_quota",
+    }
+)
+
+# Events of a response that realtalk stops delivering once that response is interrupted.
+_RESPONSE_STREAM = (
+    AudioDelta,
+    AudioDone,
+    AudioTranscriptDelta,
+    AudioTranscriptDone,
+    TextDelta,
+    TextDone,
+    ContentPartAdded,
+    ContentPartDone,
+    FunctionCallArgumentsDelta,
+    OutputItemAdded,
+    OutputItemDone,
+)
+
+# Events after which the history (items, transcripts) has changed in a way the app may show.
+_HISTORY_EVENTS = (
+    ItemAdded,
+    ItemDone,
+    ItemDeleted,
+    ItemTruncated,
+    InputTranscriptCompleted,
+    AudioTranscriptDone,
+    TextDone,
+    FunctionCallArgumentsDone,
+)
+
+_CLOSED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """Run options: how the session behaves, as opposed to what the model does."""
+
+    queue_size: int = 1024
+    """Events buffered for the app. See ``overflow`` for what happens when it is full."""
+    overflow: Overflow = "block"
+    """``block``: the reader waits for the app (back-pressure reaches the socket, nothing is lost).
+    ``drop_oldest``: the oldest buffered event is dropped (for apps that only want the latest).
+    ``error``: the session ends with a SessionError."""
+    connect_timeout: float = 10.0
+    update_timeout: float = 10.0
+    tool_timeout: float | None = None
+    """Overrides every tool's own timeout when set."""
+    raw_tap: bool = False
+    """Also deliver every wire message as a :class:`~realtalk.events.RawMessage`."""
+    retain_audio: bool = False
+    """Keep assistant audio bytes on history entries."""
+    guardrail_every_chars: int = 100
+    auto_respond_after_tools: bool = True
+
+
+class Session:
+    """A live Realtime conversation. Open it with ``Runner.connect()``; iterate it for events."""
+
+    def __init__(
+        self,
+        *,
+        provider: Provider,
+        agent: Agent,
+        runner_config: SessionConfig | None = None,
+        guardrails: Sequence[OutputGuardrail] = (),
+        options: SessionOptions | None = None,
+        connector: Callable[[str, Mapping[str, str], Sequence[str]], Awaitable[Transport]]
+        | None = None,
+    ) -> None:
+        self.provider = provider
+        self.agent = agent
+        self.options = options or SessionOptions()
+        self._runner_config = runner_config or SessionConfig()
+        self._runtime = SessionConfig()
+        self._guardrail_list = tuple(guardrails)
+        self._connector = connector
+        self._proto = ClientProtocol(
+            provider.dialect,
+            validate=provider.validate,
+            on_send=provider.apply_on_send,
+            retain_audio=self.options.retain_audio,
+        )
+        self._transport: Transport | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[object] = asyncio.Queue(self.options.queue_size)
+        self._created: asyncio.Future[SessionCreated] | None = None
+        self._update_waiters: deque[tuple[str, asyncio.Future[SessionConfig]]] = deque()
+        self._send_lock = asyncio.Lock()
+        self._closed = False
+        self._close_error: RealtalkError | None = None
+        self._dropped_responses: set[str] = set()
+        self._tool_tasks: dict[str, tuple[str | None, asyncio.Task[None]]] = {}
+        self._approvals: dict[str, asyncio.Future[tuple[bool, str | None]]] = {}
+        self._pending_outputs: dict[str, int] = {}
+        self._done_responses: set[str] = set()
+        self._handoff_requested: Agent | None = None
+        self._turn_started_at: float | None = None
+        self._first_audio: dict[str, float] = {}
+        self._first_text: dict[str, float] = {}
+        self._response_text: dict[str, str] = {}
+        self._audio_resamplers: dict[tuple[int, str], Any] = {}
+        self._guards = None
+        self._effective = self._compute_effective()
+        loop = asyncio.get_running_loop()
+        self.playback = PlaybackTracker(loop.time)
+        self._loop = loop
+
+    # -- public state -------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return (
+            f"Session(provider={type(self.provider).__name__}, agent={self.agent.name!r}, "
+            f"state={self._proto.state.value})"
+        )
+
+    @property
+    def effective_config(self) -> Effective:
+        """The merged configuration and, per field, which layer set it."""
+        return self._effective
+
+    @property
+    def confirmed_config(self) -> SessionConfig | None:
+        """The session as the server last confirmed it."""
+        return self._proto.confirmed
+
+    @property
+    def session_id(self) -> str | None:
+        return self._proto.session_id
+
+    @property
+    def history(self) -> list[Item]:
+        """Conversation items in server order, transcripts filled in."""
+        items: list[Item] = []
+        for entry in self._proto.conversation.entries():
+            if entry.item is not None:
+                items.append(entry.item)
+        return items
+
+    @property
+    def conversation(self) -> Any:
+        """The :class:`~realtalk.conversation.Conversation`: entries with transcripts."""
+        return self._proto.conversation
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def _compute_effective(self) -> Effective:
+        defaults = getattr(self.provider, "default_config", None)
+        return merge(
+            Layer("provider", defaults) if isinstance(defaults, SessionConfig) else None,
+            Layer("runner", self._runner_config),
+            Layer(f"agent:{self.agent.name}", self.agent.session_layer()),
+            Layer("session.update", self._runtime),
+        )
+
+    async def _open(self) -> None:
+        # Validate before anything touches the network: bad config loses nothing.
+        self.provider.validate(self._effective.config)
+        handshake = self.provider.handshake()
+        url, headers = await handshake if inspect.isawaitable(handshake) else handshake
+        connector = self._connector
+        if connector is None:
+            from realtalk.transports.websocket import connect_websocket
+
+            async def connector_fn(u: str, h: Mapping[str, str], s: Sequence[str]) -> Transport:
+                return await connect_websocket(u, h, s, open_timeout=self.options.connect_timeout)
+
+            connector = connector_fn
+        self._transport = await connector(url, headers, ())
+        self._created = self._loop.create_future()
+        self._reader = asyncio.create_task(self._read_loop(), name="realtalk-session-reader")
+        try:
+            created = await asyncio.wait_for(
+                asyncio.shield(self._created), self.options.connect_timeout
+            )
+        except TimeoutError:
+            await self.close()
+            raise TransportError(
+                f"no session.created within {self.options.connect_timeout:g}s"
+            ) from None
+        except BaseException:
+            await self.close()
+            raise
+        self.playback.output_format = _fmt(self._proto.confirmed, "output_format")
+        try:
+            await self._sync_config(raise_errors=False)
+        except TimeoutError:
+            await self._emit(Warning("the server did not confirm the session configuration"))
+        await self._emit(SessionReady(self._proto.confirmed or created.config, self.session_id))
+
+    async def close(self) -> None:
+        """Close the connection and stop every task. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._proto.close()
+        for _, task in list(self._tool_tasks.values()):
+            task.cancel()
+        for waiter in self._approvals.values():
+            if not waiter.done():
+                waiter.cancel()
+        if self._transport is not None:
+            with contextlib.suppress(RealtalkError, OSError):
+                await self._transport.close()
+        if self._reader is not None and self._reader is not asyncio.current_task():
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader
+        tasks = [t for _, t in self._tool_tasks.values()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for _, waiter in self._update_waiters:
+            if not waiter.done():
+                waiter.set_exception(InvalidState("the session closed before the server answered"))
+        self._put_closed()
+
+    def _put_closed(self) -> None:
+        while True:
+            try:
+                self._queue.put_nowait(_CLOSED)
+                return
+            except asyncio.QueueFull:
+                self._queue.get_nowait()
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- events to the app --------------------------------------------------------------------
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Event]:
+        while True:
+            item = await self._queue.get()
+            if item is _CLOSED:
+                self._put_closed()  # later iterators end too
+                return
+            yield item  # type: ignore[misc]
+
+    async def next_event(self, timeout: float | None = None) -> Event:
+        """The next event; raises :class:`ConnectionClosed` once the session has ended."""
+        item = await asyncio.wait_for(self._queue.get(), timeout)
+        if item is _CLOSED:
+            self._put_closed()
+            raise self._close_error or ConnectionClosed(None, "session closed")
+        return item  # type: ignore[return-value]
+
+    async def _emit(self, event: Event) -> None:
+        if self.options.overflow == "block":
+            await self._queue.put(event)
+            return
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            if self.options.overflow == "drop_oldest":
+                self._queue.get_nowait()
+                self._queue.put_nowait(event)
+            else:
+                self._close_error = InvalidState(
+                    f"the app fell {self.options.queue_size} events behind (overflow='error')"
+                )
+                asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.close()))
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def _flush(self) -> None:
+        messages = self._proto.messages_to_send()
+        if not messages or self._transport is None:
+            return
+        async with self._send_lock:
+            for text in messages:
+                if self.options.raw_tap:
+                    await self._emit(RawMessage("out", text))
+                await self._transport.send(text)
+
+    async def _send(self, command: Any) -> str:
+        if self._closed:
+            raise InvalidState("the session is closed")
+        event_id = self._proto.send(command)
+        await self._flush()
+        return event_id
+
+    async def send_raw(self, event: Mapping[str, Any]) -> None:
+        """Send a wire event as is (it still passes the provider's ``on_send`` hook)."""
+        self._proto.send_raw(event)
+        await self._flush()
+
+    async def send_text(self, text: str, *, respond: bool = True) -> None:
+        """Add a user text message and (by default) ask for a response."""
+        self._turn_started_at = self._loop.time()
+        await self._send(CreateItem(MessageItem("user", (InputText(text),))))
+        if respond:
+            await self._send(CreateResponse())
+
+    async def send_audio(
+        self, audio: bytes, *, rate: int | None = None, format: AudioFormat | None = None
+    ) -> None:
+        """Append user audio. PCM16 at any ``rate`` or G.711 (``format``) is converted to the
+        session's input format; chunks over 15 MiB are split."""
+        source = format or AudioFormat.pcm16(rate or 24000)
+        target = _fmt(self._proto.confirmed, "input_format")
+        key = (source.rate, source.encoding)
+        state = self._audio_resamplers.get(key)
+        data, state = convert_to_format(audio, source, target, state)
+        self._audio_resamplers[key] = state
+        limit = 15 * 1024 * 1024
+        for start in range(0, len(data), limit):
+            await self._send(AppendAudio(bytes(data[start : start + limit])))
+
+    async def commit_audio(self, *, respond: bool = False) -> None:
+        """Commit the input buffer (manual turns); optionally ask for a response."""
+        self._turn_started_at = self._loop.time()
+        await self._send(CommitAudio())
+        if respond:
+            await self._send(CreateResponse())
+
+    async def clear_audio(self) -> None:
+        await self._send(ClearAudio())
+
+    async def create_response(self, options: ResponseOptions | None = None) -> None:
+        """Ask for a response; queued (not refused) while another is active."""
+        if self._turn_started_at is None:
+            self._turn_started_at = self._loop.time()
+        await self._send(CreateResponse(options))
+
+    async def create_item(self, item: Item, previous_item_id: str | None = None) -> None:
+        await self._send(CreateItem(item, previous_item_id))
+
+    # -- configuration ------------------------------------------------------------------------
+
+    async def update(self, config: SessionConfig | None = None, /, **fields: Any) -> Effective:
+        """Change the session at run time; returns once the server confirmed it.
+
+        ``await session.update(turn_detection=None)`` switches VAD off (explicit ``None`` is
+        sent as ``null``). Run-time updates are the highest layer and survive handoffs. Raises
+        :class:`ConfigError` before sending when invalid, and :class:`ServerError` when the
+        server rejects the update (the previous configuration then stays in force).
+        """
+        layer = (config or SessionConfig()).replace(**fields) if fields else config
+        if layer is None:
+            return self._effective
+        from realtalk.config import overlay
+
+        previous = self._runtime
+        self._runtime = overlay(self._runtime, layer)
+        try:
+            self._effective = self._compute_effective()
+            await self._sync_config(raise_errors=True)
+        except BaseException:
+            self._runtime = previous
+            self._effective = self._compute_effective()
+            raise
+        return self._effective
+
+    async def _sync_config(self, *, raise_errors: bool) -> SessionConfig | None:
+        """Send the diff between the confirmed session and the effective config; wait for it."""
+        confirmed = self._proto.confirmed or SessionConfig()
+        update = diff(confirmed, self._effective.config)
+        if not update.set_fields():
+            return None
+        update = await self._hold_back_voice(update)
+        if not update.set_fields():
+            return None
+        waiter: asyncio.Future[SessionConfig] = self._loop.create_future()
+        event_id = self._proto.send(UpdateSession(update))
+        self._update_waiters.append((event_id, waiter))
+        await self._flush()
+        try:
+            return await asyncio.wait_for(waiter, self.options.update_timeout)
+        except ServerError as exc:
+            if raise_errors:
+                raise
+            await self._emit(SessionError(str(exc), exc.code))
+            return None
+
+    async def _hold_back_voice(self, update: SessionConfig) -> SessionConfig:
+        if not is_set(update.voice):
+            return update
+        has_audio = any(e.audio_bytes for e in self._proto.conversation.entries())
+        if not has_audio:
+            return update
+        await self._emit(
+            Warning(
+                f"voice {update.voice!r} kept back: the server cannot change the voice once the "
+                "assistant has spoken in this conversation",
+                field="voice",
+            )
+        )
+        return update.replace(voice=_unset())
+
+    async def switch_agent(self, agent: Agent) -> SessionConfig:
+        """Make ``agent`` the active agent, sending only what changes. Returns that update."""
+        previous = self.agent
+        self.agent = agent
+        self._effective = self._compute_effective()
+        confirmed = self._proto.confirmed or SessionConfig()
+        update = diff(confirmed, self._effective.config)
+        try:
+            await self._sync_config(raise_errors=True)
+        except BaseException:
+            self.agent = previous
+            self._effective = self._compute_effective()
+            raise
+        if is_set(update.voice) and any(e.audio_bytes for e in self._proto.conversation.entries()):
+            update = update.replace(voice=_unset())
+        await self._emit(Handoff(previous.name, agent.name, update))
+        return update
+
+    # -- interruption -------------------------------------------------------------------------
+
+    async def interrupt(self, *, reason: str = "client") -> Interrupted:
+        """Stop the assistant now.
+
+        Cancels the active response (only if one is active), truncates the assistant's audio
+        item at the played position, drops every later event of that response, and cancels
+        its running tool calls.
+        """
+        response_id = self._proto.active_response_id
+        if self._proto.response_state is ResponseState.ACTIVE and response_id is not None:
+            await self._send(CancelResponse(response_id))
+        if response_id is not None:
+            self._dropped_responses.add(response_id)
+            self._cancel_tools(response_id)
+        self._proto.cancel_queued_responses()
+        item_id, end_ms = await self._truncate_playing()
+        event = Interrupted(response_id, item_id, end_ms, reason)
+        await self._emit(event)
+        return event
+
+    async def _truncate_playing(self) -> tuple[str | None, int | None]:
+        item_id = self.playback.current_item_id
+        if item_id is None:
+            return None, None
+        entry = self._proto.conversation.get(item_id)
+        if entry is None or entry.truncated_at_ms is not None:
+            return item_id, None
+        played = self.playback.position_ms(item_id)
+        end_ms = self._proto.conversation.clamp_played_ms(item_id, played)
+        if end_ms >= int(
+            self._proto.conversation.audio_ms(item_id)
+        ) and not self.playback.is_playing(item_id):
+            return item_id, None  # everything was heard: nothing to cut
+        await self._send_truncate(item_id, end_ms)
+        return item_id, end_ms
+
+    async def _send_truncate(self, item_id: str, end_ms: int) -> None:
+        entry = self._proto.conversation.get(item_id)
+        if entry is not None:
+            entry.truncated_at_ms = end_ms
+        self._proto.truncate(item_id, end_ms)
+        await self._flush()
+        self.playback.forget(item_id)
+
+    def _cancel_tools(self, response_id: str) -> None:
+        for call_id, (rid, task) in list(self._tool_tasks.items()):
+            if rid == response_id:
+                task.cancel()
+                self._tool_tasks.pop(call_id, None)
+                waiter = self._approvals.pop(call_id, None)
+                if waiter is not None and not waiter.done():
+                    waiter.cancel()
+
+    # -- tools --------------------------------------------------------------------------------
+
+    async def approve(self, call_id: str) -> None:
+        """Let a tool call that needs approval run."""
+        self._resolve_approval(call_id, True, None)
+
+    async def reject(self, call_id: str, reason: str | None = None) -> None:
+        """Refuse a tool call; the model is told it was rejected (and why)."""
+        self._resolve_approval(call_id, False, reason)
+
+    def _resolve_approval(self, call_id: str, ok: bool, reason: str | None) -> None:
+        waiter = self._approvals.get(call_id)
+        if waiter is None:
+            raise InvalidState(f"no tool call {call_id!r} is waiting for approval")
+        if not waiter.done():
+            waiter.set_result((ok, reason))
+
+    def _start_tool_call(self, response_id: str | None, call_id: str, name: str, args: str) -> None:
+        task = asyncio.create_task(
+            self._run_tool_call(response_id, call_id, name, args), name=f"realtalk-tool-{name}"
+        )
+        self._tool_tasks[call_id] = (response_id, task)
+        if response_id is not None:
+            self._pending_outputs[response_id] = self._pending_outputs.get(response_id, 0) + 1
+
+    async def _run_tool_call(
+        self, response_id: str | None, call_id: str, name: str, args: str
+    ) -> None:
+        agent = self.agent
+        started = self._loop.time()
+        output: str
+        try:
+            await self._emit(ToolCallStarted(call_id, name, args, agent.name))
+            target = agent.find_handoff(name)
+            if target is not None:
+                self._handoff_requested = target
+                output = json.dumps({"transferred_to": target.name})
+                await self._emit(ToolCallFinished(call_id, name, output, 0.0))
+            else:
+                output = await self._invoke_tool(agent, call_id, name, args, started)
+            await self._send(CreateItem(FunctionCallOutputItem(call_id, output)))
+        except asyncio.CancelledError:
+            await self._emit(
+                ToolCallFailed(call_id, name, "cancelled: the user interrupted", self._ms(started))
+            )
+            raise
+        except (ConnectionClosed, InvalidState):
+            return
+        finally:
+            self._tool_tasks.pop(call_id, None)
+            if response_id is not None:
+                self._pending_outputs[response_id] = self._pending_outputs.get(response_id, 1) - 1
+        if response_id is not None:
+            await self._maybe_continue(response_id)
+
+    async def _invoke_tool(
+        self, agent: Agent, call_id: str, name: str, args: str, started: float
+    ) -> str:
+        tool = agent.find_tool(name)
+        if tool is None:
+            error = f"unknown tool {name!r}; available: {[t.name for t in agent.tools]}"
+            await self._emit(ToolCallFailed(call_id, name, error, self._ms(started)))
+            return json.dumps({"error": error})
+        if tool.needs_approval:
+            waiter: asyncio.Future[tuple[bool, str | None]] = self._loop.create_future()
+            self._approvals[call_id] = waiter
+            await self._emit(ApprovalRequired(call_id, name, args))
+            try:
+                ok, reason = await waiter
+            finally:
+                self._approvals.pop(call_id, None)
+            if not ok:
+                error = f"the user rejected this call{': ' + reason if reason else ''}"
+                await self._emit(ToolCallFailed(call_id, name, error, self._ms(started)))
+                return json.dumps({"error": error})
+        result = await tool.invoke(args, call_id=call_id, timeout=self.options.tool_timeout)
+        if result.is_error:
+            await self._emit(ToolCallFailed(call_id, name, result.output, result.duration_ms))
+        else:
+            await self._emit(ToolCallFinished(call_id, name, result.output, result.duration_ms))
+        return result.output
+
+    async def _maybe_continue(self, response_id: str) -> None:
+        """After a response's tool calls all answered (and it is done), let the model go on."""
+        if self._pending_outputs.get(response_id, 1) > 0:
+            return  # no tool calls in this response, or some still running
+        if response_id not in self._done_responses or response_id in self._dropped_responses:
+            return
+        self._pending_outputs.pop(response_id, None)
+        target, self._handoff_requested = self._handoff_requested, None
+        if target is not None and target is not self.agent:
+            try:
+                await self.switch_agent(target)
+            except RealtalkError as exc:
+                await self._emit(SessionError(f"handoff to {target.name} failed: {exc}"))
+        if self.options.auto_respond_after_tools and not self._closed:
+            await self._send(CreateResponse())
+
+    def _ms(self, started: float) -> float:
+        return (self._loop.time() - started) * 1000.0
+
+    # -- the reader ---------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        assert self._transport is not None
+        try:
+            while True:
+                text = await self._transport.recv()
+                if self.options.raw_tap:
+                    await self._emit(RawMessage("in", text))
+                self._proto.receive_message(text)
+                for event in self._proto.events_received():
+                    await self._dispatch(event)
+                await self._flush()
+        except ConnectionClosed as exc:
+            if not self._closed:
+                self._close_error = exc
+                code = exc.code
+                fatal = code not in (1000, None)
+                await self._emit(SessionError(f"connection closed: {exc}", None, fatal=fatal))
+        except asyncio.CancelledError:
+            raise
+        except RealtalkError as exc:
+            self._close_error = exc
+            await self._emit(SessionError(str(exc), None, fatal=True))
+        finally:
+            if self._created is not None and not self._created.done():
+                self._created.set_exception(
+                    self._close_error or ConnectionClosed(None, "closed before session.created")
+                )
+            if not self._closed:
+                self._closed = True
+                self._proto.close()
+                for _, waiter in self._update_waiters:
+                    if not waiter.done():
+                        waiter.set_exception(InvalidState("the connection closed"))
+                for _, task in list(self._tool_tasks.values()):
+                    task.cancel()
+                self._put_closed()
+
+    async def _dispatch(self, event: Any) -> None:
+        match event:
+            case SessionCreated():
+                if self._created is not None and not self._created.done():
+                    self._created.set_result(event)
+            case SessionUpdated(config=config):
+                if self._update_waiters:
+                    _, waiter = self._update_waiters.popleft()
+                    if not waiter.done():
+                        waiter.set_result(config)
+                self.playback.output_format = _fmt(config, "output_format")
+            case ErrorEvent(error=error):
+                for pair in list(self._update_waiters):
+                    if pair[0] == error.event_id:
+                        self._update_waiters.remove(pair)
+                        if not pair[1].done():
+                            pair[1].set_exception(
+                                ServerError(
+                                    error.message,
+                                    code=error.code,
+                                    type=error.type,
+                                    param=error.param,
+                                    event_id=error.event_id,
+                                )
+                            )
+                if error.code in FATAL_CODES:
+                    await self._emit(event)
+                    await self._emit(SessionError(error.message, error.code, True, error))
+                    return
+            case ProtocolViolation(reason=reason):
+                await self._emit(event)
+                await self._emit(SessionError(f"malformed server message skipped: {reason}"))
+                return
+            case SpeechStarted():
+                await self._emit(event)
+                await self._on_barge_in()
+                return
+            case SpeechStopped() | InputAudioCommitted():
+                self._turn_started_at = self._loop.time()
+            case ResponseCreated(response=response):
+                self._response_text[response.id] = ""
+            case AudioDelta(response_id=rid, item_id=item_id, audio=audio):
+                if rid in self._dropped_responses:
+                    return
+                self.playback.on_audio(item_id, len(audio))
+                self._first_audio.setdefault(rid, self._loop.time())
+            case (
+                AudioTranscriptDelta(response_id=rid, delta=delta)
+                | TextDelta(response_id=rid, delta=delta)
+            ):
+                if rid in self._dropped_responses:
+                    return
+                self._first_text.setdefault(rid, self._loop.time())
+                self._response_text[rid] = self._response_text.get(rid, "") + delta
+                await self._emit(event)
+                await self._check_guardrails(rid, final=False)
+                return
+            case FunctionCallArgumentsDone(response_id=rid, call_id=call_id, arguments=args):
+                if rid in self._dropped_responses:
+                    return
+                name = event.name or self._call_name(event.item_id)
+                await self._emit(event)
+                self._start_tool_call(rid, call_id, name, args)
+                await self._emit(HistoryUpdated(tuple(self.history)))
+                return
+            case ResponseDone(response=response):
+                await self._on_response_done(event)
+                return
+        if isinstance(event, _RESPONSE_STREAM) and event.response_id in self._dropped_responses:
+            return
+        await self._emit(event)
+        if isinstance(event, _HISTORY_EVENTS):
+            await self._emit(HistoryUpdated(tuple(self.history)))
+
+    def _call_name(self, item_id: str) -> str:
+        entry = self._proto.conversation.get(item_id)
+        if entry is not None and isinstance(entry.item, FunctionCallItem):
+            return entry.item.name
+        return ""
+
+    async def _on_barge_in(self) -> None:
+        """Server VAD heard the user: stop what the assistant is saying, like interrupt()."""
+        response_id = self._proto.active_response_id
+        playing = self.playback.current_item_id is not None and self.playback.is_playing()
+        if response_id is None and not playing:
+            return
+        vad = self._proto.confirmed.turn_detection if self._proto.confirmed else None
+        server_cancels = bool(vad) and getattr(vad, "interrupt_response", True) is not False
+        if response_id is not None:
+            self._dropped_responses.add(response_id)
+            self._cancel_tools(response_id)
+            if not server_cancels and self._proto.response_state is ResponseState.ACTIVE:
+                await self._send(CancelResponse(response_id))
+        item_id, end_ms = await self._truncate_playing()
+        await self._emit(Interrupted(response_id, item_id, end_ms, "barge-in"))
+
+    async def _on_response_done(self, event: ResponseDone) -> None:
+        response = event.response
+        rid = response.id
+        self._done_responses.add(rid)
+        if rid not in self._dropped_responses:
+            text = self._response_text.get(rid, "")
+            await self._check_guardrails(rid, final=True, text=text)
+        await self._emit(event)
+        started = self._turn_started_at
+        if started is not None:
+            now = self._loop.time()
+            first_audio = self._first_audio.pop(rid, None)
+            first_text = self._first_text.pop(rid, None)
+            await self._emit(
+                TurnMetrics(
+                    rid,
+                    (first_audio - started) * 1000.0 if first_audio else None,
+                    (first_text - started) * 1000.0 if first_text else None,
+                    (now - started) * 1000.0,
+                    response.usage,
+                )
+            )
+        self._response_text.pop(rid, None)
+        await self._emit(HistoryUpdated(tuple(self.history)))
+        await self._maybe_continue(rid)
+
+    # -- guardrails ---------------------------------------------------------------------------
+
+    async def _check_guardrails(self, rid: str, *, final: bool, text: str | None = None) -> None:
+        guards = tuple(self._guardrail_list) + tuple(self.agent.output_guardrails)
+        if not guards:
+            return
+        from realtalk.guardrails import check_output
+
+        full = text if text is not None else self._response_text.get(rid, "")
+        trip = await check_output(
+            guards, rid, full, final=final, every_chars=self.options.guardrail_every_chars
+        )
+        if trip is None:
+            return
+        from realtalk.events import GuardrailTripped
+
+        if rid not in self._done_responses and rid == self._proto.active_response_id:
+            await self._send(CancelResponse(rid))
+        self._dropped_responses.add(rid)
+        self._cancel_tools(rid)
+        item_id, end_ms = await self._truncate_playing()
+        await self._emit(GuardrailTripped(trip.name, rid, full, trip.info))
+        await self._emit(Interrupted(rid, item_id, end_ms, f"guardrail:{trip.name}"))
+
+
+def _fmt(config: SessionConfig | None, name: str) -> AudioFormat:
+    value = getattr(config, name, None) if config is not None else None
+    return value if isinstance(value, AudioFormat) else AudioFormat.pcm16()
+
+
+def _unset() -> Any:
+    from realtalk.config import UNSET
+
+    return UNSET

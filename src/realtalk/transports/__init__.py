@@ -1,0 +1,35 @@
+"""The transport seam: the only place realtalk's client touches a socket.
+
+A transport moves complete text messages; it knows nothing of the protocol. Two ship with
+realtalk: :class:`~realtalk.transports.websocket.WebSocketTransport` (the real one) and
+:class:`~realtalk.transports.memory.MemoryTransport` (an in-memory pair for protocol tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
+
+__all__ = ["Connector", "Transport"]
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """One open connection carrying text messages."""
+
+    async def send(self, text: str) -> None:
+        """Send one complete message. Raises :class:`~realtalk.errors.ConnectionClosed`."""
+
+    async def recv(self) -> str:
+        """The next complete message; :class:`~realtalk.errors.ConnectionClosed` at the end."""
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection (idempotent)."""
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code once closed, else None."""
+
+
+Connector = Callable[[str, Mapping[str, str], Sequence[str]], Awaitable[Transport]]
+"""Opens a transport: ``await connector(url, headers, subprotocols)``."""

@@ -1,0 +1,318 @@
+"""ClientProtocol: synchronous, no event loop, no sockets. JSON in, JSON out."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from realtalk.commands import (
+    AppendAudio,
+    CancelResponse,
+    CreateResponse,
+    ResponseOptions,
+    UpdateSession,
+)
+from realtalk.config import SemanticVAD, ServerVAD, SessionConfig
+from realtalk.dialects import BETA, GA
+from realtalk.errors import ConfigError, ConfigProblem, InvalidState
+from realtalk.events import (
+    AudioDelta,
+    ConfigMismatch,
+    ErrorEvent,
+    ProtocolViolation,
+    SessionCreated,
+    SessionUpdated,
+    UnknownEvent,
+)
+from realtalk.protocol import ClientProtocol, ResponseState, State
+
+GA_SESSION: dict[str, Any] = {
+    "type": "realtime",
+    "object": "realtime.session",
+    "id": "sess_1",
+    "model": "gpt-realtime-2025-08-28",
+    "output_modalities": ["audio"],
+    "instructions": "default",
+    "tools": [],
+    "tool_choice": "auto",
+    "max_output_tokens": "inf",
+    "tracing": None,
+    "prompt": None,
+    "expires_at": 1756324625,
+    "audio": {
+        "input": {
+            "format": {"type": "audio/pcm", "rate": 24000},
+            "transcription": None,
+            "noise_reduction": None,
+            "turn_detection": {
+                "type": "server_vad",
+                "threshold": 0.5,
+                "prefix_padding_ms": 300,
+                "silence_duration_ms": 200,
+                "idle_timeout_ms": None,
+                "create_response": True,
+                "interrupt_response": True,
+            },
+        },
+        "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "marin", "speed": 1},
+    },
+    "include": None,
+}
+
+
+def created(session: dict[str, Any] | None = None) -> str:
+    return json.dumps(
+        {"type": "session.created", "event_id": "e0", "session": session or GA_SESSION}
+    )
+
+
+def updated(session: dict[str, Any]) -> str:
+    return json.dumps({"type": "session.updated", "event_id": "e1", "session": session})
+
+
+def response_event(kind: str, rid: str) -> str:
+    return json.dumps(
+        {
+            "type": kind,
+            "event_id": "ev",
+            "response": {
+                "id": rid,
+                "object": "realtime.response",
+                "status": "completed",
+                "output": [],
+            },
+        }
+    )
+
+
+def sent(proto: ClientProtocol) -> list[dict[str, Any]]:
+    return [json.loads(t) for t in proto.messages_to_send()]
+
+
+def open_proto(**kwargs: Any) -> ClientProtocol:
+    proto = ClientProtocol(GA, **kwargs)
+    proto.receive_message(created())
+    proto.events_received()
+    return proto
+
+
+def test_session_created_opens_and_confirms() -> None:
+    proto = ClientProtocol(GA)
+    assert proto.state is State.CONNECTING
+    proto.receive_message(created())
+    (event,) = proto.events_received()
+    assert isinstance(event, SessionCreated)
+    assert proto.state is State.OPEN
+    assert proto.confirmed is not None
+    assert proto.confirmed.voice == "marin"
+    assert proto.session_id == "sess_1"
+
+
+def test_second_create_response_is_queued_not_sent() -> None:
+    proto = open_proto()
+    proto.send(CreateResponse())
+    proto.send(CreateResponse())
+    assert [e["type"] for e in sent(proto)] == ["response.create"]
+    assert proto.queued_responses == 1
+    proto.receive_message(response_event("response.created", "r1"))
+    assert proto.response_state is ResponseState.ACTIVE
+    assert sent(proto) == []
+    proto.receive_message(response_event("response.done", "r1"))
+    out = sent(proto)
+    assert [e["type"] for e in out] == ["response.create"]
+    assert proto.queued_responses == 0
+
+
+def test_out_of_band_response_is_not_queued() -> None:
+    proto = open_proto()
+    proto.send(CreateResponse())
+    proto.send(CreateResponse(ResponseOptions(conversation="none")))
+    assert [e["type"] for e in sent(proto)] == ["response.create", "response.create"]
+
+
+def test_vad_response_racing_ours_requeues_instead_of_failing() -> None:
+    proto = open_proto()
+    event_id = proto.send(CreateResponse())
+    sent(proto)
+    proto.receive_message(response_event("response.created", "r_vad"))
+    proto.receive_message(
+        json.dumps(
+            {
+                "type": "error",
+                "event_id": "x",
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "conversation_already_has_active_response",
+                    "message": "Conversation already has an active response in progress: r_vad.",
+                    "param": None,
+                    "event_id": event_id,
+                },
+            }
+        )
+    )
+    assert sent(proto) == []
+    proto.receive_message(response_event("response.done", "r_vad"))
+    assert [e["type"] for e in sent(proto)] == ["response.create"]
+
+
+def test_update_is_matched_and_mismatch_reported() -> None:
+    proto = open_proto()
+    proto.send(UpdateSession(SessionConfig(voice="cedar", instructions="Be brief.")))
+    (update,) = sent(proto)
+    assert update["type"] == "session.update"
+    assert update["session"]["type"] == "realtime"
+    assert len(proto.pending_updates) == 1
+    applied = json.loads(json.dumps(GA_SESSION))
+    applied["instructions"] = "Be brief."  # the server kept the old voice
+    proto.receive_message(updated(applied))
+    events = proto.events_received()
+    assert isinstance(events[0], SessionUpdated)
+    mismatches = [e for e in events if isinstance(e, ConfigMismatch)]
+    assert [(m.field, m.requested, m.applied) for m in mismatches] == [("voice", "cedar", "marin")]
+    assert proto.pending_updates == ()
+
+
+def test_partial_part_request_matches_filled_server_echo() -> None:
+    proto = open_proto()
+    proto.send(UpdateSession(SessionConfig(turn_detection=ServerVAD(threshold=0.6))))
+    sent(proto)
+    applied = json.loads(json.dumps(GA_SESSION))
+    applied["audio"]["input"]["turn_detection"]["threshold"] = 0.6
+    proto.receive_message(updated(applied))
+    assert not [e for e in proto.events_received() if isinstance(e, ConfigMismatch)]
+
+
+def test_rejected_update_keeps_confirmed_config() -> None:
+    proto = open_proto()
+    before = proto.confirmed
+    event_id = proto.send(UpdateSession(SessionConfig(turn_detection=SemanticVAD())))
+    sent(proto)
+    proto.receive_message(
+        json.dumps(
+            {
+                "type": "error",
+                "event_id": "x",
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "unknown_parameter",
+                    "message": "Unknown parameter: 'session.audio.input.turn_detection.threshold'.",
+                    "param": "session.audio.input.turn_detection.threshold",
+                    "event_id": event_id,
+                },
+            }
+        )
+    )
+    (event,) = proto.events_received()
+    assert isinstance(event, ErrorEvent)
+    assert event.error.event_id == event_id
+    assert proto.pending_updates == ()
+    assert proto.confirmed == before
+
+
+def test_validation_failure_sends_nothing() -> None:
+    def reject(config: SessionConfig) -> None:
+        raise ConfigError([ConfigProblem("session.voice", config.voice, "no")])
+
+    proto = open_proto(validate=reject)
+    with pytest.raises(ConfigError):
+        proto.send(UpdateSession(SessionConfig(voice="x")))
+    assert sent(proto) == []
+    assert proto.pending_updates == ()
+
+
+def test_malformed_frames_become_events_not_exceptions() -> None:
+    proto = open_proto()
+    proto.receive_message("{not json")
+    proto.receive_message(json.dumps({"no": "type"}))
+    proto.receive_message(json.dumps({"type": "response.output_audio.delta", "delta": 5}))
+    proto.receive_message(json.dumps({"type": "brand.new.event", "x": 1}))
+    events = proto.events_received()
+    assert [type(e) for e in events] == [
+        ProtocolViolation,
+        ProtocolViolation,
+        ProtocolViolation,
+        UnknownEvent,
+    ]
+
+
+def audio_delta(item_id: str, n_bytes: int) -> str:
+    return json.dumps(
+        {
+            "type": "response.output_audio.delta",
+            "event_id": "ev",
+            "response_id": "r1",
+            "item_id": item_id,
+            "output_index": 0,
+            "content_index": 0,
+            "delta": base64.b64encode(b"\0" * n_bytes).decode(),
+        }
+    )
+
+
+def test_truncation_is_clamped_to_audio_received() -> None:
+    proto = open_proto()
+    proto.receive_message(audio_delta("item_a", 48000))  # 1000 ms of PCM16 24 kHz
+    proto.receive_message(audio_delta("item_a", 24000))  # +500 ms
+    events = proto.events_received()
+    assert all(isinstance(e, AudioDelta) for e in events)
+    assert proto.conversation.audio_ms("item_a") == 1500
+    proto.truncate("item_a", 900.7)
+    proto.truncate("item_a", 99999)
+    out = sent(proto)
+    assert [e["audio_end_ms"] for e in out] == [900, 1500]
+    assert all(e["type"] == "conversation.item.truncate" for e in out)
+    assert out[0]["item_id"] == "item_a"
+    assert out[0]["content_index"] == 0
+
+
+def test_on_send_rewrites_and_drops() -> None:
+    def hook(event: dict[str, Any]) -> dict[str, Any] | None:
+        if event["type"] == "input_audio_buffer.append":
+            return None
+        event["session"]["instructions"] = "rewritten"
+        return event
+
+    proto = open_proto(on_send=hook)
+    proto.send(AppendAudio(b"\0\0"))
+    proto.send(UpdateSession(SessionConfig(instructions="original")))
+    out = sent(proto)
+    assert len(out) == 1
+    assert out[0]["session"]["instructions"] == "rewritten"
+
+
+def test_closed_protocol_refuses_to_send() -> None:
+    proto = open_proto()
+    proto.close()
+    with pytest.raises(InvalidState):
+        proto.send(CancelResponse())
+
+
+def test_oversized_append_is_refused() -> None:
+    proto = open_proto()
+    with pytest.raises(InvalidState, match="15 MiB"):
+        proto.send(AppendAudio(b"\0" * (15 * 1024 * 1024 + 1)))
+    assert sent(proto) == []
+
+
+def test_beta_dialect_works_through_the_same_machine() -> None:
+    proto = ClientProtocol(BETA)
+    proto.receive_message(
+        created(
+            {
+                "id": "s",
+                "object": "realtime.session",
+                "modalities": ["audio", "text"],
+                "voice": "verse",
+                "input_audio_format": "pcm16",
+                "output_audio_format": "pcm16",
+                "turn_detection": None,
+            }
+        )
+    )
+    proto.events_received()
+    proto.send(UpdateSession(SessionConfig(output_modalities=("audio",), turn_detection=None)))
+    (update,) = sent(proto)
+    assert update["session"] == {"modalities": ["audio", "text"], "turn_detection": None}

@@ -1,0 +1,47 @@
+"""The public API is ``realtalk.__all__``: sorted, complete and importable."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+
+import realtalk
+
+
+def test_all_is_sorted() -> None:
+    names = list(realtalk.__all__)
+    assert names == sorted(names), "keep realtalk.__all__ sorted"
+
+
+def test_all_names_exist() -> None:
+    for name in realtalk.__all__:
+        assert hasattr(realtalk, name), name
+
+
+def test_every_public_attribute_is_in_all() -> None:
+    public = {
+        name
+        for name, value in vars(realtalk).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    }
+    missing = public - set(realtalk.__all__)
+    assert not missing, f"public names missing from __all__: {sorted(missing)}"
+
+
+def test_every_module_all_is_sorted_and_exists() -> None:
+    for info in pkgutil.walk_packages(realtalk.__path__, "realtalk."):
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError as exc:  # optional extras (speech engines, devices)
+            missing = str(exc.name or "")
+            module = None
+        if module is None:
+            assert not missing.startswith("realtalk"), f"{info.name}: broken import of {missing}"
+            continue
+        names = getattr(module, "__all__", None)
+        if names is None:
+            continue
+        assert list(names) == sorted(names), f"{info.name}.__all__ is not sorted"
+        for name in names:
+            assert hasattr(module, name), f"{info.name}.__all__ names missing {name}"
