@@ -80,8 +80,9 @@ def _ulaw_encode_table() -> npt.NDArray[np.uint8]:
     values = np.arange(-32768, 32768, dtype=np.int32) >> 2
     negative = values < 0
     magnitude = np.minimum(np.where(negative, -values, values), 8159) + 33
-    segment = np.searchsorted(np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF]),
-                              magnitude, side="left")
+    segment = np.searchsorted(
+        np.array([0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF]), magnitude, side="left"
+    )
     # Magnitudes past the last segment (only the clipped maximum) take the top code.
     code = np.where(segment >= 8, 0x7F, (segment << 4) | ((magnitude >> (segment + 1)) & 0x0F))
     mask = np.where(negative, 0x7F, 0xFF)
@@ -101,8 +102,9 @@ def _alaw_encode_table() -> npt.NDArray[np.uint8]:
     values = np.arange(-32768, 32768, dtype=np.int32) >> 3
     negative = values < 0
     magnitude = np.where(negative, -values - 1, values)
-    segment = np.searchsorted(np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF]),
-                              magnitude, side="left")
+    segment = np.searchsorted(
+        np.array([0x1F, 0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF]), magnitude, side="left"
+    )
     shift = np.where(segment < 2, 1, segment)
     code = np.where(segment >= 8, 0x7F, (segment << 4) | ((magnitude >> shift) & 0x0F))
     mask = np.where(negative, 0x55, 0xD5)
@@ -207,7 +209,9 @@ class Resampler:
         self.quality: Quality = quality
         self._stream: soxr.ResampleStream | None = None
         if from_rate != to_rate:
-            self._stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="int16", quality=quality)
+            self._stream = soxr.ResampleStream(
+                from_rate, to_rate, 1, dtype="int16", quality=quality
+            )
 
     def process(self, pcm16: bytes | bytearray | memoryview) -> bytes:
         samples = _as_int16(pcm16)
@@ -255,7 +259,11 @@ class Converter:
     """A streaming :func:`convert` for audio that arrives in chunks (see :class:`Resampler`)."""
 
     def __init__(
-        self, from_format: AudioFormat | int, to_format: AudioFormat | int, *, quality: Quality = "HQ"
+        self,
+        from_format: AudioFormat | int,
+        to_format: AudioFormat | int,
+        *,
+        quality: Quality = "HQ",
     ) -> None:
         self.from_format = _fmt(from_format)
         self.to_format = _fmt(to_format)
@@ -367,4 +375,3 @@ def wav_bytes(pcm16: bytes, rate: int) -> bytes:
     buf = io.BytesIO()
     write_wav(buf, pcm16, rate)
     return buf.getvalue()
-

@@ -63,9 +63,8 @@ class Runner:
     def explain(self, agent: Agent | None = None) -> Effective:
         """The effective configuration a new session would ask for, with provenance."""
         active = agent or self.agent
-        defaults = getattr(self.provider, "default_config", None)
         return merge(
-            Layer("provider", defaults) if isinstance(defaults, SessionConfig) else None,
+            Layer("provider", self.provider.defaults()),
             Layer("runner", self.config),
             Layer(f"agent:{active.name}", active.session_layer()),
         )

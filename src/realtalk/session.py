@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from realtalk.agent import Agent
-from realtalk.audio import convert_to_format
+from realtalk.audio import Converter
 from realtalk.commands import (
     AppendAudio,
     CancelResponse,
@@ -54,6 +54,7 @@ from realtalk.events import (
     Event,
     FunctionCallArgumentsDelta,
     FunctionCallArgumentsDone,
+    GuardrailTripped,
     Handoff,
     HistoryUpdated,
     InputAudioCommitted,
@@ -83,13 +84,15 @@ from realtalk.events import (
     TurnMetrics,
     Warning,
 )
+from realtalk.guardrails import GuardrailFailed, GuardrailOutcome, GuardrailRunner, OutputGuardrail
 from realtalk.items import FunctionCallItem, FunctionCallOutputItem, InputText, Item, MessageItem
 from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
+from realtalk.tools import ToolContext
 from realtalk.transports import Transport
 
 if TYPE_CHECKING:
-    from realtalk.guardrails import OutputGuardrail
+    pass
     from realtalk.providers import Provider
 
 __all__ = ["Overflow", "Session", "SessionOptions"]
@@ -148,13 +151,10 @@ class SessionOptions:
     ``error``: the session ends with a SessionError."""
     connect_timeout: float = 10.0
     update_timeout: float = 10.0
-    tool_timeout: float | None = None
-    """Overrides every tool's own timeout when set."""
     raw_tap: bool = False
     """Also deliver every wire message as a :class:`~realtalk.events.RawMessage`."""
     retain_audio: bool = False
     """Keep assistant audio bytes on history entries."""
-    guardrail_every_chars: int = 100
     auto_respond_after_tools: bool = True
 
 
@@ -203,8 +203,10 @@ class Session:
         self._first_audio: dict[str, float] = {}
         self._first_text: dict[str, float] = {}
         self._response_text: dict[str, str] = {}
-        self._audio_resamplers: dict[tuple[int, str], Any] = {}
-        self._guards = None
+        self._converters: dict[AudioFormat, Converter] = {}
+        self._tripped: set[str] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._guards = self._make_guardrail_runner()
         self._effective = self._compute_effective()
         loop = asyncio.get_running_loop()
         self.playback = PlaybackTracker(loop.time)
@@ -253,9 +255,8 @@ class Session:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def _compute_effective(self) -> Effective:
-        defaults = getattr(self.provider, "default_config", None)
         return merge(
-            Layer("provider", defaults) if isinstance(defaults, SessionConfig) else None,
+            Layer("provider", self.provider.defaults()),
             Layer("runner", self._runner_config),
             Layer(f"agent:{self.agent.name}", self.agent.session_layer()),
             Layer("session.update", self._runtime),
@@ -314,12 +315,17 @@ class Session:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader
-        tasks = [t for _, t in self._tool_tasks.values()]
+        await self._guards.aclose()
+        for background in list(self._background):
+            background.cancel()
+        tasks = [t for _, t in self._tool_tasks.values()] + list(self._background)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
-        for _, waiter in self._update_waiters:
-            if not waiter.done():
-                waiter.set_exception(InvalidState("the session closed before the server answered"))
+        for _, update_waiter in self._update_waiters:
+            if not update_waiter.done():
+                update_waiter.set_exception(
+                    InvalidState("the session closed before the server answered")
+                )
         self._put_closed()
 
     def _put_closed(self) -> None:
@@ -411,10 +417,11 @@ class Session:
         session's input format; chunks over 15 MiB are split."""
         source = format or AudioFormat.pcm16(rate or 24000)
         target = _fmt(self._proto.confirmed, "input_format")
-        key = (source.rate, source.encoding)
-        state = self._audio_resamplers.get(key)
-        data, state = convert_to_format(audio, source, target, state)
-        self._audio_resamplers[key] = state
+        # One streaming converter per source format, so chunk boundaries do not click.
+        converter = self._converters.get(source)
+        if converter is None or converter.to_format != target:
+            converter = self._converters[source] = Converter(source, target)
+        data = converter.process(audio) if source != target else audio
         limit = 15 * 1024 * 1024
         for start in range(0, len(data), limit):
             await self._send(AppendAudio(bytes(data[start : start + limit])))
@@ -505,6 +512,9 @@ class Session:
         previous = self.agent
         self.agent = agent
         self._effective = self._compute_effective()
+        if tuple(agent.output_guardrails) != tuple(previous.output_guardrails):
+            old, self._guards = self._guards, self._make_guardrail_runner()
+            self._spawn(old.aclose(), "realtalk-guardrail-close")
         confirmed = self._proto.confirmed or SessionConfig()
         update = diff(confirmed, self._effective.config)
         try:
@@ -647,7 +657,8 @@ class Session:
                 error = f"the user rejected this call{': ' + reason if reason else ''}"
                 await self._emit(ToolCallFailed(call_id, name, error, self._ms(started)))
                 return json.dumps({"error": error})
-        result = await tool.invoke(args, call_id=call_id, timeout=self.options.tool_timeout)
+        context = ToolContext(call_id, name, {"agent": agent.name, "session": self})
+        result = await tool.invoke(args, context=context)
         if result.is_error:
             await self._emit(ToolCallFailed(call_id, name, result.output, result.duration_ms))
         else:
@@ -767,7 +778,8 @@ class Session:
                 self._first_text.setdefault(rid, self._loop.time())
                 self._response_text[rid] = self._response_text.get(rid, "") + delta
                 await self._emit(event)
-                await self._check_guardrails(rid, final=False)
+                if self._guards:
+                    self._guards.feed(rid, delta)
                 return
             case FunctionCallArgumentsDone(response_id=rid, call_id=call_id, arguments=args):
                 if rid in self._dropped_responses:
@@ -812,9 +824,14 @@ class Session:
         response = event.response
         rid = response.id
         self._done_responses.add(rid)
-        if rid not in self._dropped_responses:
-            text = self._response_text.get(rid, "")
-            await self._check_guardrails(rid, final=True, text=text)
+        if self._guards:
+            if rid in self._dropped_responses:
+                self._spawn(self._guards.discard(rid), "realtalk-guardrail-discard")
+            else:
+                # The complete reply is checked too, however short; the result arrives through
+                # _on_guardrail_outcome without holding up the event stream.
+                text = self._response_text.get(rid, "")
+                self._spawn(self._guards.finish(rid, text), "realtalk-guardrail-final")
         await self._emit(event)
         started = self._turn_started_at
         if started is not None:
@@ -836,27 +853,33 @@ class Session:
 
     # -- guardrails ---------------------------------------------------------------------------
 
-    async def _check_guardrails(self, rid: str, *, final: bool, text: str | None = None) -> None:
+    def _make_guardrail_runner(self) -> GuardrailRunner:
         guards = tuple(self._guardrail_list) + tuple(self.agent.output_guardrails)
-        if not guards:
-            return
-        from realtalk.guardrails import check_output
+        return GuardrailRunner(guards, on_outcome=self._on_guardrail_outcome)
 
-        full = text if text is not None else self._response_text.get(rid, "")
-        trip = await check_output(
-            guards, rid, full, final=final, every_chars=self.options.guardrail_every_chars
-        )
-        if trip is None:
-            return
-        from realtalk.events import GuardrailTripped
+    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
+    async def _on_guardrail_outcome(self, outcome: GuardrailOutcome) -> None:
+        if isinstance(outcome, GuardrailFailed):
+            await self._emit(
+                SessionError(f"guardrail {outcome.name} failed: {outcome.message}", None)
+            )
+            return
+        rid = outcome.response_id
+        if rid in self._tripped or self._closed:
+            return
+        self._tripped.add(rid)
         if rid not in self._done_responses and rid == self._proto.active_response_id:
             await self._send(CancelResponse(rid))
         self._dropped_responses.add(rid)
         self._cancel_tools(rid)
         item_id, end_ms = await self._truncate_playing()
-        await self._emit(GuardrailTripped(trip.name, rid, full, trip.info))
-        await self._emit(Interrupted(rid, item_id, end_ms, f"guardrail:{trip.name}"))
+        await self._emit(GuardrailTripped(outcome.name, rid, outcome.text, outcome.info))
+        await self._emit(Interrupted(rid, item_id, end_ms, f"guardrail:{outcome.name}"))
 
 
 def _fmt(config: SessionConfig | None, name: str) -> AudioFormat:

@@ -359,6 +359,16 @@ def _is_async(fn: Callable[..., Any]) -> bool:
     )
 
 
+def _annotated_callable(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the annotations of ``fn`` live (partials and callable objects hold them elsewhere)."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.isfunction(fn) or inspect.ismethod(fn) or inspect.isbuiltin(fn):
+        return fn
+    call = getattr(type(fn), "__call__", None)  # noqa: B004
+    return call if call is not None else fn
+
+
 def _problem(path: str, rule: str, fix: str = "", value: Any = None) -> ConfigError:
     return ConfigError(
         [ConfigProblem(path, NO_VALUE if value is None else value, rule, fix)], target="tool"
@@ -479,7 +489,7 @@ class FunctionTool(Generic[P, R]):
         """
         try:
             signature = inspect.signature(self.fn)
-            hints = typing.get_type_hints(self.fn, include_extras=True)
+            hints = typing.get_type_hints(_annotated_callable(self.fn), include_extras=True)
         except (NameError, TypeError, ValueError) as exc:
             raise _problem(
                 f"{self.name}.parameters",

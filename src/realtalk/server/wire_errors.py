@@ -1,4 +1,4 @@
-"""The local server's error catalogue: every ``error`` object it can send, worded as the provider does.
+"""The local server's error catalogue: every ``error`` object it sends, worded as the provider does.
 
 Each constructor returns the inner ``error`` object ``{type, code, message, param}``; wrap it with
 :func:`error_event` to get the full server event. Messages marked "observed" are verbatim from
@@ -64,7 +64,9 @@ def make_error(
     return {"type": type_, "code": code, "message": message, "param": param}
 
 
-def error_event(error: dict[str, Any], event_id: str, client_event_id: str | None) -> dict[str, Any]:
+def error_event(
+    error: dict[str, Any], event_id: str, client_event_id: str | None
+) -> dict[str, Any]:
     """The full ``error`` server event; ``error.event_id`` names the client event that caused it.
 
     protocol.md §7.1: ``event_id`` at the top is the server's own id, the nested one is the
@@ -128,7 +130,9 @@ def unknown_event_type(type_value: Any, known: Iterable[str]) -> dict[str, Any]:
 
 def missing_required_parameter(param: str) -> dict[str, Any]:
     """Observed for ``session.type`` (protocol.md §2.1, with a final period)."""
-    return make_error("missing_required_parameter", f"Missing required parameter: '{param}'.", param)
+    return make_error(
+        "missing_required_parameter", f"Missing required parameter: '{param}'.", param
+    )
 
 
 def unknown_parameter(param: str) -> dict[str, Any]:
@@ -293,9 +297,7 @@ def active_response(response_id: str) -> dict[str, Any]:
 
 def cancel_not_active() -> dict[str, Any]:
     """Observed (protocol.md §7.2)."""
-    return make_error(
-        "response_cancel_not_active", "Cancellation failed: no active response found"
-    )
+    return make_error("response_cancel_not_active", "Cancellation failed: no active response found")
 
 
 def item_truncate_invalid_item_id(item_id: str) -> dict[str, Any]:
@@ -324,12 +326,12 @@ def item_truncate_invalid_content_index(content_index: int) -> dict[str, Any]:
 
 
 def item_not_found(item_id: str, param: str = "item_id") -> dict[str, Any]:
-    """Code observed (protocol.md §7.2); message not captured, so ours (mirrors the truncate one)."""
+    """Code observed (protocol.md §7.2); message not captured, so ours (as the truncate one)."""
     return make_error("item_not_found", f"Item with item_id not found: {item_id}", param)
 
 
 def previous_item_not_found(previous_item_id: str) -> dict[str, Any]:
-    """``conversation.item.create`` naming an unknown ``previous_item_id``. Not observed; our choice."""
+    """``conversation.item.create`` with an unknown ``previous_item_id``. Not observed; ours."""
     return make_error(
         "item_not_found",
         f"Previous item with item_id not found: {previous_item_id}",

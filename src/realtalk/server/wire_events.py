@@ -89,9 +89,7 @@ def parse_client_message(text: str | bytes) -> tuple[Any, dict[str, Any] | None]
 
 
 def _event(fields: dict[str, Node], *required: str) -> Obj:
-    return Obj(
-        {"type": Str(), "event_id": Str(), **fields}, required=frozenset(required)
-    )
+    return Obj({"type": Str(), "event_id": Str(), **fields}, required=frozenset(required))
 
 
 def _shapes(dialect: Dialect, flavor: Flavor) -> dict[str, Obj]:
@@ -105,9 +103,7 @@ def _shapes(dialect: Dialect, flavor: Flavor) -> dict[str, Obj]:
         "input_audio_buffer.commit": _event({}),
         "input_audio_buffer.clear": _event({}),
         "output_audio_buffer.clear": _event({}),
-        "conversation.item.create": _event(
-            {"item": item, "previous_item_id": Str()}, "item"
-        ),
+        "conversation.item.create": _event({"item": item, "previous_item_id": Str()}, "item"),
         "conversation.item.retrieve": _event({"item_id": Str()}, "item_id"),
         "conversation.item.delete": _event({"item_id": Str()}, "item_id"),
         "conversation.item.truncate": _event(

@@ -45,7 +45,7 @@ __all__ = [
 Error = dict[str, Any]
 
 MAX_DECIMAL_PLACES = 16
-"""protocol.md §3: a float serialised with 17 decimals is rejected ("max decimal places exceeded")."""
+"""protocol.md §3: a float written with 17 decimals is rejected ("max decimal places exceeded")."""
 
 
 class WireFloat(float):

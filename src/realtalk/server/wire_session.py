@@ -66,7 +66,14 @@ _PCM = {"type": "audio/pcm", "rate": 24000}
 
 # Fields whose null means "off" and is kept as null (protocol.md §2.6); other fields go back to
 # their default when sent as null (our choice: the SDK types every field Optional).
-_GA_NULLABLE = {"tracing", "prompt", "include", "noise_reduction", "transcription", "turn_detection"}
+_GA_NULLABLE = {
+    "tracing",
+    "prompt",
+    "include",
+    "noise_reduction",
+    "transcription",
+    "turn_detection",
+}
 _BETA_NULLABLE = {
     "tracing",
     "include",
@@ -251,14 +258,12 @@ def validate_session_update(
             "session.type",
         )
     model = update.get("model")
-    if model is not None and current.get("model") is not None and model != current["model"]:
-        # Re-sending the same model is tolerated (protocol.md §2.1, Azure GA sample); an alias of
-        # the resolved snapshot ("gpt-realtime" for "gpt-realtime-2025-08-28") counts as the same.
-        if not str(current["model"]).startswith(model):
-            # "update any field except for voice and model" (SDK); wording not observed, ours.
-            return E.make_error(
-                "invalid_value", "Cannot update a session's model.", "session.model"
-            )
+    # Re-sending the same model is tolerated (protocol.md §2.1, Azure GA sample); an alias of the
+    # resolved snapshot ("gpt-realtime" for "gpt-realtime-2025-08-28") counts as the same.
+    # Changing it is not ("update any field except for voice and model", SDK); wording ours.
+    current_model = current.get("model")
+    if model is not None and current_model is not None and not str(current_model).startswith(model):
+        return E.make_error("invalid_value", "Cannot update a session's model.", "session.model")
     if (
         assistant_audio_present
         and _has_voice(dialect, update)

@@ -55,7 +55,7 @@ PCM_RATE = 24000
 GA_VOICES = (
     "alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar",
 )  # fmt: skip
-"""protocol.md §2.1. The SDK also types "any string"; the service enumerates (our choice to match)."""
+"""protocol.md §2.1. The SDK also types "any string"; we enumerate, as the service does (ours)."""
 
 BETA_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse")
 """protocol.md §2.3/§2.4: the beta SDK and Azure's reference list 8 voices."""
@@ -136,14 +136,14 @@ BETA_MODALITIES = _modalities([["text"], ["audio", "text"]])
 _MAX_TOKENS = Alt(string=Str(enum=("inf",)), integer=Int(1, 4096), expected='an integer or "inf"')
 
 
-def _function_tool(*, typed: bool) -> Obj:
+def _function_tool() -> Obj:
     fields: dict[str, Node] = {
         "type": Str(enum=("function",)),
         "name": Str(),
         "description": Str(max_len=_TOOL_DESCRIPTION_MAX),
         "parameters": AnyJSON(),
     }
-    return Obj(fields) if typed else Obj(fields)
+    return Obj(fields)
 
 
 def _mcp_filter() -> Node:
@@ -175,11 +175,11 @@ def _mcp_tool() -> Obj:
 
 
 def _ga_tools() -> Node:
-    return Arr(Disc({"function": _function_tool(typed=True), "mcp": _mcp_tool()}, default="function"))
+    return Arr(Disc({"function": _function_tool(), "mcp": _mcp_tool()}, default="function"))
 
 
 def _beta_tools() -> Node:
-    return Arr(Disc({"function": _function_tool(typed=True)}, default="function"))
+    return Arr(Disc({"function": _function_tool()}, default="function"))
 
 
 def _ga_tool_choice() -> Node:
@@ -203,7 +203,11 @@ def _beta_tool_choice(flavor: Flavor) -> Node:
     # function name); Azure preview documents the three keywords plus the object form.
     string = Str() if flavor == "openai" else Str(enum=("auto", "none", "required"))
     function_obj = Obj(
-        {"type": Str(), "function": Obj({"name": Str()}, required=frozenset({"name"})), "name": Str()}
+        {
+            "type": Str(),
+            "function": Obj({"name": Str()}, required=frozenset({"name"})),
+            "name": Str(),
+        }
     )
     return Alt(string=string, obj=Disc({"function": function_obj}), expected="a string")
 
@@ -295,7 +299,7 @@ def _ga_voice() -> Node:
 
 
 def ga_session(flavor: Flavor) -> Node:
-    """The GA ``session`` of ``session.update``: realtime or transcription (protocol.md §2.1, §2.2)."""
+    """The GA ``session`` of ``session.update``: realtime or transcription (protocol.md §2.1f)."""
     realtime = Obj(
         {
             "type": Str(),

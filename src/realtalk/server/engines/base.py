@@ -123,7 +123,9 @@ class Synthesizer(abc.ABC):
     voices: tuple[str, ...] = ()
 
     @abc.abstractmethod
-    def synthesize(self, text: str, *, voice: str | None = None, speed: float = 1.0) -> Iterator[bytes]:
+    def synthesize(
+        self, text: str, *, voice: str | None = None, speed: float = 1.0
+    ) -> Iterator[bytes]:
         """Blocking iterator of PCM16 chunks (each an even number of bytes).
 
         Long text is synthesised sentence by sentence so the first chunk comes early; ``speed``

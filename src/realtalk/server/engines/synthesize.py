@@ -81,7 +81,9 @@ class ToneSynthesizer(Synthesizer):
     def __init__(self, sample_rate: int = 24000) -> None:
         self.sample_rate = sample_rate
 
-    def synthesize(self, text: str, *, voice: str | None = None, speed: float = 1.0) -> Iterator[bytes]:
+    def synthesize(
+        self, text: str, *, voice: str | None = None, speed: float = 1.0
+    ) -> Iterator[bytes]:
         speed = _check_speed(speed)
         for i, sentence in enumerate(split_sentences(text)):
             samples = encode_tones(sentence, self.sample_rate, speed, leading_gap=i > 0)
@@ -135,7 +137,9 @@ class PiperSynthesizer(Synthesizer):
         self._volume = volume
         self._lock = threading.Lock()
 
-    def synthesize(self, text: str, *, voice: str | None = None, speed: float = 1.0) -> Iterator[bytes]:
+    def synthesize(
+        self, text: str, *, voice: str | None = None, speed: float = 1.0
+    ) -> Iterator[bytes]:
         speed = _check_speed(speed)
         config = self._config_cls(length_scale=self._length_scale / speed, volume=self._volume)
         # Piper splits sentences itself; our split first keeps each locked call short, so two

@@ -162,9 +162,9 @@ def _decode_burst(burst: np.ndarray[Any, Any], rate: int) -> str | None:
         power = spectra[idx].sum(axis=1)  # (n_slots, 17)
         symbols = np.argmax(power, axis=1)
         score = float(np.mean(power.max(axis=1) / np.maximum(power.sum(axis=1), 1e-30)))
-        if symbols[0] == 0 and not np.any(symbols[1:] == 0):
-            if best is None or score > best[0]:
-                best = (score, [int(s) - 1 for s in symbols[1:]])
+        valid = symbols[0] == 0 and not np.any(symbols[1:] == 0)
+        if valid and (best is None or score > best[0]):
+            best = (score, [int(s) - 1 for s in symbols[1:]])
     if best is None or best[0] < 0.6:
         return None
     nibbles = best[1]

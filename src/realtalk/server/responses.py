@@ -1,0 +1,556 @@
+"""One model response, from ``response.created`` to ``response.done`` (protocol.md §6.8, §6.9).
+
+A :class:`ResponseRun` turns the brain's actions (text pieces, tool calls) into the event
+stream of a response: output items, content parts, text or audio + transcript deltas,
+function-call argument deltas, and ``response.done`` with usage. In audio mode the reply is
+cut into sentences, each synthesised by a :class:`~realtalk.server.work.Synthesize` work and
+streamed as audio deltas with its transcript delta.
+
+Every event of a response goes through the run's own queue with a release time, so the front
+can pace audio in real time; the bookkeeping (item audio, transcript, the voice lock) follows
+what was actually *released*, so a cancel or a truncate counts exactly the audio the client got.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from realtalk.server.codec import WireFormat, bytes_for_ms, duration_ms
+from realtalk.server.conversation import Conversation, StoredItem, render_item
+from realtalk.server.engines.base import CallTool, Say
+from realtalk.server.work import Synthesize, Work
+
+__all__ = ["ResponseHost", "ResponseParams", "ResponseRun"]
+
+Dialect = Literal["ga", "beta"]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_NO_DELAY = -math.inf
+
+
+class ResponseHost(Protocol):
+    """What a response needs from its session."""
+
+    dialect: Dialect
+    conversation: Conversation
+
+    def new_id(self, prefix: str) -> str: ...
+
+    def request(self, work: Work) -> None: ...
+
+    def on_assistant_audio(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseParams:
+    """A response's effective parameters (session settings overridden by ``response.create``)."""
+
+    audio_out: bool
+    voice: str
+    speed: float
+    output_format: WireFormat
+    conversation: Literal["auto", "none"] = "auto"
+    metadata: Mapping[str, Any] | None = None
+    max_output_tokens: int | Literal["inf"] = "inf"
+    temperature: float | None = None
+    input_tokens: int = 0
+    pacing: bool = False
+    chunk_ms: int = 100
+
+
+@dataclass(slots=True)
+class _Entry:
+    release_at: float
+    event: dict[str, Any]
+    audio: bytes = b""
+    transcript: str = ""
+    item: StoredItem | None = None
+
+
+@dataclass(slots=True)
+class _Message:
+    item: StoredItem
+    output_index: int
+    text: str = ""
+    released_transcript: str = ""
+
+
+@dataclass(slots=True)
+class _Step:
+    kind: Literal["speak", "tool", "end"]
+    text: str = ""
+    call: CallTool | None = None
+
+
+@dataclass(slots=True)
+class ResponseRun:
+    """The state of one response. Drive it with the ``on_*`` methods, then :meth:`release`."""
+
+    host: ResponseHost
+    id: str
+    params: ResponseParams
+    think_work_id: str = ""
+    status: Literal["in_progress", "completed", "cancelled", "failed", "incomplete"] = "in_progress"
+    waiting_for: set[str] = field(default_factory=set)
+    """Transcription work ids that must finish before the brain is asked."""
+    outputs: list[StoredItem] = field(default_factory=list)
+    _message: _Message | None = None
+    _pending_text: str = ""
+    _steps: deque[_Step] = field(default_factory=deque)
+    _synth: tuple[str, str] | None = None  # (work_id, sentence) in flight
+    _queue: deque[_Entry] = field(default_factory=deque)
+    _cursor_ms: float = _NO_DELAY
+    first_audio_at_ms: float | None = None
+    audio_ms_total: float = 0.0
+    output_text_chars: int = 0
+    finished: bool = False
+    """``response.done`` has been queued; the run ends once its queue drains."""
+
+    # --- events -----------------------------------------------------------------------------
+
+    def created_event(self) -> dict[str, Any]:
+        return {"type": "response.created", "response": self._response_object()}
+
+    def _emit(self, event: dict[str, Any], *, at: float | None = None, **extra: Any) -> None:
+        release = self._queue[-1].release_at if self._queue else _NO_DELAY
+        if at is not None:
+            release = max(release, at)
+        self._queue.append(_Entry(release, event, **extra))
+
+    def _names(self) -> dict[str, str]:
+        if self.host.dialect == "ga":
+            return {
+                "audio_delta": "response.output_audio.delta",
+                "audio_done": "response.output_audio.done",
+                "tr_delta": "response.output_audio_transcript.delta",
+                "tr_done": "response.output_audio_transcript.done",
+                "text_delta": "response.output_text.delta",
+                "text_done": "response.output_text.done",
+            }
+        return {
+            "audio_delta": "response.audio.delta",
+            "audio_done": "response.audio.done",
+            "tr_delta": "response.audio_transcript.delta",
+            "tr_done": "response.audio_transcript.done",
+            "text_delta": "response.text.delta",
+            "text_done": "response.text.done",
+        }
+
+    def _in_conversation(self) -> bool:
+        return self.params.conversation == "auto"
+
+    def _add_output_item(self, item: StoredItem) -> int:
+        output_index = len(self.outputs)
+        self.outputs.append(item)
+        self._emit(
+            {
+                "type": "response.output_item.added",
+                "response_id": self.id,
+                "output_index": output_index,
+                "item": render_item(self.host.dialect, item),
+            }
+        )
+        if self._in_conversation():
+            previous = self.host.conversation.insert(item)
+            kind = "conversation.item.added" if self.host.dialect == "ga" else "conversation.item.created"
+            self._emit(
+                {"type": kind, "previous_item_id": previous, "item": render_item(self.host.dialect, item)}
+            )
+        return output_index
+
+    def _finish_output_item(self, item: StoredItem, output_index: int) -> None:
+        self._emit(
+            {
+                "type": "response.output_item.done",
+                "response_id": self.id,
+                "output_index": output_index,
+                "item": render_item(self.host.dialect, item),
+            },
+            item=item,
+        )
+        if self._in_conversation() and self.host.dialect == "ga":
+            self._emit(
+                {"type": "conversation.item.done", "item": render_item(self.host.dialect, item)},
+                item=item,
+            )
+
+    def _open_message(self) -> _Message:
+        if self._message is not None:
+            return self._message
+        content_type = "output_audio" if self.params.audio_out else "output_text"
+        part: dict[str, Any] = (
+            {"type": content_type, "transcript": ""}
+            if self.params.audio_out
+            else {"type": content_type, "text": ""}
+        )
+        item = StoredItem(
+            data={
+                "id": self.host.new_id("item"),
+                "type": "message",
+                "status": "in_progress",
+                "role": "assistant",
+                "content": [],
+            },
+            audio_format=self.params.output_format,
+        )
+        output_index = self._add_output_item(item)
+        item.data["content"].append(part)
+        if self.params.audio_out:
+            item.audio[0] = bytearray()
+        self._message = _Message(item=item, output_index=output_index)
+        self._emit(self._part_event("response.content_part.added", ""))
+        return self._message
+
+    def _part_event(self, kind: str, text: str) -> dict[str, Any]:
+        assert self._message is not None
+        # The SDK types the part as {"type": "text"|"audio"} in both dialects (protocol.md §6.2,
+        # §9.2); we follow the SDK so every event validates against its union.
+        part = (
+            {"type": "audio", "transcript": text}
+            if self.params.audio_out
+            else {"type": "text", "text": text}
+        )
+        return {
+            "type": kind,
+            "response_id": self.id,
+            "item_id": self._message.item.id,
+            "output_index": self._message.output_index,
+            "content_index": 0,
+            "part": part,
+        }
+
+    def _ids(self) -> dict[str, Any]:
+        assert self._message is not None
+        return {
+            "response_id": self.id,
+            "item_id": self._message.item.id,
+            "output_index": self._message.output_index,
+            "content_index": 0,
+        }
+
+    def _close_message(self, status: str) -> None:
+        message = self._message
+        if message is None:
+            return
+        self._message = None
+        names = self._names()
+        ids = {
+            "response_id": self.id,
+            "item_id": message.item.id,
+            "output_index": message.output_index,
+            "content_index": 0,
+        }
+        final_entry = _Entry(_NO_DELAY, {}, item=message.item)
+        # The closing events carry what was released by then; fill them in at release time.
+        if self.params.audio_out:
+            self._emit({"type": names["audio_done"], **ids})
+            self._emit({"type": names["tr_done"], **ids, "transcript": None}, item=message.item)
+        else:
+            self._emit({"type": names["text_done"], **ids, "text": message.text})
+        self._emit(
+            {"type": "response.content_part.done", **ids, "part": None}, item=message.item
+        )
+        del final_entry
+        message.item.data["status"] = status
+        self._finish_output_item(message.item, message.output_index)
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def on_brain_action(self, action: Say | CallTool) -> None:
+        if self.finished:
+            return
+        if isinstance(action, Say):
+            if not action.text:
+                return
+            if self.params.audio_out:
+                self._pending_text += action.text
+                *complete, rest = _SENTENCE_END.split(self._pending_text)
+                if complete:
+                    # re-attach the separators so the pieces concatenate to the full text
+                    consumed = self._pending_text[: len(self._pending_text) - len(rest)]
+                    for sentence in _split_keep(consumed):
+                        self._steps.append(_Step("speak", sentence))
+                    self._pending_text = rest
+            else:
+                self._steps.append(_Step("speak", action.text))
+        else:
+            self._flush_pending()
+            self._steps.append(_Step("tool", call=action))
+        self._advance()
+
+    def on_brain_done(self, error: str | None) -> None:
+        if self.finished:
+            return
+        if error is not None:
+            self._fail(error)
+            return
+        self._flush_pending()
+        self._steps.append(_Step("end"))
+        self._advance()
+
+    def on_synthesis(self, work_id: str, audio: bytes, error: str | None, now_ms: float) -> None:
+        if self._synth is None or self._synth[0] != work_id or self.finished:
+            return
+        sentence = self._synth[1]
+        self._synth = None
+        message = self._open_message()
+        message.text += sentence
+        names = self._names()
+        if error is not None:
+            self._fail(error)
+            return
+        chunk = max(2, bytes_for_ms(self.params.chunk_ms, self.params.output_format))
+        start = now_ms if self.params.pacing else _NO_DELAY
+        if self.params.pacing and self._cursor_ms > start:
+            start = self._cursor_ms
+        at = start
+        self._emit(
+            {"type": names["tr_delta"], **self._ids(), "delta": sentence},
+            at=at if self.params.pacing else None,
+            transcript=sentence,
+        )
+        for offset in range(0, len(audio), chunk):
+            piece = audio[offset : offset + chunk]
+            self._emit(
+                {
+                    "type": names["audio_delta"],
+                    **self._ids(),
+                    "delta": base64.b64encode(piece).decode("ascii"),
+                },
+                at=at if self.params.pacing else None,
+                audio=piece,
+            )
+            if self.params.pacing:
+                at += duration_ms(len(piece), self.params.output_format)
+        if self.params.pacing:
+            self._cursor_ms = at
+        self._advance()
+
+    def cancel(self, reason: Literal["client_cancelled", "turn_detected"]) -> list[str]:
+        """Stop now: drop unreleased deltas, close open parts, queue ``response.done``.
+
+        Returns the work ids to cancel.
+        """
+        if self.finished:
+            return []
+        kept: deque[_Entry] = deque()
+        for entry in self._queue:
+            if entry.audio or entry.transcript:
+                continue  # never-sent audio and transcript are dropped, as the service does
+            entry.release_at = _NO_DELAY
+            kept.append(entry)
+        self._queue = kept
+        self._cursor_ms = _NO_DELAY
+        works = [w for w in (self.think_work_id, self._synth[0] if self._synth else None) if w]
+        self._synth = None
+        self._steps.clear()
+        self._close_message("incomplete")
+        self._done("cancelled", {"type": "cancelled", "reason": reason})
+        return works
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _flush_pending(self) -> None:
+        if self._pending_text.strip():
+            self._steps.append(_Step("speak", self._pending_text))
+        elif self._pending_text and self._message is not None:
+            self._message.text += ""
+        self._pending_text = ""
+
+    def _advance(self) -> None:
+        while self._steps and self._synth is None and not self.finished:
+            step = self._steps.popleft()
+            if step.kind == "speak":
+                if self.params.audio_out:
+                    self._open_message()
+                    work_id = self.host.new_id("work")
+                    self._synth = (work_id, step.text)
+                    self.host.request(
+                        Synthesize(
+                            work_id=work_id,
+                            response_id=self.id,
+                            text=step.text,
+                            voice=self.params.voice,
+                            speed=self.params.speed,
+                            audio_format=self.params.output_format,
+                        )
+                    )
+                else:
+                    message = self._open_message()
+                    message.text += step.text
+                    message.item.data["content"][0]["text"] = message.text
+                    self._emit(
+                        {"type": self._names()["text_delta"], **self._ids(), "delta": step.text}
+                    )
+            elif step.kind == "tool":
+                assert step.call is not None
+                self._close_message("completed")
+                self._function_call(step.call)
+            else:
+                self._close_message("completed")
+                self._done("completed", None)
+
+    def _function_call(self, call: CallTool) -> None:
+        item_id = self.host.new_id("item")
+        call_id = call.call_id or "call_" + item_id[5:21]
+        item = StoredItem(
+            data={
+                "id": item_id,
+                "type": "function_call",
+                "status": "in_progress",
+                "name": call.name,
+                "call_id": call_id,
+                "arguments": "",
+            }
+        )
+        output_index = self._add_output_item(item)
+        ids = {"response_id": self.id, "item_id": item_id, "output_index": output_index, "call_id": call_id}
+        arguments = call.arguments
+        half = max(1, len(arguments) // 2)
+        for piece in (arguments[:half], arguments[half:]):
+            if piece:
+                self._emit({"type": "response.function_call_arguments.delta", **ids, "delta": piece})
+        done: dict[str, Any] = {"type": "response.function_call_arguments.done", **ids, "arguments": arguments}
+        if self.host.dialect == "ga":
+            done["name"] = call.name  # beta has no ``name`` here (protocol.md §6.4)
+        self._emit(done)
+        item.data["arguments"] = arguments
+        item.data["status"] = "completed"
+        self._finish_output_item(item, output_index)
+
+    def _fail(self, message: str) -> None:
+        self._steps.clear()
+        self._synth = None
+        self._close_message("incomplete")
+        self._done(
+            "failed",
+            {"type": "failed", "error": {"type": "server_error", "code": "engine_error", "message": message}},
+        )
+
+    def _done(self, status: Any, details: dict[str, Any] | None) -> None:
+        self.status = status
+        self.finished = True
+        self._emit({"type": "response.done", "response": None, "_details": details})
+
+    def _response_object(self, details: dict[str, Any] | None = None) -> dict[str, Any]:
+        dialect = self.host.dialect
+        obj: dict[str, Any] = {
+            "id": self.id,
+            "object": "realtime.response",
+            "status": self.status,
+            "status_details": details,
+            "output": [render_item(dialect, item) for item in self.outputs] if self.finished else [],
+            "conversation_id": "conv_default" if self._in_conversation() else None,
+            "max_output_tokens": self.params.max_output_tokens,
+            "metadata": dict(self.params.metadata) if self.params.metadata else None,
+            "usage": self._usage() if self.finished else None,
+        }
+        if dialect == "ga":
+            obj["output_modalities"] = ["audio"] if self.params.audio_out else ["text"]
+            obj["audio"] = {
+                "output": {
+                    "format": _ga_format(self.params.output_format),
+                    "voice": self.params.voice,
+                }
+            }
+        else:
+            obj["modalities"] = ["audio", "text"] if self.params.audio_out else ["text"]
+            obj["voice"] = self.params.voice
+            obj["output_audio_format"] = self.params.output_format
+            obj["temperature"] = self.params.temperature if self.params.temperature is not None else 0.8
+        return obj
+
+    def _usage(self) -> dict[str, Any]:
+        # Rough token counts (4 characters a token, 50 ms of audio a token): the service bills
+        # by tokens, clients only need plausible, consistent numbers here.
+        text_tokens = math.ceil(self.output_text_chars / 4)
+        audio_tokens = math.ceil(self.audio_ms_total / 50)
+        out = text_tokens + audio_tokens
+        inp = self.params.input_tokens
+        return {
+            "total_tokens": inp + out,
+            "input_tokens": inp,
+            "output_tokens": out,
+            "input_token_details": {"text_tokens": inp, "audio_tokens": 0, "cached_tokens": 0},
+            "output_token_details": {"text_tokens": text_tokens, "audio_tokens": audio_tokens},
+        }
+
+    # --- release ----------------------------------------------------------------------------
+
+    def next_release(self) -> float | None:
+        return self._queue[0].release_at if self._queue else None
+
+    def release(self, now_ms: float) -> list[dict[str, Any]]:
+        """The events due at ``now_ms``, in order, with the bookkeeping of what was sent."""
+        out: list[dict[str, Any]] = []
+        while self._queue and self._queue[0].release_at <= now_ms:
+            entry = self._queue.popleft()
+            event = entry.event
+            kind = event["type"]
+            if entry.audio:
+                if self.first_audio_at_ms is None:
+                    self.first_audio_at_ms = now_ms
+                item = self._item_of(event)
+                if item is not None:
+                    item.audio.setdefault(0, bytearray()).extend(entry.audio)
+                self.audio_ms_total += duration_ms(len(entry.audio), self.params.output_format)
+                self.host.on_assistant_audio()
+            elif entry.transcript:
+                item = self._item_of(event)
+                if item is not None:
+                    part = item.data["content"][0]
+                    part["transcript"] = (part.get("transcript") or "") + entry.transcript
+                self.output_text_chars += len(entry.transcript)
+            elif kind.endswith("transcript.done") and entry.item is not None:
+                event["transcript"] = entry.item.data["content"][0].get("transcript") or ""
+            elif kind == "response.content_part.done" and entry.item is not None:
+                part = dict(entry.item.data["content"][0])
+                if part["type"] == "output_audio":
+                    event["part"] = {"type": "audio", "transcript": part.get("transcript") or ""}
+                else:
+                    event["part"] = {"type": "text", "text": part.get("text") or ""}
+            elif kind in ("response.output_item.done", "conversation.item.done") and entry.item:
+                event["item"] = render_item(self.host.dialect, entry.item)
+            elif kind.endswith("text.delta"):
+                self.output_text_chars += len(event["delta"])
+            elif kind == "response.done":
+                details = event.pop("_details")
+                event["response"] = self._response_object(details)
+            out.append(event)
+        return out
+
+    def _item_of(self, event: Mapping[str, Any]) -> StoredItem | None:
+        item_id = event.get("item_id")
+        for item in self.outputs:
+            if item.id == item_id:
+                return item
+        return None
+
+    @property
+    def drained(self) -> bool:
+        return self.finished and not self._queue
+
+
+def _split_keep(text: str) -> list[str]:
+    """Split after sentence ends, keeping the whitespace with the sentence before it."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        pieces.append(text[start : match.end()])
+        start = match.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return [p for p in pieces if p]
+
+
+def _ga_format(fmt: WireFormat) -> dict[str, Any]:
+    if fmt == "g711_ulaw":
+        return {"type": "audio/pcmu"}
+    if fmt == "g711_alaw":
+        return {"type": "audio/pcma"}
+    return {"type": "audio/pcm", "rate": 24000}
