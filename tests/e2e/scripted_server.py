@@ -11,7 +11,7 @@ import base64
 import copy
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,10 +182,8 @@ class ScriptedServer:
                     }
                 )
             if script.delay:
-                try:
+                with suppress(TimeoutError):
                     await asyncio.wait_for(self._cancel.wait(), script.delay)
-                except TimeoutError:
-                    pass
         if status == "completed":
             await send({"type": "response.output_audio.done", **base})
             await send(

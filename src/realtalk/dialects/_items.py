@@ -211,6 +211,9 @@ def decode_item(data: Any) -> Item:
         raise Malformed(f"'item' must be an object, got {_kind(data)}")
     kind = data.get("type")
     item_id = opt_str(data, "id")
+    if kind is None:
+        # Beta types every item field optional; infer what the fields make evident.
+        kind = "message" if "role" in data else _infer_kind(data)
     if kind == "message":
         role = data.get("role")
         if role not in ("user", "assistant", "system"):
@@ -235,6 +238,14 @@ def decode_item(data: Any) -> Item:
     if not isinstance(kind, str):
         raise Malformed("item 'type' must be a string")
     return OtherItem(kind, dict(data), item_id)
+
+
+def _infer_kind(data: Mapping[str, Any]) -> str:
+    if "output" in data and "call_id" in data:
+        return "function_call_output"
+    if "arguments" in data or "name" in data:
+        return "function_call"
+    return "unknown"
 
 
 def decode_error(data: Mapping[str, Any]) -> ErrorInfo:
@@ -275,7 +286,8 @@ def decode_response(data: Mapping[str, Any]) -> Response:
     modalities = data.get("output_modalities", data.get("modalities"))
     metadata = data.get("metadata")
     return Response(
-        id=req_str(data, "id"),
+        # The SDK types every response field optional; an id-less response is still a response.
+        id=opt_str(data, "id") or "",
         status=opt_str(data, "status") or "in_progress",
         output=tuple(decode_item(item) for item in output),
         usage=decode_usage(opt_map(data, "usage")),

@@ -86,7 +86,9 @@ def _alaw_decode_table() -> np.ndarray:
     sign = a & 0x80
     seg = (a >> 4) & 0x07
     mantissa = a & 0x0F
-    mag = np.where(seg == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(seg - 1, 0))
+    mag = np.where(
+        seg == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(seg - 1, 0)
+    )
     return np.where(sign != 0, mag, -mag).astype(np.int16)
 
 
@@ -129,7 +131,9 @@ class StreamResampler:
         self.rate_in = rate_in
         self.rate_out = rate_out
         self._stream = (
-            None if rate_in == rate_out else soxr.ResampleStream(rate_in, rate_out, 1, dtype="int16")
+            None
+            if rate_in == rate_out
+            else soxr.ResampleStream(rate_in, rate_out, 1, dtype="int16")
         )
 
     def process(self, pcm16: bytes) -> bytes:

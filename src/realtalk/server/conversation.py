@@ -142,7 +142,9 @@ def parse_client_item(
             return errors.item_id_too_long("item.id", len(item_id))
     status = raw.get("status", "completed")
     if status not in ("completed", "incomplete", "in_progress"):
-        return errors.invalid_value("item.status", status, ("completed", "incomplete", "in_progress"))
+        return errors.invalid_value(
+            "item.status", status, ("completed", "incomplete", "in_progress")
+        )
     data: dict[str, Any] = {"id": item_id or new_id, "type": kind, "status": "completed"}
     audio: dict[int, bytearray] = {}
     if kind == "message":
@@ -178,7 +180,10 @@ def parse_client_item(
                 audio[index] = bytearray(decoded)
                 transcript = part.get("transcript")
                 parts.append(
-                    {"type": "input_audio", "transcript": transcript if isinstance(transcript, str) else None}
+                    {
+                        "type": "input_audio",
+                        "transcript": transcript if isinstance(transcript, str) else None,
+                    }
                 )
             else:  # input_image (GA)
                 url = part.get("image_url")
@@ -198,7 +203,9 @@ def parse_client_item(
                 return errors.invalid_type(f"item.{key}", "a string", raw.get(key))
         data["name"] = raw["name"]
         data["arguments"] = raw["arguments"]
-        data["call_id"] = raw.get("call_id") if isinstance(raw.get("call_id"), str) else "call_" + new_id[5:21]
+        data["call_id"] = (
+            raw.get("call_id") if isinstance(raw.get("call_id"), str) else "call_" + new_id[5:21]
+        )
     else:
         for key in ("call_id", "output"):
             if not isinstance(raw.get(key), str):
@@ -218,7 +225,11 @@ def render_item(dialect: Dialect, item: StoredItem, *, with_audio: bool = False)
     content = out.get("content")
     if isinstance(content, list):
         for index, part in enumerate(content):
-            if with_audio and index in item.audio and part.get("type") in ("input_audio", "output_audio"):
+            if (
+                with_audio
+                and index in item.audio
+                and part.get("type") in ("input_audio", "output_audio")
+            ):
                 part["audio"] = base64.b64encode(bytes(item.audio[index])).decode("ascii")
             if dialect == "beta" and part.get("type") in _TO_BETA:
                 part["type"] = _TO_BETA[part["type"]]
@@ -234,7 +245,9 @@ def to_neutral(item: StoredItem) -> neutral.Item:
             name=data["name"], arguments=data["arguments"], call_id=data.get("call_id"), id=item.id
         )
     if kind == "function_call_output":
-        return neutral.FunctionCallOutputItem(call_id=data["call_id"], output=data["output"], id=item.id)
+        return neutral.FunctionCallOutputItem(
+            call_id=data["call_id"], output=data["output"], id=item.id
+        )
     parts: list[neutral.Content] = []
     for part in data.get("content", []):
         ptype = part.get("type")

@@ -24,6 +24,7 @@ from typing import Any, Literal, Protocol
 from realtalk.server.codec import WireFormat, bytes_for_ms, duration_ms
 from realtalk.server.conversation import Conversation, StoredItem, render_item
 from realtalk.server.engines.base import CallTool, Say
+from realtalk.server.settings import Settings
 from realtalk.server.work import Synthesize, Work
 
 __all__ = ["ResponseHost", "ResponseParams", "ResponseRun"]
@@ -108,6 +109,9 @@ class ResponseRun:
     first_audio_at_ms: float | None = None
     audio_ms_total: float = 0.0
     output_text_chars: int = 0
+    context: list[StoredItem] | None = None
+    """The items the brain sees (``response.input``); None = the whole conversation."""
+    settings: Settings | None = None
     finished: bool = False
     """``response.done`` has been queued; the run ends once its queue drains."""
 
@@ -157,9 +161,17 @@ class ResponseRun:
         )
         if self._in_conversation():
             previous = self.host.conversation.insert(item)
-            kind = "conversation.item.added" if self.host.dialect == "ga" else "conversation.item.created"
+            kind = (
+                "conversation.item.added"
+                if self.host.dialect == "ga"
+                else "conversation.item.created"
+            )
             self._emit(
-                {"type": kind, "previous_item_id": previous, "item": render_item(self.host.dialect, item)}
+                {
+                    "type": kind,
+                    "previous_item_id": previous,
+                    "item": render_item(self.host.dialect, item),
+                }
             )
         return output_index
 
@@ -252,9 +264,7 @@ class ResponseRun:
             self._emit({"type": names["tr_done"], **ids, "transcript": None}, item=message.item)
         else:
             self._emit({"type": names["text_done"], **ids, "text": message.text})
-        self._emit(
-            {"type": "response.content_part.done", **ids, "part": None}, item=message.item
-        )
+        self._emit({"type": "response.content_part.done", **ids, "part": None}, item=message.item)
         del final_entry
         message.item.data["status"] = status
         self._finish_output_item(message.item, message.output_index)
@@ -409,13 +419,24 @@ class ResponseRun:
             }
         )
         output_index = self._add_output_item(item)
-        ids = {"response_id": self.id, "item_id": item_id, "output_index": output_index, "call_id": call_id}
+        ids = {
+            "response_id": self.id,
+            "item_id": item_id,
+            "output_index": output_index,
+            "call_id": call_id,
+        }
         arguments = call.arguments
         half = max(1, len(arguments) // 2)
         for piece in (arguments[:half], arguments[half:]):
             if piece:
-                self._emit({"type": "response.function_call_arguments.delta", **ids, "delta": piece})
-        done: dict[str, Any] = {"type": "response.function_call_arguments.done", **ids, "arguments": arguments}
+                self._emit(
+                    {"type": "response.function_call_arguments.delta", **ids, "delta": piece}
+                )
+        done: dict[str, Any] = {
+            "type": "response.function_call_arguments.done",
+            **ids,
+            "arguments": arguments,
+        }
         if self.host.dialect == "ga":
             done["name"] = call.name  # beta has no ``name`` here (protocol.md §6.4)
         self._emit(done)
@@ -429,7 +450,10 @@ class ResponseRun:
         self._close_message("incomplete")
         self._done(
             "failed",
-            {"type": "failed", "error": {"type": "server_error", "code": "engine_error", "message": message}},
+            {
+                "type": "failed",
+                "error": {"type": "server_error", "code": "engine_error", "message": message},
+            },
         )
 
     def _done(self, status: Any, details: dict[str, Any] | None) -> None:
@@ -444,7 +468,9 @@ class ResponseRun:
             "object": "realtime.response",
             "status": self.status,
             "status_details": details,
-            "output": [render_item(dialect, item) for item in self.outputs] if self.finished else [],
+            "output": [render_item(dialect, item) for item in self.outputs]
+            if self.finished
+            else [],
             "conversation_id": "conv_default" if self._in_conversation() else None,
             "max_output_tokens": self.params.max_output_tokens,
             "metadata": dict(self.params.metadata) if self.params.metadata else None,
@@ -462,7 +488,9 @@ class ResponseRun:
             obj["modalities"] = ["audio", "text"] if self.params.audio_out else ["text"]
             obj["voice"] = self.params.voice
             obj["output_audio_format"] = self.params.output_format
-            obj["temperature"] = self.params.temperature if self.params.temperature is not None else 0.8
+            obj["temperature"] = (
+                self.params.temperature if self.params.temperature is not None else 0.8
+            )
         return obj
 
     def _usage(self) -> dict[str, Any]:

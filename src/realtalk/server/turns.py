@@ -56,7 +56,9 @@ class InputBuffer:
 
     def take(self, from_ms: float | None = None, to_ms: float | None = None) -> bytes:
         """Remove and return the audio in [from_ms, to_ms); audio before ``from_ms`` is dropped."""
-        start = 0 if from_ms is None else bytes_for_ms(max(0.0, from_ms - self.start_ms), self.format)
+        start = (
+            0 if from_ms is None else bytes_for_ms(max(0.0, from_ms - self.start_ms), self.format)
+        )
         end = (
             len(self.data)
             if to_ms is None

@@ -22,8 +22,8 @@ __all__ = [
     "Close",
     "Outgoing",
     "Send",
-    "Synthesize",
     "SynthesisResult",
+    "Synthesize",
     "Think",
     "Transcribe",
     "TranscriptionResult",
@@ -44,7 +44,7 @@ class Send:
 
 @dataclass(frozen=True, slots=True)
 class Close:
-    """Close the connection with this WebSocket close code and reason (after the sends before it)."""
+    """Close the connection with this close code and reason, after the sends before it."""
 
     code: int
     reason: str
@@ -64,7 +64,10 @@ class Transcribe:
 
 @dataclass(frozen=True, slots=True)
 class Think:
-    """Ask the brain for a response; feed each action as a :class:`BrainStep`, then :class:`BrainDone`."""
+    """Ask the brain for a response.
+
+    Feed each action back as a :class:`BrainStep`, then one :class:`BrainDone`.
+    """
 
     work_id: str
     response_id: str

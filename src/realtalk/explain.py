@@ -1,0 +1,416 @@
+"""``realtalk explain``: which layer set each field, and the exact ``session.update`` per provider.
+
+Loading: a config comes from a TOML, JSON or YAML file, or from a Python object named
+``package.module:attr`` or ``path/to/file.py:attr``. A file holds either one session config (one
+layer, named after the file) or named layers as top-level tables, lowest first::
+
+    [runner]                 # layer "runner"
+    voice = "marin"
+    [agent]                  # layer "agent", wins over "runner"
+    instructions = "..."
+
+Both the GA nested and the beta flat shapes are accepted inside a layer
+(:meth:`SessionConfig.from_dict`). A Python attribute may be a ``SessionConfig``, a ``Layer``, a
+list of layers, or a mapping of layer name to config.
+
+Explaining never connects and needs no credentials: providers are built with placeholder
+endpoints, and only redacted headers are shown.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from realtalk.config import (
+    UNSET,
+    AudioFormat,
+    Effective,
+    Layer,
+    SessionConfig,
+    ToolSpec,
+    is_set,
+    merge,
+    overlay,
+)
+from realtalk.dialects import BETA, GA
+from realtalk.errors import ConfigError, ConfigProblem
+from realtalk.providers import AzureOpenAI, Compatible, OpenAI, Provider
+
+__all__ = [
+    "PROVIDER_NAMES",
+    "Explanation",
+    "ProviderReport",
+    "build_provider",
+    "explain",
+    "field_provenance",
+    "load_layers",
+    "render_json",
+    "render_text",
+]
+
+PROVIDER_NAMES: tuple[str, ...] = (
+    "openai",
+    "azure",
+    "azure-preview",
+    "compatible-ga",
+    "compatible-beta",
+)
+
+PLACEHOLDER_AZURE = "https://your-resource.openai.azure.com"
+PLACEHOLDER_GATEWAY = "wss://gateway.example/v1/realtime"
+DEFAULT_PREVIEW_VERSION = "2025-04-01-preview"
+
+# Top-level keys that mark a mapping as one session config rather than a table of layers.
+_SESSION_KEYS = frozenset(
+    set(SessionConfig.field_names())
+    | {path.split(".")[0] for path in (*GA.session_paths.values(), *BETA.session_paths.values())}
+    | {"type", "audio", "object", "id"}
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def _layer_error(problems: Iterable[ConfigProblem], where: str) -> ConfigError:
+    return ConfigError(list(problems), target=where)
+
+
+def _from_dict(data: Mapping[str, Any], where: str) -> SessionConfig:
+    try:
+        return SessionConfig.from_dict(data)
+    except ConfigError as exc:
+        raise _layer_error(exc.problems, where) from None
+
+
+def _is_layer_table(data: Mapping[str, Any]) -> bool:
+    return bool(data) and all(
+        isinstance(value, Mapping | SessionConfig) and key not in _SESSION_KEYS
+        for key, value in data.items()
+    )
+
+
+def _layers_from(obj: object, name: str, where: str) -> list[Layer]:
+    """Layers from whatever a file or a Python attribute holds."""
+    if isinstance(obj, SessionConfig):
+        return [Layer(name, obj)]
+    if isinstance(obj, Layer):
+        return [obj]
+    if isinstance(obj, Mapping):
+        if _is_layer_table(obj):
+            return [
+                Layer(str(key), _config_of(value, f"{where} [{key}]")) for key, value in obj.items()
+            ]
+        return [Layer(name, _from_dict(obj, where))]
+    if isinstance(obj, list | tuple) and all(isinstance(item, Layer) for item in obj):
+        return list(obj)
+    problem = ConfigProblem(
+        where,
+        type(obj).__name__,
+        "is not a session config",
+        "give a SessionConfig, a Layer, a list of Layers or a mapping of layer name to config",
+    )
+    raise _layer_error([problem], where)
+
+
+def _config_of(value: object, where: str) -> SessionConfig:
+    if isinstance(value, SessionConfig):
+        return value
+    assert isinstance(value, Mapping)
+    return _from_dict(value, where)
+
+
+def _unreadable(path: Path, exc: Exception) -> ConfigError:
+    return _layer_error([ConfigProblem(str(path), "<file>", f"cannot be parsed: {exc}")], str(path))
+
+
+def _read_file(path: Path) -> object:
+    suffix = path.suffix.lower()
+    text = path.read_text(encoding="utf-8")
+    if suffix == ".toml":
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise _unreadable(path, exc) from None
+    if suffix == ".json":
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise _unreadable(path, exc) from None
+    if suffix in (".yaml", ".yml"):
+        import yaml  # a runtime dependency; imported here so that the CLI starts fast
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise _unreadable(path, exc) from None
+    problem = ConfigProblem(
+        str(path),
+        suffix or "<none>",
+        "unknown config file type",
+        "use a .toml, .json or .yaml file, or a Python module:attr",
+    )
+    raise _layer_error([problem], str(path))
+
+
+def _import_attr(spec: str) -> object:
+    target, _, attr = spec.rpartition(":")
+    if target.endswith(".py"):
+        path = Path(target)
+        module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        if module_spec is None or module_spec.loader is None or not path.exists():
+            raise _layer_error([ConfigProblem(spec, target, "no such Python file")], spec)
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(target)
+        except ImportError as exc:
+            raise _layer_error(
+                [ConfigProblem(spec, target, f"cannot import: {exc}")], spec
+            ) from None
+    try:
+        value: object = getattr(module, attr)
+    except AttributeError:
+        raise _layer_error(
+            [ConfigProblem(spec, attr, f"{target} has no attribute {attr!r}")], spec
+        ) from None
+    return value
+
+
+def _is_python_spec(spec: str) -> bool:
+    target, sep, attr = spec.rpartition(":")
+    # "C:\\dir\\x.toml" has a colon too; a Python spec ends in an identifier after it.
+    return bool(sep and target and attr.isidentifier() and not Path(spec).exists())
+
+
+def load_layers(spec: str, name: str | None = None) -> list[Layer]:
+    """The layers ``spec`` (a file path or ``module:attr``) holds, lowest first.
+
+    A single config becomes one layer called ``name`` (default: the file stem or the attribute
+    name). Raises :class:`ConfigError` naming the source when it cannot be read or mapped.
+    """
+    if _is_python_spec(spec):
+        attr = spec.rpartition(":")[2]
+        return _layers_from(_import_attr(spec), name or attr, spec)
+    path = Path(spec)
+    if not path.is_file():
+        raise _layer_error([ConfigProblem(spec, "<missing>", "no such config file")], spec)
+    layers = _layers_from(_read_file(path), name or path.stem, spec)
+    if name is not None and len(layers) > 1:
+        return [Layer(f"{name}.{layer.name}", layer.config) for layer in layers]
+    return layers
+
+
+# --------------------------------------------------------------------------------------------
+# Provenance
+
+
+def field_provenance(layers: Sequence[Layer]) -> dict[str, str]:
+    """Which layer set each field and, for parts, each sub-field (``turn_detection.eagerness``).
+
+    A part of another type, or ``None``, replaces the whole part: its older sub-field entries go.
+    """
+    where: dict[str, str] = {}
+    current = SessionConfig()
+    for layer in layers:
+        for name, value in layer.config.set_fields().items():
+            before = getattr(current, name)
+            replaces = not (hasattr(value, "set_fields") and type(before) is type(value))
+            if replaces:
+                for key in [k for k in where if k.startswith(name + ".")]:
+                    del where[key]
+            where[name] = layer.name
+            if hasattr(value, "set_fields"):
+                for sub in value.set_fields():
+                    where[f"{name}.{sub}"] = layer.name
+            elif name == "extra" and isinstance(value, Mapping):
+                for key in value:
+                    where[f"extra.{key}"] = layer.name
+        current = overlay(current, layer.config)
+    return where
+
+
+# --------------------------------------------------------------------------------------------
+# Providers and the explanation
+
+
+def build_provider(
+    name: str,
+    *,
+    model: str = "gpt-realtime",
+    azure_endpoint: str = PLACEHOLDER_AZURE,
+    azure_deployment: str | None = None,
+    api_version: str = DEFAULT_PREVIEW_VERSION,
+    url: str = PLACEHOLDER_GATEWAY,
+) -> Provider:
+    """A provider for explaining: placeholder endpoints, no credentials read or needed."""
+    deployment = azure_deployment or model
+    if name == "openai":
+        return OpenAI(model=model)
+    if name == "azure":
+        return AzureOpenAI(azure_endpoint, deployment)
+    if name == "azure-preview":
+        return AzureOpenAI(azure_endpoint, deployment, api_version=api_version)
+    if name in ("compatible-ga", "compatible-beta"):
+        return Compatible(url, dialect="ga" if name == "compatible-ga" else "beta")
+    raise ValueError(f"unknown provider {name!r}; use one of {', '.join(PROVIDER_NAMES)}")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderReport:
+    """What one provider would do with the effective config."""
+
+    provider: Provider
+    effective: Effective
+    event: dict[str, Any] | None
+    error: ConfigError | None
+    advice: tuple[ConfigProblem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    layers: tuple[Layer, ...]
+    effective: Effective
+    provenance: Mapping[str, str]
+    reports: tuple[ProviderReport, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return all(report.error is None for report in self.reports)
+
+
+def explain(layers: Sequence[Layer], providers: Sequence[Provider]) -> Explanation:
+    """Merge ``layers`` (lowest first) and ask each provider for its ``session.update``."""
+    effective = merge(*layers)
+    reports = []
+    for provider in providers:
+        stack = [Layer("provider", provider.defaults()), *layers]
+        mine = merge(*stack)
+        try:
+            event = provider.session_update(mine.config)
+            error = None
+        except ConfigError as exc:
+            event, error = None, exc
+        advice = tuple(provider.advice(mine.config))
+        reports.append(ProviderReport(provider, mine, event, error, advice))
+    return Explanation(tuple(layers), effective, field_provenance(layers), tuple(reports))
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _show(value: object, width: int = 64) -> str:
+    if value is None:
+        text = "None (null: off)"
+    elif isinstance(value, AudioFormat):
+        text = f"{value.encoding} @ {value.rate} Hz"
+    elif isinstance(value, tuple) and value and all(isinstance(t, ToolSpec) for t in value):
+        text = f"{len(value)} tool(s): " + ", ".join(t.name for t in value)  # type: ignore[union-attr]
+    elif hasattr(value, "set_fields"):
+        text = type(value).__name__
+    elif isinstance(value, tuple):
+        text = repr(list(value))
+    else:
+        text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _field_rows(config: SessionConfig, provenance: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    rows = []
+    for name, value in config.set_fields().items():
+        rows.append((name, _show(value), provenance.get(name, "?")))
+        subs: Mapping[str, Any] = {}
+        if hasattr(value, "set_fields"):
+            subs = value.set_fields()
+        elif name == "extra" and isinstance(value, Mapping):
+            subs = value
+        for sub, sub_value in subs.items():
+            rows.append((f"  .{sub}", _show(sub_value), provenance.get(f"{name}.{sub}", "?")))
+    return rows
+
+
+def _table(rows: Sequence[tuple[str, str, str]], header: tuple[str, str, str]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(2)]
+    return [f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in [header, *rows]]
+
+
+def render_text(explanation: Explanation) -> str:
+    """The human-readable report printed by ``realtalk explain``."""
+    names = " < ".join(layer.name for layer in explanation.layers) or "(none)"
+    lines = [f"Layers, lowest first: provider defaults < {names}", ""]
+    config = explanation.effective.config
+    rows = _field_rows(config, explanation.provenance)
+    if rows:
+        lines.append("Effective session config:")
+        lines += _table(rows, ("field", "value", "set by"))
+    else:
+        lines.append("Effective session config: empty (every field UNSET)")
+    unset = [n for n in SessionConfig.field_names() if not is_set(getattr(config, n))]
+    if unset:
+        lines += ["", "Left to the server (UNSET, not sent): " + ", ".join(unset)]
+    for report in explanation.reports:
+        provider = report.provider
+        lines += [
+            "",
+            f"== {provider.name}: {provider.rules.name} ({provider.dialect.name} shape) ==",
+        ]
+        lines.append(f"connect: {provider.url}")
+        headers = provider.redacted_headers()
+        if headers:
+            lines.append("headers: " + ", ".join(f"{k}: {v}" for k, v in headers.items()))
+        defaults = report.effective.config.set_fields().keys() - config.set_fields().keys()
+        if defaults:
+            lines.append("provider defaults: " + ", ".join(sorted(defaults)))
+        if report.error is not None:
+            lines.append(f"ConfigError: {report.error}")
+        else:
+            lines.append("session.update sent on connect (later updates send only the diff):")
+            lines.append(json.dumps(report.event, indent=2))
+        for note in report.advice:
+            lines.append(f"note: {note}")
+    return "\n".join(lines) + "\n"
+
+
+def _problem_json(problem: ConfigProblem) -> dict[str, Any]:
+    return {
+        "path": problem.path,
+        "value": repr(problem.value),
+        "rule": problem.rule,
+        "fix": problem.fix,
+    }
+
+
+def render_json(explanation: Explanation) -> dict[str, Any]:
+    """The same report as a JSON-ready dict (``realtalk explain --json``)."""
+    config = explanation.effective.config
+    return {
+        "layers": [layer.name for layer in explanation.layers],
+        "fields": [
+            {"field": f.strip(), "value": v, "layer": s}
+            for f, v, s in _field_rows(config, explanation.provenance)
+        ],
+        "unset": [n for n in SessionConfig.field_names() if getattr(config, n) is UNSET],
+        "providers": [
+            {
+                "name": r.provider.name,
+                "target": r.provider.rules.name,
+                "dialect": r.provider.dialect.name,
+                "url": r.provider.url,
+                "headers": r.provider.redacted_headers(),
+                "session_update": r.event,
+                "problems": [_problem_json(p) for p in (r.error.problems if r.error else ())],
+                "advice": [_problem_json(p) for p in r.advice],
+            }
+            for r in explanation.reports
+        ],
+        "ok": explanation.ok,
+    }

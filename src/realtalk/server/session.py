@@ -1,0 +1,821 @@
+"""The pure per-connection state machine of the local Realtime server.
+
+``ServerSession`` takes client JSON text in and gives server JSON text out, in the client's
+dialect (GA or beta) and provider flavor (OpenAI or Azure). It never blocks, never sleeps and
+never reads the clock: time comes in as ``now_ms`` arguments. Slow work (transcription, the
+brain, synthesis) leaves as requests in :meth:`ServerSession.outgoing` and comes back through
+:meth:`ServerSession.feed` (see :mod:`realtalk.server.work`). Use it like this::
+
+    session = ServerSession(dialect="ga", vad=EnergyVAD())
+    session.start(now_ms)                      # queues session.created, conversation.created
+    session.receive(text, now_ms)              # one client message
+    for out in session.outgoing(): ...         # Send / Close / work requests, in order
+    session.feed(result, now_ms)               # a work result
+    session.tick(now_ms)                       # at session.next_deadline(): pacing, timers
+
+After each call, drain :meth:`outgoing`. Wire shapes and the error catalogue come from the
+``wire_*`` modules; event flows follow protocol.md §6.9.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import secrets
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from realtalk.items import Item
+from realtalk.server import wire_errors as errors
+from realtalk.server.codec import bytes_for_ms
+from realtalk.server.conversation import (
+    Conversation,
+    StoredItem,
+    parse_client_item,
+    render_item,
+    to_neutral,
+)
+from realtalk.server.engines.base import VAD, BrainRequest
+from realtalk.server.options import ServerOptions
+from realtalk.server.responses import ResponseParams, ResponseRun
+from realtalk.server.settings import Settings, read_settings
+from realtalk.server.turns import InputBuffer, TurnDetector
+from realtalk.server.wire_events import parse_client_message, validate_client_event
+from realtalk.server.wire_session import apply_session_update, default_session
+from realtalk.server.work import (
+    BrainDone,
+    BrainStep,
+    CancelWork,
+    Close,
+    Outgoing,
+    Send,
+    SynthesisResult,
+    Synthesize,
+    Think,
+    Transcribe,
+    TranscriptionResult,
+    Work,
+    WorkResult,
+)
+
+__all__ = ["ServerSession"]
+
+Dialect = Literal["ga", "beta"]
+Flavor = Literal["openai", "azure"]
+_MIN_COMMIT_MS = 100.0  # protocol.md §5: a commit needs at least 100 ms of audio
+
+
+def _random_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+class ServerSession:
+    """One client connection's session. See the module docstring for the calling pattern."""
+
+    def __init__(
+        self,
+        *,
+        dialect: Dialect = "ga",
+        flavor: Flavor = "openai",
+        model: str = "gpt-realtime",
+        vad: VAD | None = None,
+        options: ServerOptions | None = None,
+        session: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``session`` is a session object (in ``dialect``'s shape) applied on top of the
+        defaults before ``session.created``, e.g. the config attached to a client secret."""
+        self.dialect: Dialect = dialect
+        self.flavor: Flavor = flavor
+        self.model = model
+        self.options = options or ServerOptions()
+        self.conversation = Conversation()
+        self._vad = vad
+        self._initial = dict(session) if session else None
+        self._session: dict[str, Any] = {}
+        self._settings: Settings | None = None
+        self._out: list[Outgoing] = []
+        self._runs: list[ResponseRun] = []
+        self._think: dict[str, ResponseRun] = {}
+        self._synth: dict[str, ResponseRun] = {}
+        self._transcribing: dict[str, tuple[str, bool]] = {}  # work id -> (item id, emit events)
+        self._buffer = InputBuffer("pcm16")
+        self._detector: TurnDetector | None = None
+        self._speech_item_id: str | None = None
+        self._speech_start_ms = 0.0
+        self._assistant_audio = False
+        self._started_at_ms: float | None = None
+        self._idle_deadline_ms: float | None = None
+        self._idle_armed = False
+        self.closed = False
+
+    # --- public API ---------------------------------------------------------------------------
+
+    def start(self, now_ms: float) -> None:
+        """Open the session: queue ``session.created`` then ``conversation.created``."""
+        self._started_at_ms = now_ms
+        session = default_session(
+            self.dialect,
+            self.flavor,
+            self.model,
+            session_id=_random_id("sess"),
+            now_s=int(now_ms // 1000),
+            max_duration_s=int(self.options.max_session_s),
+        )
+        if self._initial:
+            session = apply_session_update(self.dialect, session, self._initial)
+        self._set_session(session)
+        self._send({"type": "session.created", "session": session})
+        self._send(
+            {
+                "type": "conversation.created",
+                "conversation": {"id": "conv_default", "object": "realtime.conversation"},
+            }
+        )
+
+    @property
+    def session(self) -> dict[str, Any]:
+        """The effective session object, as last sent in ``session.created`` / ``updated``."""
+        return self._session
+
+    def outgoing(self) -> list[Outgoing]:
+        """Everything to do now, in order; the list is emptied by the call."""
+        out, self._out = self._out, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`tick` must next be called (ms, same clock as ``now_ms``), if ever."""
+        deadlines = [run.next_release() for run in self._runs]
+        candidates = [d for d in deadlines if d is not None and math.isfinite(d)]
+        if self._idle_deadline_ms is not None:
+            candidates.append(self._idle_deadline_ms)
+        if self._started_at_ms is not None and not self.closed:
+            candidates.append(self._started_at_ms + self.options.max_session_s * 1000.0)
+        return min(candidates) if candidates else None
+
+    def tick(self, now_ms: float) -> None:
+        """Advance time: release paced audio, fire the idle and session-length timers."""
+        if self.closed:
+            return
+        if (
+            self._started_at_ms is not None
+            and now_ms >= self._started_at_ms + self.options.max_session_s * 1000.0
+        ):
+            self._expire()
+            return
+        if self._idle_deadline_ms is not None and now_ms >= self._idle_deadline_ms:
+            self._idle_deadline_ms = None
+            self._idle_timeout(now_ms)
+        self._flush(now_ms)
+
+    def receive(self, text: str | bytes, now_ms: float) -> None:
+        """Handle one client message. Never raises: bad input becomes an ``error`` event."""
+        if self.closed:
+            return
+        if self._started_at_ms is None:
+            self.start(now_ms)
+        event, error = parse_client_message(text)
+        if error is None:
+            error = validate_client_event(
+                self.dialect,
+                self.flavor,
+                event,
+                current=self._session,
+                assistant_audio_present=self._assistant_audio,
+            )
+        client_id = _client_event_id(event)
+        if error is not None:
+            self._error(error, client_id)
+        else:
+            handler = getattr(self, "_on_" + event["type"].replace(".", "_"), None)
+            if handler is None:
+                self._error(errors.unknown_event_type(event["type"], ()), client_id)
+            else:
+                handler(event, client_id, now_ms)
+        self._flush(now_ms)
+
+    def feed(self, result: WorkResult, now_ms: float) -> None:
+        """Hand back the result of a work request."""
+        if self.closed:
+            return
+        if isinstance(result, TranscriptionResult):
+            self._on_transcription(result)
+        elif isinstance(result, BrainStep):
+            run = self._think.get(result.work_id)
+            if run is not None:
+                run.on_brain_action(result.action)
+        elif isinstance(result, BrainDone):
+            run = self._think.pop(result.work_id, None)
+            if run is not None:
+                run.on_brain_done(result.error)
+        elif isinstance(result, SynthesisResult):
+            run = self._synth.pop(result.work_id, None)
+            if run is not None:
+                run.on_synthesis(result.work_id, result.audio, result.error, now_ms)
+        self._flush(now_ms)
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def new_id(self, prefix: str) -> str:
+        return _random_id(prefix)
+
+    def request(self, work: Work) -> None:
+        if isinstance(work, Synthesize):
+            run = next((r for r in self._runs if r.id == work.response_id), None)
+            if run is not None:
+                self._synth[work.work_id] = run
+        self._out.append(work)
+
+    def on_assistant_audio(self) -> None:
+        self._assistant_audio = True
+
+    def _send(self, event: dict[str, Any]) -> None:
+        body = {"type": event["type"], "event_id": _random_id("event")}
+        body.update((k, v) for k, v in event.items() if k != "type")
+        self._out.append(Send(json.dumps(body, separators=(",", ":"))))
+
+    def _error(self, error: dict[str, Any], client_event_id: str | None) -> None:
+        event = errors.error_event(error, "", client_event_id)
+        self._send({"type": "error", "error": event["error"]})
+
+    def _set_session(self, session: dict[str, Any]) -> None:
+        old = self._settings
+        self._session = session
+        self._settings = read_settings(self.dialect, session)
+        settings = self._settings
+        self._buffer.set_format(settings.input_format)
+        turn_changed = old is None or old.turn != settings.turn
+        format_changed = old is not None and old.input_format != settings.input_format
+        if settings.turn is not None and self._vad is not None:
+            if self._detector is None:
+                self._detector = TurnDetector(self._vad, settings.input_format)
+                self._detector.reset(self._buffer.end_ms)
+            elif turn_changed or format_changed:
+                self._detector.reset(self._buffer.end_ms, settings.input_format)
+        if settings.turn is None or settings.turn.idle_timeout_ms is None:
+            self._idle_deadline_ms = None
+
+    def _flush(self, now_ms: float) -> None:
+        for run in list(self._runs):
+            for event in run.release(now_ms):
+                self._send(event)
+            if run.drained:
+                self._runs.remove(run)
+                self._after_response(run, now_ms)
+
+    def _expire(self) -> None:
+        minutes = max(1, round(self.options.max_session_s / 60))
+        self._error(errors.session_expired(minutes), None)
+        self._out.append(Close(1001, "session expired"))
+        self.closed = True
+        for run in self._runs:
+            for work_id in run.cancel("client_cancelled"):
+                self._out.append(CancelWork(work_id))
+
+    # --- session.update -----------------------------------------------------------------------
+
+    def _on_session_update(self, event: dict[str, Any], client_id: str | None, now: float) -> None:
+        self._set_session(apply_session_update(self.dialect, self._session, event["session"]))
+        self._send({"type": "session.updated", "session": self._session})
+
+    def _on_transcription_session_update(
+        self, event: dict[str, Any], client_id: str | None, now: float
+    ) -> None:
+        self._set_session(apply_session_update(self.dialect, self._session, event["session"]))
+        self._send({"type": "transcription_session.updated", "session": self._session})
+
+    # --- input audio buffer -------------------------------------------------------------------
+
+    def _on_input_audio_buffer_append(
+        self, event: dict[str, Any], client_id: str | None, now: float
+    ) -> None:
+        audio = base64.b64decode(event["audio"])
+        if len(audio) > self.options.max_append_bytes:
+            self._error(
+                errors.make_error(
+                    "invalid_value",
+                    f"Invalid 'audio': audio chunk too large. Expected at most "
+                    f"{self.options.max_append_bytes} bytes of audio per event.",
+                    "audio",
+                ),
+                client_id,
+            )
+            return
+        self._buffer.append(audio)
+        settings = self._settings
+        if settings is None or settings.turn is None or self._detector is None:
+            return
+        for turn_event in self._detector.feed(audio, settings.turn):
+            if turn_event.kind == "started":
+                self._speech_started(turn_event.at_ms, settings, now)
+            else:
+                self._speech_stopped(turn_event.at_ms, settings, now)
+
+    def _speech_started(self, onset_ms: float, settings: Settings, now: float) -> None:
+        assert settings.turn is not None
+        self._idle_deadline_ms = None
+        self._speech_item_id = self.new_id("item")
+        start = max(self._buffer.start_ms, onset_ms - settings.turn.prefix_padding_ms)
+        self._speech_start_ms = start
+        self._send(
+            {
+                "type": "input_audio_buffer.speech_started",
+                "audio_start_ms": round(start),
+                "item_id": self._speech_item_id,
+            }
+        )
+        if settings.turn.interrupt_response:
+            for run in self._runs:
+                if run.params.conversation == "auto" and not run.finished:
+                    self._cancel_run(run, "turn_detected")
+
+    def _speech_stopped(self, end_ms: float, settings: Settings, now: float) -> None:
+        assert settings.turn is not None
+        item_id = self._speech_item_id or self.new_id("item")
+        self._speech_item_id = None
+        self._send(
+            {
+                "type": "input_audio_buffer.speech_stopped",
+                "audio_end_ms": round(end_ms),
+                "item_id": item_id,
+            }
+        )
+        audio = self._buffer.take(self._speech_start_ms, end_ms)
+        self._commit(audio, item_id)
+        if settings.turn.create_response and self._active_run() is None:
+            self._start_response({}, None, now)
+
+    def _on_input_audio_buffer_commit(
+        self, event: dict[str, Any], client_id: str | None, now: float
+    ) -> None:
+        buffered = self._buffer.buffered_ms
+        if buffered < _MIN_COMMIT_MS:
+            self._error(errors.commit_empty(buffered), client_id)
+            return
+        item_id = self._speech_item_id or self.new_id("item")
+        self._speech_item_id = None
+        audio = self._buffer.take()
+        if self._detector is not None:
+            self._detector.reset(self._buffer.end_ms)
+        self._commit(audio, item_id)
+
+    def _on_input_audio_buffer_clear(
+        self, event: dict[str, Any], client_id: str | None, now: float
+    ) -> None:
+        self._buffer.clear()
+        self._speech_item_id = None
+        if self._detector is not None:
+            self._detector.reset(self._buffer.end_ms)
+        self._send({"type": "input_audio_buffer.cleared"})
+
+    def _on_output_audio_buffer_clear(
+        self, event: dict[str, Any], client_id: str | None, now: float
+    ) -> None:
+        # WebRTC/SIP only (protocol.md §6.1); over a WebSocket there is no server-side output
+        # buffer to clear. Wording is our choice.
+        self._error(
+            errors.make_error(
+                "invalid_value",
+                "output_audio_buffer.clear is only supported for WebRTC and SIP connections.",
+                "type",
+            ),
+            client_id,
+        )
+
+    def _commit(self, audio: bytes, item_id: str) -> None:
+        settings = self._settings
+        assert settings is not None
+        item = StoredItem(
+            data={
+                "id": item_id,
+                "type": "message",
+                "status": "completed",
+                "role": "user",
+                "content": [{"type": "input_audio", "transcript": None}],
+            },
+            audio={0: bytearray(audio)},
+            audio_format=self._buffer.format,
+        )
+        previous = self.conversation.insert(item)
+        self._send(
+            {
+                "type": "input_audio_buffer.committed",
+                "previous_item_id": previous,
+                "item_id": item_id,
+            }
+        )
+        self._announce_item(item, previous)
+        self._transcribe(item, emit=settings.transcription is not None)
+
+    def _announce_item(self, item: StoredItem, previous: str | None) -> None:
+        rendered = render_item(self.dialect, item)
+        if self.dialect == "ga":
+            self._send(
+                {"type": "conversation.item.added", "previous_item_id": previous, "item": rendered}
+            )
+            self._send(
+                {"type": "conversation.item.done", "previous_item_id": previous, "item": rendered}
+            )
+        else:
+            self._send(
+                {
+                    "type": "conversation.item.created",
+                    "previous_item_id": previous,
+                    "item": rendered,
+                }
+            )
+
+    def _transcribe(self, item: StoredItem, *, emit: bool) -> None:
+        transcription = (self._settings.transcription if self._settings else None) or {}
+        language = transcription.get("language") if isinstance(transcription, Mapping) else None
+        prompt = transcription.get("prompt") if isinstance(transcription, Mapping) else None
+        work_id = self.new_id("work")
+        self._transcribing[work_id] = (item.id, emit)
+        self._out.append(
+            Transcribe(
+                work_id=work_id,
+                item_id=item.id,
+                audio=bytes(item.audio.get(0, b"")),
+                audio_format=item.audio_format,
+                language=language or None,
+                prompt=prompt or None,
+            )
+        )
+
+    def _on_transcription(self, result: TranscriptionResult) -> None:
+        entry = self._transcribing.pop(result.work_id, None)
+        if entry is None:
+            return
+        item_id, emit = entry
+        item = self.conversation.get(item_id)
+        if item is not None:
+            for part in item.data.get("content", []):
+                if part.get("type") == "input_audio":
+                    part["transcript"] = result.text if result.error is None else ""
+                    break
+            if emit:
+                if result.error is not None:
+                    self._send(
+                        {
+                            "type": "conversation.item.input_audio_transcription.failed",
+                            "item_id": item_id,
+                            "content_index": 0,
+                            "error": {
+                                "type": "server_error",
+                                "code": "transcription_failed",
+                                "message": result.error,
+                                "param": None,
+                            },
+                        }
+                    )
+                else:
+                    for delta in result.deltas:
+                        self._send(
+                            {
+                                "type": "conversation.item.input_audio_transcription.delta",
+                                "item_id": item_id,
+                                "content_index": 0,
+                                "delta": delta,
+                            }
+                        )
+                    seconds = round(item.audio_ms(0) / 1000.0, 3)
+                    self._send(
+                        {
+                            "type": "conversation.item.input_audio_transcription.completed",
+                            "item_id": item_id,
+                            "content_index": 0,
+                            "transcript": result.text,
+                            "usage": {"type": "duration", "seconds": seconds},
+                        }
+                    )
+        for run in list(self._runs):
+            if result.work_id in run.waiting_for:
+                run.waiting_for.discard(result.work_id)
+                if not run.waiting_for and not run.think_work_id and not run.finished:
+                    self._begin_thinking(run)
+
+    # --- conversation items ---------------------------------------------------------------------
+
+    def _on_conversation_item_create(
+        self, event: dict[str, Any], client_id: str | None, now: float
+    ) -> None:
+        settings = self._settings
+        assert settings is not None
+        parsed = parse_client_item(
+            self.dialect, event["item"], self.new_id("item"), settings.input_format
+        )
+        if isinstance(parsed, dict):
+            self._error(parsed, client_id)
+            return
+        if parsed.id in self.conversation:
+            self._error(
+                errors.make_error(
+                    "invalid_value",
+                    f"Invalid 'item.id': an item with id '{parsed.id}' already exists.",
+                    "item.id",
+                ),
+                client_id,
+            )
+            return
+        previous_id = event.get("previous_item_id")
+        try:
+            previous = self.conversation.insert(parsed, previous_id)
+        except KeyError:
+            self._error(errors.previous_item_not_found(str(previous_id)), client_id)
+            return
+        self._announce_item(parsed, previous)
+        for index, part in enumerate(parsed.data.get("content", [])):
+            if part.get("type") == "input_audio" and part.get("transcript") is None:
+                if parsed.audio.get(index):
+                    self._transcribe(parsed, emit=False)
+                break
+
+    def _on_conversation_item_delete(
+        self, event: dict[str, Any], client_id: str | None, now: float
+    ) -> None:
+        if not self.conversation.delete(event["item_id"]):
+            self._error(errors.item_not_found(event["item_id"]), client_id)
+            return
+        self._send({"type": "conversation.item.deleted", "item_id": event["item_id"]})
+
+    def _on_conversation_item_retrieve(
+        self, event: dict[str, Any], client_id: str | None, now: float
+    ) -> None:
+        item = self.conversation.get(event["item_id"])
+        if item is None:
+            self._error(errors.item_not_found(event["item_id"]), client_id)
+            return
+        self._send(
+            {
+                "type": "conversation.item.retrieved",
+                "item": render_item(self.dialect, item, with_audio=True),
+            }
+        )
+
+    def _on_conversation_item_truncate(
+        self, event: dict[str, Any], client_id: str | None, now: float
+    ) -> None:
+        item_id, index, end_ms = event["item_id"], event["content_index"], event["audio_end_ms"]
+        item = self.conversation.get(item_id)
+        if item is None or item.data.get("role") != "assistant":
+            # Only assistant messages can be truncated (SDK); anything else is "not found".
+            self._error(errors.item_truncate_invalid_item_id(item_id), client_id)
+            return
+        content = item.data.get("content", [])
+        if index != 0 or index >= len(content) or content[index].get("type") != "output_audio":
+            self._error(errors.item_truncate_invalid_content_index(index), client_id)
+            return
+        duration = item.audio_ms(index)
+        if end_ms > math.ceil(duration):
+            self._error(errors.item_truncate_invalid_audio_end_ms(end_ms, int(duration)), client_id)
+            return
+        audio = item.audio.setdefault(index, bytearray())
+        del audio[bytes_for_ms(end_ms, item.audio_format) :]
+        # "Truncating audio will delete the server-side text transcript" (SDK).
+        content[index]["transcript"] = ""
+        self._send(
+            {
+                "type": "conversation.item.truncated",
+                "item_id": item_id,
+                "content_index": index,
+                "audio_end_ms": end_ms,
+            }
+        )
+
+    # --- responses ------------------------------------------------------------------------------
+
+    def _active_run(self) -> ResponseRun | None:
+        for run in self._runs:
+            if run.params.conversation == "auto":
+                return run
+        return None
+
+    def _on_response_create(self, event: dict[str, Any], client_id: str | None, now: float) -> None:
+        params = event.get("response") or {}
+        if params.get("conversation", "auto") != "none":
+            active = self._active_run()
+            if active is not None:
+                self._error(errors.active_response(active.id), client_id)
+                return
+        self._start_response(params, client_id, now)
+
+    def _on_response_cancel(self, event: dict[str, Any], client_id: str | None, now: float) -> None:
+        wanted = event.get("response_id")
+        for run in self._runs:
+            matches = (wanted is None and run.params.conversation == "auto") or run.id == wanted
+            if matches and not run.drained:
+                self._cancel_run(run, "client_cancelled")
+                return
+        self._error(errors.cancel_not_active(), client_id)
+
+    def _cancel_run(
+        self, run: ResponseRun, reason: Literal["client_cancelled", "turn_detected"]
+    ) -> None:
+        for work_id in run.cancel(reason):
+            self._think.pop(work_id, None)
+            self._synth.pop(work_id, None)
+            self._out.append(CancelWork(work_id))
+
+    def _start_response(self, params: Mapping[str, Any], client_id: str | None, now: float) -> None:
+        settings = read_settings(self.dialect, _overlay(self.dialect, self._session, params))
+        conversation: Literal["auto", "none"] = (
+            "none" if params.get("conversation") == "none" else "auto"
+        )
+        ok, context = self._context(params.get("input"), client_id)
+        if not ok:
+            return
+        seen = context if context is not None else self.conversation.items()
+        input_tokens = math.ceil(
+            (len(settings.instructions) + sum(len(_text_of(item)) for item in seen)) / 4
+        )
+        metadata = params.get("metadata")
+        run = ResponseRun(
+            host=self,
+            id=self.new_id("resp"),
+            params=ResponseParams(
+                audio_out=settings.audio_out,
+                voice=settings.voice,
+                speed=settings.speed,
+                output_format=settings.output_format,
+                conversation=conversation,
+                metadata=metadata if isinstance(metadata, Mapping) else None,
+                max_output_tokens=settings.max_output_tokens,
+                temperature=settings.temperature,
+                input_tokens=input_tokens,
+                pacing=self.options.realtime_pacing,
+                chunk_ms=self.options.audio_chunk_ms,
+            ),
+        )
+        run.context = context
+        run.settings = settings
+        self._runs.append(run)
+        self._idle_deadline_ms = None
+        self._send(run.created_event())
+        self._send(
+            {
+                "type": "rate_limits.updated",
+                "rate_limits": [
+                    {
+                        "name": "requests",
+                        "limit": self.options.rate_limit_requests,
+                        "remaining": self.options.rate_limit_requests - 1,
+                        "reset_seconds": 0.006,
+                    },
+                    {
+                        "name": "tokens",
+                        "limit": self.options.rate_limit_tokens,
+                        "remaining": self.options.rate_limit_tokens - input_tokens,
+                        "reset_seconds": 0.6,
+                    },
+                ],
+            }
+        )
+        run.waiting_for = set(self._transcribing)
+        if not run.waiting_for:
+            self._begin_thinking(run)
+
+    def _begin_thinking(self, run: ResponseRun) -> None:
+        settings = run.settings
+        assert settings is not None
+        items = run.context if run.context is not None else list(self.conversation.items())
+        neutral: tuple[Item, ...] = tuple(to_neutral(item) for item in items)
+        work_id = self.new_id("work")
+        run.think_work_id = work_id
+        self._think[work_id] = run
+        self._out.append(
+            Think(
+                work_id=work_id,
+                response_id=run.id,
+                request=BrainRequest(
+                    items=neutral,
+                    instructions=settings.instructions,
+                    tools=settings.tools,
+                    tool_choice=settings.tool_choice,
+                    max_output_tokens=settings.max_output_tokens,
+                    temperature=settings.temperature,
+                ),
+            )
+        )
+
+    def _context(
+        self, raw_input: Any, client_id: str | None
+    ) -> tuple[bool, list[StoredItem] | None]:
+        """``response.create``'s ``input`` -> (ok, the items the brain sees).
+
+        ``None`` items mean the whole conversation, read when the brain is asked."""
+        if raw_input is None:
+            return True, None
+        settings = self._settings
+        assert settings is not None
+        out: list[StoredItem] = []
+        for index, raw in enumerate(raw_input):
+            if isinstance(raw, Mapping) and raw.get("type") == "item_reference":
+                item = self.conversation.get(str(raw.get("id")))
+                if item is None:
+                    param = f"response.input[{index}].id"
+                    self._error(errors.item_not_found(str(raw.get("id")), param), client_id)
+                    return False, None
+                out.append(item)
+                continue
+            parsed = parse_client_item(
+                self.dialect, raw, self.new_id("item"), settings.input_format
+            )
+            if isinstance(parsed, dict):
+                parsed["param"] = (parsed.get("param") or "item").replace(
+                    "item", f"response.input[{index}]", 1
+                )
+                self._error(parsed, client_id)
+                return False, None
+            out.append(parsed)
+        return True, out
+
+    def _after_response(self, run: ResponseRun, now: float) -> None:
+        settings = self._settings
+        if (
+            run.params.conversation == "auto"
+            and settings is not None
+            and settings.turn is not None
+            and settings.turn.idle_timeout_ms is not None
+        ):
+            playback_end = now
+            if run.first_audio_at_ms is not None:
+                playback_end = max(now, run.first_audio_at_ms + run.audio_ms_total)
+            self._idle_deadline_ms = playback_end + settings.turn.idle_timeout_ms
+
+    def _idle_timeout(self, now: float) -> None:
+        # protocol.md §3: the idle timer fires input_audio_buffer.timeout_triggered, commits the
+        # (silent) audio and creates a response. The beta union has no such event.
+        item_id = self.new_id("item")
+        start, end = self._buffer.start_ms, self._buffer.end_ms
+        if self.dialect == "ga":
+            self._send(
+                {
+                    "type": "input_audio_buffer.timeout_triggered",
+                    "audio_start_ms": round(start),
+                    "audio_end_ms": round(end),
+                    "item_id": item_id,
+                }
+            )
+        self._commit(self._buffer.take(), item_id)
+        if self._detector is not None:
+            self._detector.reset(self._buffer.end_ms)
+        if self._active_run() is None:
+            self._start_response({}, None, now)
+
+
+def _client_event_id(event: Any) -> str | None:
+    if isinstance(event, dict) and isinstance(event.get("event_id"), str):
+        return str(event["event_id"])
+    return None
+
+
+def _text_of(item: StoredItem) -> str:
+    data = item.data
+    if data.get("type") == "function_call":
+        return str(data.get("arguments", ""))
+    if data.get("type") == "function_call_output":
+        return str(data.get("output", ""))
+    parts = []
+    for part in data.get("content", []):
+        parts.append(str(part.get("text") or part.get("transcript") or ""))
+    return "".join(parts)
+
+
+def _overlay(
+    dialect: Dialect, session: Mapping[str, Any], params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The session with a ``response.create``'s overrides applied (for this response only)."""
+    merged = dict(session)
+    if dialect == "ga":
+        for key in (
+            "output_modalities",
+            "instructions",
+            "tools",
+            "tool_choice",
+            "max_output_tokens",
+        ):
+            if key in params:
+                merged[key] = params[key]
+        output = (
+            (params.get("audio") or {}).get("output")
+            if isinstance(params.get("audio"), Mapping)
+            else None
+        )
+        if isinstance(output, Mapping):
+            audio = dict(merged.get("audio") or {})
+            audio["output"] = {**dict(audio.get("output") or {}), **dict(output)}
+            merged["audio"] = audio
+    else:
+        for key in (
+            "modalities",
+            "instructions",
+            "voice",
+            "output_audio_format",
+            "tools",
+            "tool_choice",
+            "temperature",
+            "max_response_output_tokens",
+        ):
+            if key in params:
+                merged[key] = params[key]
+    return merged
