@@ -342,3 +342,29 @@ def test_every_chars_must_be_a_positive_integer(every_chars: int) -> None:
 def test_duplicate_names_are_rejected() -> None:
     with pytest.raises(ConfigError, match="share this name"):
         GuardrailRunner([no_prices, output_guardrail(no_prices)])
+
+
+async def test_a_timeout_raised_by_the_guardrail_itself_is_not_its_deadline() -> None:
+    @output_guardrail(timeout=60)
+    async def moderation(text: str) -> bool:
+        raise TimeoutError("moderation API read timeout")
+
+    (outcome,) = await GuardrailRunner([moderation]).finish("r", "Hello")
+    assert isinstance(outcome, GuardrailFailed)
+    assert (outcome.error_type, outcome.message) == ("TimeoutError", "moderation API read timeout")
+
+
+async def test_async_callable_object_runs_on_the_loop() -> None:
+    class OnLoop:
+        __name__ = "on_loop"
+
+        def __init__(self) -> None:
+            self.threads: list[int] = []
+
+        async def __call__(self, text: str) -> bool:
+            self.threads.append(threading.get_ident())
+            return False
+
+    guard = OnLoop()
+    await GuardrailRunner([guard]).finish("r", "Hello")
+    assert guard.threads == [threading.get_ident()]

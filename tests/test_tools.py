@@ -386,7 +386,7 @@ def test_varargs_and_misplaced_context_are_rejected() -> None:
 
 
 def test_type_without_schema_is_a_config_error() -> None:
-    def dial(line: threading.Lock) -> str:  # type: ignore[valid-type]
+    def dial(line: threading.Lock) -> str:
         return ""
 
     with pytest.raises(ConfigError, match=r"dial\.parameters"):
@@ -773,3 +773,12 @@ async def test_partial_keeps_annotations_of_the_wrapped_function() -> None:
     tool = function_tool(name="to_eur")(functools.partial(convert, currency="EUR"))
     assert tool.parameters["properties"]["amount"] == {"type": "number"}
     assert (await tool.invoke('{"amount": 3}')).output == "3.00 EUR"
+
+
+async def test_redecorating_a_tool_wraps_the_same_function() -> None:
+    renamed = function_tool(name="forecast", needs_approval=True)(get_forecast)
+    assert renamed.fn is get_forecast.fn
+    assert (renamed.name, get_forecast.name) == ("forecast", "get_forecast")
+    assert renamed.parameters == get_forecast.parameters
+    result = await renamed.invoke('{"city": "Nice"}')
+    assert json.loads(result.output)["city"] == "Nice"

@@ -8,9 +8,9 @@ calling it switches the session to that agent by sending only the difference.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from realtalk.config import UNSET, SessionConfig, ToolSpec
 from realtalk.errors import ConfigError, ConfigProblem
@@ -38,7 +38,7 @@ class Agent:
 
     name: str
     instructions: str = ""
-    tools: Sequence[FunctionTool] = ()
+    tools: Sequence[FunctionTool | Callable[..., Any]] = ()
     handoffs: Sequence[Agent] = ()
     config: SessionConfig | None = None
     handoff_description: str = ""
@@ -46,9 +46,13 @@ class Agent:
     output_guardrails: Sequence[OutputGuardrail] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        from realtalk.tools import as_tool
+
+        # Plain functions are accepted and wrapped with default tool options.
+        self.tools = tuple(as_tool(t) for t in self.tools)
         problems: list[ConfigProblem] = []
         seen: set[str] = set()
-        for tool in self.tools:
+        for tool in self.function_tools():
             if tool.name in seen:
                 problems.append(
                     ConfigProblem(
@@ -75,11 +79,11 @@ class Agent:
             raise ConfigError(problems)
 
     def __repr__(self) -> str:
-        return f"Agent(name={self.name!r}, tools={[t.name for t in self.tools]!r})"
+        return f"Agent(name={self.name!r}, tools={[t.name for t in self.function_tools()]!r})"
 
     def tool_specs(self) -> tuple[ToolSpec, ...]:
         """Every function the model sees while this agent is active, handoffs included."""
-        specs = [tool.spec for tool in self.tools]
+        specs = [tool.spec for tool in self.function_tools()]
         for other in self.handoffs:
             description = other.handoff_description or f"Hand the conversation to {other.name}."
             specs.append(
@@ -100,10 +104,15 @@ class Agent:
         return base.replace(instructions=instructions, tools=self.tool_specs())
 
     def find_tool(self, name: str) -> FunctionTool | None:
-        for tool in self.tools:
+        for tool in self.function_tools():
             if tool.name == name:
                 return tool
         return None
+
+    def function_tools(self) -> tuple[FunctionTool, ...]:
+        from realtalk.tools import FunctionTool
+
+        return tuple(t for t in self.tools if isinstance(t, FunctionTool))
 
     def find_handoff(self, tool_name: str) -> Agent | None:
         for other in self.handoffs:

@@ -16,6 +16,7 @@ would restart the filter at every boundary and click.
 from __future__ import annotations
 
 import io
+import os
 import wave
 from os import PathLike
 from typing import IO, Literal
@@ -331,9 +332,14 @@ def read_wav(source: str | PathLike[str] | bytes | IO[bytes]) -> tuple[bytes, in
     8-bit, 24-bit and 32-bit integer samples are converted to 16 bits; several channels are
     averaged to one.
     """
-    handle: IO[bytes] | str | PathLike[str]
-    handle = io.BytesIO(source) if isinstance(source, bytes) else source
-    with wave.open(handle, "rb") as w:  # type: ignore[arg-type]
+    handle: IO[bytes] | str
+    if isinstance(source, bytes):
+        handle = io.BytesIO(source)
+    elif isinstance(source, str | PathLike):
+        handle = os.fspath(source)  # wave.open takes str paths only (Python 3.11)
+    else:
+        handle = source
+    with wave.open(handle, "rb") as w:
         rate = w.getframerate()
         channels = w.getnchannels()
         width = w.getsampwidth()
@@ -363,7 +369,8 @@ def write_wav(target: str | PathLike[str] | IO[bytes], pcm16: bytes, rate: int) 
     """Write mono PCM16 audio as a WAV file (path or binary file)."""
     _check_rate(rate)
     _as_int16(pcm16)
-    with wave.open(target, "wb") as w:  # type: ignore[arg-type]
+    handle = os.fspath(target) if isinstance(target, str | PathLike) else target
+    with wave.open(handle, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)

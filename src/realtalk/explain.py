@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import textwrap
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -314,7 +315,7 @@ def _show(value: object, width: int = 64) -> str:
     elif isinstance(value, AudioFormat):
         text = f"{value.encoding} @ {value.rate} Hz"
     elif isinstance(value, tuple) and value and all(isinstance(t, ToolSpec) for t in value):
-        text = f"{len(value)} tool(s): " + ", ".join(t.name for t in value)  # type: ignore[union-attr]
+        text = f"{len(value)} tool(s): " + ", ".join(t.name for t in value)
     elif hasattr(value, "set_fields"):
         text = type(value).__name__
     elif isinstance(value, tuple):
@@ -356,13 +357,12 @@ def render_text(explanation: Explanation) -> str:
         lines.append("Effective session config: empty (every field UNSET)")
     unset = [n for n in SessionConfig.field_names() if not is_set(getattr(config, n))]
     if unset:
-        lines += ["", "Left to the server (UNSET, not sent): " + ", ".join(unset)]
+        text = "Left to the server (UNSET, not sent): " + ", ".join(unset)
+        lines += ["", *textwrap.wrap(text, 100, subsequent_indent="  ")]
     for report in explanation.reports:
         provider = report.provider
-        lines += [
-            "",
-            f"== {provider.name}: {provider.rules.name} ({provider.dialect.name} shape) ==",
-        ]
+        shape = provider.dialect.name
+        lines += ["", f"== {provider.name}: {provider.rules.name} rules, {shape} wire shape =="]
         lines.append(f"connect: {provider.url}")
         headers = provider.redacted_headers()
         if headers:

@@ -46,6 +46,7 @@ __all__ = [
     "GuardrailOutcome",
     "GuardrailResult",
     "GuardrailRunner",
+    "GuardrailTimeout",
     "GuardrailTripped",
     "OutputGuardrail",
     "output_guardrail",
@@ -89,6 +90,10 @@ class GuardrailFailed:
     exception: BaseException | None = field(default=None, repr=False, compare=False)
 
 
+class GuardrailTimeout(Exception):
+    """A guardrail check took longer than its ``timeout``."""
+
+
 GuardrailOutcome: TypeAlias = GuardrailTripped | GuardrailFailed
 GuardrailFunction: TypeAlias = Callable[
     [str], bool | GuardrailResult | Awaitable[bool | GuardrailResult]
@@ -115,6 +120,10 @@ class OutputGuardrail:
         self.name = name if name is not None else getattr(fn, "__name__", type(fn).__name__)
         self.every_chars = every_chars
         self.timeout = timeout
+        # A callable object with an async __call__ counts as async: no thread hop for it.
+        self._is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+            getattr(fn, "__call__", None)  # noqa: B004
+        )
         problems: list[ConfigProblem] = []
         if not self.name:
             problems.append(ConfigProblem("name", self.name, "must not be empty"))
@@ -133,14 +142,20 @@ class OutputGuardrail:
         return f"OutputGuardrail(name={self.name!r}, every_chars={self.every_chars})"
 
     async def check(self, text: str) -> GuardrailResult:
-        """Run the function once on ``text``. Raises what it raises, or TimeoutError."""
-        async with asyncio.timeout(self.timeout):
-            if inspect.iscoroutinefunction(self.fn):
-                value = await self.fn(text)
-            else:
-                value = await asyncio.to_thread(self.fn, text)
-                if inspect.isawaitable(value):
-                    value = await value
+        """Run the function once on ``text``. Raises what it raises, or GuardrailTimeout."""
+        deadline = asyncio.timeout(self.timeout)
+        try:
+            async with deadline:
+                if self._is_async:
+                    value = await self.fn(text)  # type: ignore[misc]
+                else:
+                    value = await asyncio.to_thread(self.fn, text)
+                    if inspect.isawaitable(value):
+                        value = await value
+        except TimeoutError:
+            if deadline.expired():
+                raise GuardrailTimeout(f"timed out after {self.timeout:g}s") from None
+            raise  # the guardrail's own TimeoutError (e.g. from its HTTP client)
         if isinstance(value, GuardrailResult):
             return value
         if isinstance(value, bool):
@@ -199,7 +214,8 @@ class GuardrailRunner:
 
     One runner serves one session; responses are told apart by ``response_id``. Call :meth:`feed`
     for each text or transcript delta, then :meth:`finish` when the response is done, or
-    :meth:`discard` if it was cancelled and should not be judged. Use from the event loop only.
+    :meth:`discard` if it was cancelled and should not be judged: every response fed must end in
+    one of the two, or its state is kept until :meth:`aclose`. Use from the event loop only.
     """
 
     def __init__(
@@ -319,9 +335,8 @@ class GuardrailRunner:
         outcome: GuardrailOutcome
         try:
             result = await guardrail.check(text)
-        except TimeoutError as exc:
-            message = f"timed out after {guardrail.timeout:g}s"
-            outcome = GuardrailFailed(guardrail.name, response_id, "timeout", message, exc)
+        except GuardrailTimeout as exc:
+            outcome = GuardrailFailed(guardrail.name, response_id, "timeout", str(exc), exc)
         except Exception as exc:
             message = str(exc)[:_MAX_ERROR_CHARS]
             outcome = GuardrailFailed(guardrail.name, response_id, type(exc).__name__, message, exc)

@@ -467,7 +467,7 @@ class Compatible(Provider):
         return self.__api_key
 
     def _auth_headers(self, credential: str | None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {credential}"} if credential else {}
+        return {"Authorization": f"Bearer {credential}"} if self.__api_key else {}
 
     def _repr_fields(self) -> dict[str, object]:
         fields: dict[str, object] = {"url": _redact_url(self._url), "dialect": self.dialect.name}

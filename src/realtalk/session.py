@@ -252,6 +252,19 @@ class Session:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def idle(self) -> bool:
+        """True when nothing is under way: no response active or queued, no tool call running,
+        no tool output waiting for its follow-up response. Handy to end a scripted turn:
+        ``case ResponseDone() if session.idle: break``."""
+        return (
+            self._proto.response_state is ResponseState.IDLE
+            and self._proto.queued_responses == 0
+            and not self._tool_tasks
+            and not self._pending_outputs
+            and self._handoff_requested is None
+        )
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     def _compute_effective(self) -> Effective:
@@ -642,7 +655,7 @@ class Session:
     ) -> str:
         tool = agent.find_tool(name)
         if tool is None:
-            error = f"unknown tool {name!r}; available: {[t.name for t in agent.tools]}"
+            error = f"unknown tool {name!r}; available: {[t.name for t in agent.function_tools()]}"
             await self._emit(ToolCallFailed(call_id, name, error, self._ms(started)))
             return json.dumps({"error": error})
         if tool.needs_approval:
@@ -671,15 +684,21 @@ class Session:
             return  # no tool calls in this response, or some still running
         if response_id not in self._done_responses or response_id in self._dropped_responses:
             return
-        self._pending_outputs.pop(response_id, None)
-        target, self._handoff_requested = self._handoff_requested, None
-        if target is not None and target is not self.agent:
-            try:
-                await self.switch_agent(target)
-            except RealtalkError as exc:
-                await self._emit(SessionError(f"handoff to {target.name} failed: {exc}"))
-        if self.options.auto_respond_after_tools and not self._closed:
-            await self._send(CreateResponse())
+        target = self._handoff_requested
+        try:
+            if target is not None and target is not self.agent:
+                try:
+                    await self.switch_agent(target)
+                except RealtalkError as exc:
+                    await self._emit(SessionError(f"handoff to {target.name} failed: {exc}"))
+            if self.options.auto_respond_after_tools and not self._closed:
+                self._proto.send(CreateResponse())
+        finally:
+            # Cleared only once the follow-up is queued in the protocol, so `idle` never
+            # reads True between a tool's answer and the response that uses it.
+            self._handoff_requested = None
+            self._pending_outputs.pop(response_id, None)
+        await self._flush()
 
     def _ms(self, started: float) -> float:
         return (self._loop.time() - started) * 1000.0

@@ -26,7 +26,8 @@ What :meth:`FunctionTool.invoke` guarantees, so the session can call it blindly:
   interrupted), :class:`asyncio.CancelledError` is raised out of ``invoke`` as usual. An async tool
   is cancelled at its current ``await``. A synchronous tool already running in a thread cannot be
   stopped by Python; it runs to completion in the background and its result is discarded. The same
-  holds after a timeout. Give slow synchronous tools their own deadline, or write them async.
+  holds after a timeout, and until it returns it occupies a worker of the loop's default executor.
+  Give slow synchronous tools their own deadline (e.g. an HTTP timeout), or write them async.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import time
 import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Generic, ParamSpec, TypeVar, overload
+from typing import Any, Final, overload
 
 import pydantic
 import pydantic_core
@@ -57,9 +58,6 @@ __all__ = [
     "as_tool",
     "function_tool",
 ]
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 _NAME_RE: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 # protocol.md §7: the server rejects `session.tools[i].description` longer than 1024 characters.
@@ -408,12 +406,14 @@ def _to_output(value: Any) -> str:
     return pydantic_core.to_json(value, fallback=str).decode()
 
 
-class FunctionTool(Generic[P, R]):
+class FunctionTool:
     """A Python function the model can call. Build it with :func:`function_tool`.
 
     Calling the tool object calls the original function unchanged, so tools stay unit-testable.
     """
 
+    __name__: str  # copied from the function, like functools.wraps does
+    fn: Callable[..., Any]
     name: str
     description: str
     parameters: dict[str, Any]
@@ -423,7 +423,7 @@ class FunctionTool(Generic[P, R]):
 
     def __init__(
         self,
-        fn: Callable[P, R],
+        fn: Callable[..., Any],
         *,
         name: str | None = None,
         description: str | None = None,
@@ -431,8 +431,11 @@ class FunctionTool(Generic[P, R]):
         timeout: float | None = 30.0,
         strict: bool = False,
     ) -> None:
+        if isinstance(fn, FunctionTool):
+            fn = fn.fn  # re-decorating a tool re-describes the same function
         self.fn = fn
         self.name = name if name is not None else getattr(fn, "__name__", "")
+        self.__name__ = self.name
         doc = _parse_docstring(inspect.getdoc(fn))
         self.description = description if description is not None else doc.description
         self.needs_approval = needs_approval
@@ -450,7 +453,8 @@ class FunctionTool(Generic[P, R]):
                 f"{self.name}.parameters", f"cannot build a JSON schema: {exc}"
             ) from None
         self.spec = ToolSpec(self.name, self.description, self.parameters)
-        functools.update_wrapper(self, fn)
+        # updated=() keeps the function's __dict__ from overwriting this object's attributes.
+        functools.update_wrapper(self, fn, updated=())
 
     def _check_options(self) -> None:
         problems: list[ConfigProblem] = []
@@ -538,7 +542,7 @@ class FunctionTool(Generic[P, R]):
             ) from None
         return takes_context, model, positional
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
@@ -613,7 +617,7 @@ def _describe(exc: BaseException) -> str:
 
 
 @overload
-def function_tool(fn: Callable[P, R], /) -> FunctionTool[P, R]: ...
+def function_tool(fn: Callable[..., Any], /) -> FunctionTool: ...
 
 
 @overload
@@ -624,11 +628,11 @@ def function_tool(
     needs_approval: bool = False,
     timeout: float | None = 30.0,
     strict: bool = False,
-) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
+) -> Callable[[Callable[..., Any]], FunctionTool]: ...
 
 
 def function_tool(
-    fn: Callable[P, R] | None = None,
+    fn: Callable[..., Any] | None = None,
     /,
     *,
     name: str | None = None,
@@ -636,7 +640,7 @@ def function_tool(
     needs_approval: bool = False,
     timeout: float | None = 30.0,
     strict: bool = False,
-) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
+) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
     """Make a function (sync or async) a tool the model can call. Use bare or with options.
 
     The name defaults to the function's name, the description to the docstring's text before its
@@ -659,7 +663,7 @@ def function_tool(
             timeout, or a parameter whose type has no JSON schema.
     """
 
-    def wrap(f: Callable[P, R]) -> FunctionTool[P, R]:
+    def wrap(f: Callable[..., Any]) -> FunctionTool:
         return FunctionTool(
             f,
             name=name,
@@ -672,7 +676,7 @@ def function_tool(
     return wrap if fn is None else wrap(fn)
 
 
-def as_tool(obj: FunctionTool[Any, Any] | Callable[..., Any]) -> FunctionTool[Any, Any]:
+def as_tool(obj: FunctionTool | Callable[..., Any]) -> FunctionTool:
     """A :class:`FunctionTool` as is; a plain function wrapped with default options."""
     if isinstance(obj, FunctionTool):
         return obj
@@ -688,12 +692,12 @@ def as_tool(obj: FunctionTool[Any, Any] | Callable[..., Any]) -> FunctionTool[An
 class ToolRegistry:
     """The tools one agent offers, by name. Names are unique; a duplicate is a ConfigError."""
 
-    def __init__(self, tools: Iterable[FunctionTool[Any, Any] | Callable[..., Any]] = ()) -> None:
-        self._tools: dict[str, FunctionTool[Any, Any]] = {}
+    def __init__(self, tools: Iterable[FunctionTool | Callable[..., Any]] = ()) -> None:
+        self._tools: dict[str, FunctionTool] = {}
         for tool in tools:
             self.add(tool)
 
-    def add(self, tool: FunctionTool[Any, Any] | Callable[..., Any]) -> FunctionTool[Any, Any]:
+    def add(self, tool: FunctionTool | Callable[..., Any]) -> FunctionTool:
         """Register a tool (plain functions are wrapped); returns the registered tool."""
         wrapped = as_tool(tool)
         if wrapped.name in self._tools:
@@ -705,16 +709,16 @@ class ToolRegistry:
         self._tools[wrapped.name] = wrapped
         return wrapped
 
-    def get(self, name: str) -> FunctionTool[Any, Any] | None:
+    def get(self, name: str) -> FunctionTool | None:
         return self._tools.get(name)
 
-    def __getitem__(self, name: str) -> FunctionTool[Any, Any]:
+    def __getitem__(self, name: str) -> FunctionTool:
         return self._tools[name]
 
     def __contains__(self, name: object) -> bool:
         return name in self._tools
 
-    def __iter__(self) -> Iterator[FunctionTool[Any, Any]]:
+    def __iter__(self) -> Iterator[FunctionTool]:
         return iter(self._tools.values())
 
     def __len__(self) -> int:

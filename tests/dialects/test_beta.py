@@ -89,7 +89,9 @@ def test_beta_payloads_never_carry_type_output_modalities_or_audio() -> None:
     assert session["input_audio_format"] == "g711_ulaw"
     assert session["output_audio_format"] == "g711_alaw"
     assert session["input_audio_noise_reduction"] == {"type": "far_field"}
-    assert BETA.encode_session(SessionConfig(output_modalities=("text",))) == {"modalities": ["text"]}
+    assert BETA.encode_session(SessionConfig(output_modalities=("text",))) == {
+        "modalities": ["text"]
+    }
     assert BETA.encode_session(SessionConfig()) == {}
 
 
@@ -117,7 +119,10 @@ def test_ga_only_fields_keep_natural_names_for_the_rules_to_reject() -> None:
     session = BETA.encode_session(
         SessionConfig(noise_reduction=NoiseReduction("near_field", 0.5), include=())
     )
-    assert session == {"input_audio_noise_reduction": {"type": "near_field", "strength": 0.5}, "include": []}
+    assert session == {
+        "input_audio_noise_reduction": {"type": "near_field", "strength": 0.5},
+        "include": [],
+    }
 
 
 def test_session_paths_table() -> None:
@@ -155,7 +160,11 @@ def test_transcription_only_update_is_a_transcription_session_update() -> None:
                 "create_response": True,
             },
             "input_audio_noise_reduction": {"type": "near_field"},
-            "input_audio_transcription": {"model": "gpt-4o-transcribe", "language": "", "prompt": ""},
+            "input_audio_transcription": {
+                "model": "gpt-4o-transcribe",
+                "language": "",
+                "prompt": "",
+            },
             "include": ["item.input_audio_transcription.logprobs"],
         },
     }
@@ -196,7 +205,11 @@ def test_response_create_maps_options_to_beta_fields() -> None:
             "temperature": 0.7,
             "input": [
                 {"type": "item_reference", "id": "item_1"},
-                {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]},
+                {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": "go"}],
+                },
             ],
         },
     }

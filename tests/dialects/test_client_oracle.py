@@ -36,7 +36,9 @@ def test_every_ga_command_validates_against_the_ga_sdk_union(command: Any, event
 
 @ORACLE
 @given(commands(beta=True), event_ids)
-def test_every_beta_command_validates_against_the_beta_sdk_union(command: Any, event_id: Any) -> None:
+def test_every_beta_command_validates_against_the_beta_sdk_union(
+    command: Any, event_id: Any
+) -> None:
     event = BETA.encode_command(command, event_id)
     validate_beta(event)
     assert ("event_id" in event) == (event_id is not None)

@@ -128,7 +128,9 @@ def minimal(annotation: Any) -> Any:
 
 
 def server_event_classes(union: Any) -> list[type[BaseModel]]:
-    members = get_args(get_args(union)[0]) if get_origin(union) is typing.Annotated else get_args(union)
+    members = (
+        get_args(get_args(union)[0]) if get_origin(union) is typing.Annotated else get_args(union)
+    )
     return [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
 
 
@@ -229,6 +231,7 @@ beta_noise = st.builds(NoiseReduction, type=_opt(st.sampled_from(["near_field", 
 _extra = st.dictionaries(
     st.from_regex(r"x_[a-z]{1,8}", fullmatch=True),
     st.one_of(st.integers(), _text, st.booleans(), st.none()),
+    min_size=1,  # an empty extra sends nothing, so it reads back as UNSET
     max_size=2,
 )
 
@@ -273,9 +276,7 @@ def ga_configs(*, extra: bool = False) -> st.SearchStrategy[SessionConfig]:
             )
         ),
         reasoning=_opt(st.builds(Reasoning, st.sampled_from(["minimal", "low", "high"]))),
-        include=_opt(
-            st.one_of(st.none(), st.just(("item.input_audio_transcription.logprobs",)))
-        ),
+        include=_opt(st.one_of(st.none(), st.just(("item.input_audio_transcription.logprobs",)))),
         extra=_opt(_extra) if extra else st.just(UNSET),
     )
 
@@ -341,7 +342,9 @@ def items(*, beta: bool) -> st.SearchStrategy[Any]:
     user_parts = [st.builds(InputText, _text), st.builds(InputAudio, _audio, st.none() | _text)]
     if not beta:
         user_parts.append(
-            st.builds(InputImage, st.just("data:image/png;base64,AAAA"), st.sampled_from([None, "low"]))
+            st.builds(
+                InputImage, st.just("data:image/png;base64,AAAA"), st.sampled_from([None, "low"])
+            )
         )
     status = st.sampled_from([None, "completed", "incomplete", "in_progress"])
     return st.one_of(
@@ -366,14 +369,18 @@ def items(*, beta: bool) -> st.SearchStrategy[Any]:
             st.none() | _ids,
             status,
         ),
-        st.builds(FunctionCallItem, _name, st.just('{"x": 1}'), st.none() | _ids, st.none() | _ids, status),
+        st.builds(
+            FunctionCallItem, _name, st.just('{"x": 1}'), st.none() | _ids, st.none() | _ids, status
+        ),
         st.builds(FunctionCallOutputItem, _ids, _text, st.none() | _ids, status),
     )
 
 
 def response_options(*, beta: bool) -> st.SearchStrategy[ResponseOptions]:
-    tool_choice = string_tool_choice if beta else st.one_of(
-        string_tool_choice, st.builds(FunctionChoice, _name)
+    tool_choice = (
+        string_tool_choice
+        if beta
+        else st.one_of(string_tool_choice, st.builds(FunctionChoice, _name))
     )
     return st.builds(
         ResponseOptions,

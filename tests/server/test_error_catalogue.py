@@ -386,7 +386,8 @@ def test_response_modalities_follow_the_session_rules() -> None:
         {"type": "response.create", "response": {"output_modalities": ["text", "audio"]}}
     ) == err(
         "invalid_value",
-        "Invalid modalities: ['text', 'audio']. Supported combinations are: ['text'] and ['audio'].",
+        "Invalid modalities: ['text', 'audio']. "
+        "Supported combinations are: ['text'] and ['audio'].",
         "response.output_modalities",
     )
     beta = wire.validate_client_event(
@@ -394,7 +395,8 @@ def test_response_modalities_follow_the_session_rules() -> None:
     )
     assert beta == err(
         "invalid_value",
-        "Invalid modalities: ['audio']. Supported combinations are: ['text'] and ['audio', 'text'].",
+        "Invalid modalities: ['audio']. "
+        "Supported combinations are: ['text'] and ['audio', 'text'].",
         "response.modalities",
     )
 
@@ -484,3 +486,43 @@ def test_error_event_carries_the_client_event_id_and_parses_in_both_sdk_unions()
     RealtimeErrorEvent.model_validate(event)
     BetaErrorEvent.model_validate(event)
     assert wire.error_event(wire.cancel_not_active(), "event_1", None)["error"]["event_id"] is None
+
+
+def test_function_tool_without_name_is_missing_required_parameter() -> None:
+    update = {"type": "realtime", "tools": [{"type": "function", "description": "d"}]}
+    assert ga_update(update) == err(
+        "missing_required_parameter",
+        "Missing required parameter: 'session.tools[0].name'.",
+        "session.tools[0].name",
+    )
+
+
+def test_unknown_voice_is_invalid_value_and_custom_voice_ids_pass() -> None:
+    error = ga_update({"type": "realtime", "audio": {"output": {"voice": "robot"}}})
+    assert (error["code"], error["param"]) == ("invalid_value", "session.audio.output.voice")
+    assert error["message"].startswith("Invalid value: 'robot'. Supported values are: 'alloy', ")
+    assert error["message"].endswith(", 'marin', and 'cedar'.")
+    assert (
+        ga_update({"type": "realtime", "audio": {"output": {"voice": {"id": "voice_1"}}}}) is None
+    )
+    # Azure preview documents 8 voices; marin is not one of them.
+    assert beta_update({"voice": "marin"}, flavor="azure")["param"] == "session.voice"
+    assert beta_update({"voice": "marin"}, flavor="openai") is None
+
+
+def test_ga_item_reference_is_not_a_conversation_item() -> None:
+    event = {"type": "conversation.item.create", "item": {"type": "item_reference", "id": "i"}}
+    error = ga_event(event)
+    assert (error["code"], error["param"]) == ("invalid_value", "item.type")
+
+
+def test_client_cannot_create_assistant_audio() -> None:
+    item = {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "output_audio", "audio": "AAAA", "transcript": "hi"}],
+    }
+    error = ga_event({"type": "conversation.item.create", "item": item})
+    assert error["param"] == "item.content[0].audio"
+    item["content"] = [{"type": "output_audio", "transcript": "hi"}]
+    assert ga_event({"type": "conversation.item.create", "item": item}) is None

@@ -35,9 +35,9 @@ class Dialect:
 
     name: DialectName
     session_paths: Mapping[str, str]
-    """realtalk field name -> dotted wire path inside ``session`` (e.g. ``audio.input.turn_detection``)."""
+    """realtalk field name -> dotted wire path in ``session``, e.g. ``audio.input.turn_detection``."""
     encode_session: Callable[[SessionConfig], dict[str, Any]]
-    """The wire ``session`` object carrying exactly the fields the config sets (``None`` -> null)."""
+    """The wire ``session`` object with exactly the fields the config sets (``None`` -> null)."""
     decode_session: Callable[[Mapping[str, Any]], SessionConfig]
     """A wire ``session`` object (from ``session.created``/``updated``) -> SessionConfig."""
     encode_command: Callable[[ClientCommand, str | None], dict[str, Any]]

@@ -346,16 +346,30 @@ class ResponseRun:
 
         Returns the work ids to cancel.
         """
-        if self.finished:
+        if self.drained:
             return []
         kept: deque[_Entry] = deque()
+        dropped: set[str] = set()
         for entry in self._queue:
             if entry.audio or entry.transcript:
-                continue  # never-sent audio and transcript are dropped, as the service does
+                # never-sent audio and transcript are dropped, as the service does
+                dropped.add(str(entry.event.get("item_id")))
+                continue
             entry.release_at = _NO_DELAY
             kept.append(entry)
         self._queue = kept
         self._cursor_ms = _NO_DELAY
+        if self.finished:
+            # Generation was over but the paced audio was still going out: the client sees
+            # this response as in progress, so it ends as cancelled with what was sent.
+            for item in self.outputs:
+                if item.id in dropped:
+                    item.data["status"] = "incomplete"
+            for entry in self._queue:
+                if entry.event["type"] == "response.done":
+                    entry.event["_details"] = {"type": "cancelled", "reason": reason}
+            self.status = "cancelled"
+            return []
         works = [w for w in (self.think_work_id, self._synth[0] if self._synth else None) if w]
         self._synth = None
         self._steps.clear()

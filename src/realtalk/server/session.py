@@ -326,7 +326,7 @@ class ServerSession:
         )
         if settings.turn.interrupt_response:
             for run in self._runs:
-                if run.params.conversation == "auto" and not run.finished:
+                if run.params.conversation == "auto" and not run.drained:
                     self._cancel_run(run, "turn_detected")
 
     def _speech_stopped(self, end_ms: float, settings: Settings, now: float) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "WireFloat",
     "decimal_places",
     "join",
+    "plain",
 ]
 
 Error = dict[str, Any]
@@ -60,8 +61,12 @@ class WireFloat(float):
 
     def __new__(cls, text: str) -> WireFloat:
         obj = super().__new__(cls, text)
-        obj.text = text
+        obj.text = str(text)
         return obj
+
+    def __reduce__(self) -> tuple[type[WireFloat], tuple[str]]:
+        # copy/pickle would otherwise rebuild it from the float value and lose the text.
+        return (WireFloat, (self.text,))
 
 
 def decimal_places(value: float) -> int:
@@ -72,6 +77,17 @@ def decimal_places(value: float) -> int:
     except InvalidOperation:
         return 0
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def plain(value: Any) -> Any:
+    """A deep copy of a parsed JSON value with every :class:`WireFloat` turned into a float."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, WireFloat):
+        return float(value)
+    return value
 
 
 def join(path: str, key: str | int) -> str:

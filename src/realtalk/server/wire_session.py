@@ -15,6 +15,7 @@ import copy
 from typing import Any
 
 from realtalk.server import wire_errors as E
+from realtalk.server.wire_schema import plain
 from realtalk.server.wire_shapes import (
     Dialect,
     Flavor,
@@ -322,7 +323,8 @@ def apply_session_update(
     ``audio.input`` / ``audio.output`` and ``noise_reduction`` merge key-wise; a turn_detection
     object replaces the old one, filled with its type's defaults; ``model`` never changes.
     """
-    merged = copy.deepcopy(current)
+    merged: dict[str, Any] = plain(current)
+    update = plain(update)
     transcription = is_transcription_session(dialect, current)
     defaults = _field_defaults(dialect, current)
     for key, value in update.items():

@@ -137,13 +137,15 @@ _MAX_TOKENS = Alt(string=Str(enum=("inf",)), integer=Int(1, 4096), expected='an 
 
 
 def _function_tool() -> Obj:
+    # The SDK types `name` optional; a service cannot call a nameless tool, so it is required
+    # here (our choice, not observed).
     fields: dict[str, Node] = {
         "type": Str(enum=("function",)),
         "name": Str(),
         "description": Str(max_len=_TOOL_DESCRIPTION_MAX),
         "parameters": AnyJSON(),
     }
-    return Obj(fields)
+    return Obj(fields, required=frozenset({"name"}))
 
 
 def _mcp_filter() -> Node:

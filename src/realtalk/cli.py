@@ -1,0 +1,139 @@
+"""The ``realtalk`` command line: one small function per subcommand, argparse subparsers.
+
+Subcommands register themselves in :func:`build_parser` (``_add_<name>``) and run through a
+``_cmd_<name>(args) -> int`` function, so new ones (``demo``, ``serve``, ``talk``) slot in without
+touching the others. Exit codes: 0 success, 2 invalid configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from realtalk.errors import ConfigError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+
+
+# -- explain ---------------------------------------------------------------------------------
+
+
+def _add_explain(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from realtalk.explain import PROVIDER_NAMES
+
+    parser = subparsers.add_parser(
+        "explain",
+        help="show the effective session config, where each field came from, and the exact "
+        "session.update per provider",
+        description="Merge config layers and show, per provider, the exact session.update it "
+        "would send, or every configuration problem. Never connects; needs no credentials.",
+    )
+    parser.add_argument(
+        "config",
+        help="a .toml/.json/.yaml file (one config, or named layers as top-level tables), or a "
+        "Python object: package.module:attr or path/to/file.py:attr",
+    )
+    parser.add_argument(
+        "--provider",
+        "-p",
+        action="append",
+        choices=[*PROVIDER_NAMES, "all"],
+        help="provider to explain for (repeatable; default: openai)",
+    )
+    parser.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="NAME=CONFIG",
+        help="add a layer on top (repeatable, lowest first), e.g. --layer agent=agent.toml",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON report")
+    parser.add_argument("--model", default=None, help="OpenAI model (default: config's model)")
+    parser.add_argument("--azure-endpoint", default=None, help="Azure resource endpoint")
+    parser.add_argument("--azure-deployment", default=None, help="Azure deployment name")
+    parser.add_argument(
+        "--api-version",
+        default=None,
+        help="api-version for azure-preview (default: 2025-04-01-preview)",
+    )
+    parser.add_argument("--url", default=None, help="WebSocket URL for the compatible-* providers")
+    parser.set_defaults(handler=_cmd_explain)
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from realtalk.explain import (
+        DEFAULT_PREVIEW_VERSION,
+        PLACEHOLDER_AZURE,
+        PLACEHOLDER_GATEWAY,
+        PROVIDER_NAMES,
+        build_provider,
+        explain,
+        load_layers,
+        render_json,
+        render_text,
+    )
+
+    try:
+        layers = load_layers(args.config)
+        for item in args.layer:
+            name, sep, spec = item.partition("=")
+            if not sep or not name or not spec:
+                print(f"realtalk explain: --layer takes NAME=CONFIG, not {item!r}", file=sys.stderr)
+                return EXIT_CONFIG
+            layers += load_layers(spec, name=name)
+    except ConfigError as exc:
+        print(f"realtalk explain: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    wanted = args.provider or ["openai"]
+    names = list(PROVIDER_NAMES) if "all" in wanted else list(dict.fromkeys(wanted))
+    model = args.model
+    if model is None:
+        for layer in layers:
+            if isinstance(layer.config.model, str):
+                model = layer.config.model
+    providers = [
+        build_provider(
+            name,
+            model=model or "gpt-realtime",
+            azure_endpoint=args.azure_endpoint or PLACEHOLDER_AZURE,
+            azure_deployment=args.azure_deployment,
+            api_version=args.api_version or DEFAULT_PREVIEW_VERSION,
+            url=args.url or PLACEHOLDER_GATEWAY,
+        )
+        for name in names
+    ]
+    explanation = explain(layers, providers)
+    if args.json:
+        print(json.dumps(render_json(explanation), indent=2))
+    else:
+        sys.stdout.write(render_text(explanation))
+    return EXIT_OK if explanation.ok else EXIT_CONFIG
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``realtalk`` parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="realtalk", description="Realtime speech-to-speech voice agents."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_explain(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (the console script passes it to ``sys.exit``)."""
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

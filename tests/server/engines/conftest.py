@@ -1,0 +1,53 @@
+"""Shared fixtures for the engine tests: real engines load once per test session, and skip
+cleanly (saying what to install) when the speech extra is missing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from realtalk import audio
+from realtalk.errors import EngineUnavailable
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def _load(factory: Any) -> Any:
+    try:
+        return factory()
+    except EngineUnavailable as exc:
+        pytest.skip(f"speech extra not installed ({exc})")
+
+
+@pytest.fixture(scope="session")
+def piper() -> Iterator[Any]:
+    from realtalk.server.engines import PiperSynthesizer
+
+    yield _load(PiperSynthesizer)
+
+
+@pytest.fixture(scope="session")
+def whisper() -> Iterator[Any]:
+    from realtalk.server.engines import WhisperTranscriber
+
+    yield _load(WhisperTranscriber)
+
+
+@pytest.fixture
+def silero() -> Any:
+    from realtalk.server.engines import SileroVAD
+
+    return _load(SileroVAD.shared)
+
+
+@pytest.fixture(scope="session")
+def speech_fixture() -> tuple[bytes, dict[str, Any]]:
+    """Piper saying a sentence (16 kHz PCM16) and where the speech is in it."""
+    pcm, rate = audio.read_wav(FIXTURES / "speech_16k.wav")
+    meta = json.loads((FIXTURES / "speech_16k.json").read_text())
+    assert rate == meta["rate"] == 16000
+    return pcm, meta
