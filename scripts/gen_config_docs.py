@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from realtalk.dialects import BETA, GA, Dialect
-from realtalk.dialects.rules import ALL_RULES, FIELD_KEYS, FieldRule, Rules
+from realtalk.dialects.rules import ALL_RULES, FIELD_KEYS, Rule, Rules
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 BEGIN = "<!-- BEGIN GENERATED: provider field table (scripts/gen_config_docs.py) -->"
@@ -24,7 +24,7 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def cell(rule: FieldRule) -> str:
+def cell(rule: Rule) -> str:
     """One table cell: supported or not, and the accepted range or values."""
     if rule.support == "no":
         return "✗ rejected"

@@ -1,4 +1,4 @@
-"""realtalk.audio: PCM16/float, G.711 against the ITU reference values, resampling, WAV, durations."""
+"""realtalk.audio: PCM16/float, G.711 against ITU reference values, resampling, WAV, durations."""
 
 from __future__ import annotations
 
@@ -87,11 +87,8 @@ def test_g711_decode_then_encode_is_identity_on_codes(law: str) -> None:
     enc, dec = getattr(audio, f"{law}_encode"), getattr(audio, f"{law}_decode")
     decoded = dec(ALL_CODES)
     reencoded = enc(decoded)
-    if law == "ulaw":
-        # mu-law has two zeros (0x7F "-0" and 0xFF "+0"); both decode to 0, which encodes as 0xFF.
-        expected = ALL_CODES.replace(b"\x7f", b"\xff")
-    else:
-        expected = ALL_CODES
+    # mu-law has two zeros (0x7F "-0" and 0xFF "+0"); both decode to 0, which encodes as 0xFF.
+    expected = ALL_CODES.replace(b"\x7f", b"\xff") if law == "ulaw" else ALL_CODES
     assert reencoded == expected
 
 
@@ -117,7 +114,9 @@ def test_g711_speech_like_snr() -> None:
     x = tone(440, 8000, 500, 0.3) + tone(1230, 8000, 500, 0.1)
     pcm = audio.float32_to_pcm16(x)
     for law in ("ulaw", "alaw"):
-        back = audio.pcm16_to_float32(getattr(audio, f"{law}_decode")(getattr(audio, f"{law}_encode")(pcm)))
+        back = audio.pcm16_to_float32(
+            getattr(audio, f"{law}_decode")(getattr(audio, f"{law}_encode")(pcm))
+        )
         ref = audio.pcm16_to_float32(pcm)
         snr = 10 * np.log10(np.sum(ref**2) / np.sum((back - ref) ** 2))
         assert snr > 30, (law, snr)
@@ -129,10 +128,16 @@ def test_g711_speech_like_snr() -> None:
 
 def _level_at(x: np.ndarray, rate: int, freq: float) -> float:
     t = np.arange(len(x)) / rate
-    return float(2 * np.abs(np.dot(x * np.hanning(len(x)), np.exp(-2j * np.pi * freq * t))) / np.sum(np.hanning(len(x))))
+    return float(
+        2
+        * np.abs(np.dot(x * np.hanning(len(x)), np.exp(-2j * np.pi * freq * t)))
+        / np.sum(np.hanning(len(x)))
+    )
 
 
-@pytest.mark.parametrize(("src", "dst"), [(24000, 16000), (16000, 24000), (24000, 8000), (8000, 24000), (22050, 24000)])
+@pytest.mark.parametrize(
+    ("src", "dst"), [(24000, 16000), (16000, 24000), (24000, 8000), (8000, 24000), (22050, 24000)]
+)
 def test_resample_keeps_a_tone_and_the_length(src: int, dst: int) -> None:
     pcm = audio.float32_to_pcm16(tone(1000, src, 1000))
     out = audio.resample(pcm, src, dst)
@@ -202,14 +207,18 @@ def test_convert_same_format_returns_the_input() -> None:
 def test_convert_g711_to_g711_at_the_same_rate_is_transcoding() -> None:
     pcm8 = audio.float32_to_pcm16(tone(500, 8000, 100, 0.3))
     mu = audio.ulaw_encode(pcm8)
-    assert audio.convert(mu, AudioFormat.pcmu(), AudioFormat.pcma()) == audio.alaw_encode(audio.ulaw_decode(mu))
+    assert audio.convert(mu, AudioFormat.pcmu(), AudioFormat.pcma()) == audio.alaw_encode(
+        audio.ulaw_decode(mu)
+    )
 
 
 def test_streaming_converter_handles_split_samples() -> None:
     pcm24 = audio.float32_to_pcm16(tone(700, 24000, 300, 0.4))
     conv = audio.Converter(AudioFormat.pcm16(), AudioFormat.pcmu())
     # Odd-sized chunks split samples in half; the converter must carry the odd byte.
-    out = b"".join(conv.process(pcm24[i : i + 301]) for i in range(0, len(pcm24), 301)) + conv.flush()
+    out = (
+        b"".join(conv.process(pcm24[i : i + 301]) for i in range(0, len(pcm24), 301)) + conv.flush()
+    )
     assert len(out) == 2400  # 300 ms at 8 kHz, one byte per sample
     whole = audio.convert(pcm24, AudioFormat.pcm16(), AudioFormat.pcmu())
     a = audio.pcm16_to_float32(audio.ulaw_decode(out))

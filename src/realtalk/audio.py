@@ -29,6 +29,7 @@ from realtalk.config import AudioFormat
 
 __all__ = [
     "Converter",
+    "Quality",
     "Resampler",
     "alaw_decode",
     "alaw_encode",

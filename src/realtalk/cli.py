@@ -107,12 +107,12 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         )
         for name in names
     ]
-    explanation = explain(layers, providers)
+    report = explain(layers, providers)
     if args.json:
-        print(json.dumps(render_json(explanation), indent=2))
+        print(json.dumps(render_json(report), indent=2))
     else:
-        sys.stdout.write(render_text(explanation))
-    return EXIT_OK if explanation.ok else EXIT_CONFIG
+        sys.stdout.write(render_text(report))
+    return EXIT_OK if report.ok else EXIT_CONFIG
 
 
 # -- entry point -----------------------------------------------------------------------------

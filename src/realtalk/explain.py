@@ -46,8 +46,8 @@ from realtalk.providers import AzureOpenAI, Compatible, OpenAI, Provider
 
 __all__ = [
     "PROVIDER_NAMES",
-    "Explanation",
     "ProviderReport",
+    "Report",
     "build_provider",
     "explain",
     "field_provenance",
@@ -240,7 +240,7 @@ def field_provenance(layers: Sequence[Layer]) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
-# Providers and the explanation
+# Providers and the report
 
 
 def build_provider(
@@ -277,7 +277,7 @@ class ProviderReport:
 
 
 @dataclass(frozen=True, slots=True)
-class Explanation:
+class Report:
     layers: tuple[Layer, ...]
     effective: Effective
     provenance: Mapping[str, str]
@@ -288,7 +288,7 @@ class Explanation:
         return all(report.error is None for report in self.reports)
 
 
-def explain(layers: Sequence[Layer], providers: Sequence[Provider]) -> Explanation:
+def explain(layers: Sequence[Layer], providers: Sequence[Provider]) -> Report:
     """Merge ``layers`` (lowest first) and ask each provider for its ``session.update``."""
     effective = merge(*layers)
     reports = []
@@ -302,7 +302,7 @@ def explain(layers: Sequence[Layer], providers: Sequence[Provider]) -> Explanati
             event, error = None, exc
         advice = tuple(provider.advice(mine.config))
         reports.append(ProviderReport(provider, mine, event, error, advice))
-    return Explanation(tuple(layers), effective, field_provenance(layers), tuple(reports))
+    return Report(tuple(layers), effective, field_provenance(layers), tuple(reports))
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,12 +344,27 @@ def _table(rows: Sequence[tuple[str, str, str]], header: tuple[str, str, str]) -
     return [f"  {a:<{widths[0]}}  {b:<{widths[1]}}  {c}".rstrip() for a, b, c in [header, *rows]]
 
 
-def render_text(explanation: Explanation) -> str:
+def _pretty_json(value: Any, indent: int = 0, width: int = 88) -> str:
+    """JSON with small objects and lists kept on one line, so payloads read at a glance."""
+    flat = json.dumps(value, ensure_ascii=False)
+    if len(flat) + indent <= width or not isinstance(value, dict | list) or not value:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(value, dict):
+        items = [
+            f"{pad}{json.dumps(k)}: {_pretty_json(v, indent + 2, width)}" for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [f"{pad}{_pretty_json(v, indent + 2, width)}" for v in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
+def render_text(explained: Report) -> str:
     """The human-readable report printed by ``realtalk explain``."""
-    names = " < ".join(layer.name for layer in explanation.layers) or "(none)"
+    names = " < ".join(layer.name for layer in explained.layers) or "(none)"
     lines = [f"Layers, lowest first: provider defaults < {names}", ""]
-    config = explanation.effective.config
-    rows = _field_rows(config, explanation.provenance)
+    config = explained.effective.config
+    rows = _field_rows(config, explained.provenance)
     if rows:
         lines.append("Effective session config:")
         lines += _table(rows, ("field", "value", "set by"))
@@ -359,7 +374,7 @@ def render_text(explanation: Explanation) -> str:
     if unset:
         text = "Left to the server (UNSET, not sent): " + ", ".join(unset)
         lines += ["", *textwrap.wrap(text, 100, subsequent_indent="  ")]
-    for report in explanation.reports:
+    for report in explained.reports:
         provider = report.provider
         shape = provider.dialect.name
         lines += ["", f"== {provider.name}: {provider.rules.name} rules, {shape} wire shape =="]
@@ -374,7 +389,7 @@ def render_text(explanation: Explanation) -> str:
             lines.append(f"ConfigError: {report.error}")
         else:
             lines.append("session.update sent on connect (later updates send only the diff):")
-            lines.append(json.dumps(report.event, indent=2))
+            lines.append(_pretty_json(report.event))
         for note in report.advice:
             lines.append(f"note: {note}")
     return "\n".join(lines) + "\n"
@@ -389,14 +404,14 @@ def _problem_json(problem: ConfigProblem) -> dict[str, Any]:
     }
 
 
-def render_json(explanation: Explanation) -> dict[str, Any]:
+def render_json(explained: Report) -> dict[str, Any]:
     """The same report as a JSON-ready dict (``realtalk explain --json``)."""
-    config = explanation.effective.config
+    config = explained.effective.config
     return {
-        "layers": [layer.name for layer in explanation.layers],
+        "layers": [layer.name for layer in explained.layers],
         "fields": [
             {"field": f.strip(), "value": v, "layer": s}
-            for f, v, s in _field_rows(config, explanation.provenance)
+            for f, v, s in _field_rows(config, explained.provenance)
         ],
         "unset": [n for n in SessionConfig.field_names() if getattr(config, n) is UNSET],
         "providers": [
@@ -410,7 +425,7 @@ def render_json(explanation: Explanation) -> dict[str, Any]:
                 "problems": [_problem_json(p) for p in (r.error.problems if r.error else ())],
                 "advice": [_problem_json(p) for p in r.advice],
             }
-            for r in explanation.reports
+            for r in explained.reports
         ],
-        "ok": explanation.ok,
+        "ok": explained.ok,
     }

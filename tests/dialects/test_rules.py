@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import openai.types.beta.realtime as beta_types
+import openai.types.realtime as ga_types
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, TypeAdapter
 
 from realtalk.config import (
+    UNSET,
     AudioFormat,
     FunctionChoice,
     NoiseReduction,
@@ -17,6 +23,7 @@ from realtalk.config import (
     ServerVAD,
     SessionConfig,
     ToolSpec,
+    Tracing,
     Transcription,
 )
 from realtalk.dialects.rules import (
@@ -33,6 +40,7 @@ from realtalk.dialects.rules import (
     validate,
 )
 from realtalk.errors import ConfigError
+from realtalk.providers import AzureOpenAI, Compatible, OpenAI, Provider
 
 
 def paths(config: SessionConfig, rules: Rules) -> list[str]:
@@ -377,3 +385,107 @@ def test_tables_only_use_known_keys_and_distinct_names() -> None:
 def test_extra_is_not_validated() -> None:
     extra: dict[str, Any] = {"temperature": 3, "anything": {"goes": True}}
     assert validate(SessionConfig(extra=extra), GA_RULES) == []
+
+
+# -- property: whatever the rules accept, the official SDK types accept ----------------------
+
+
+def _opt(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.just(UNSET), strategy)
+
+
+_floats = st.floats(min_value=-0.5, max_value=2.0, allow_nan=False).map(lambda x: round(x, 3))
+_vads = st.one_of(
+    st.none(),
+    st.builds(
+        ServerVAD,
+        threshold=_opt(_floats),
+        prefix_padding_ms=_opt(st.integers(0, 1000)),
+        silence_duration_ms=_opt(st.integers(0, 2000)),
+        idle_timeout_ms=_opt(st.one_of(st.none(), st.integers(4000, 31000))),
+        create_response=_opt(st.booleans()),
+        interrupt_response=_opt(st.booleans()),
+    ),
+    st.builds(
+        SemanticVAD,
+        eagerness=_opt(st.sampled_from(["low", "medium", "high", "auto"])),
+        create_response=_opt(st.booleans()),
+    ),
+)
+_configs = st.builds(
+    SessionConfig,
+    instructions=_opt(st.text(max_size=20)),
+    output_modalities=_opt(st.sampled_from([("audio",), ("text",), ("text", "audio")])),
+    voice=_opt(st.sampled_from(["alloy", "marin", "verse"])),
+    speed=_opt(_floats),
+    input_format=_opt(
+        st.sampled_from([AudioFormat.pcm16(), AudioFormat.pcmu(), AudioFormat.pcm16(16000)])
+    ),
+    output_format=_opt(st.sampled_from([AudioFormat.pcm16(), AudioFormat.pcma()])),
+    turn_detection=_opt(_vads),
+    noise_reduction=_opt(
+        st.one_of(
+            st.none(),
+            st.builds(
+                NoiseReduction,
+                type=st.sampled_from(["near_field", "far_field"]),
+                strength=_opt(st.just(0.5)),
+            ),
+        )
+    ),
+    transcription=_opt(
+        st.one_of(
+            st.none(),
+            st.builds(
+                Transcription,
+                model=_opt(st.sampled_from(["whisper-1", "gpt-transcribe", "gpt-4o-transcribe"])),
+                language=_opt(st.just("en")),
+                languages=_opt(st.just(("en", "fr"))),
+            ),
+        )
+    ),
+    tools=_opt(st.just((ToolSpec("get_time", "Current time"),))),
+    tool_choice=_opt(st.sampled_from(["auto", "none", "required", FunctionChoice("get_time")])),
+    max_output_tokens=_opt(st.one_of(st.just("inf"), st.integers(0, 5000))),
+    temperature=_opt(_floats),
+    tracing=_opt(st.sampled_from([None, "auto", Tracing(workflow_name="w")])),
+    truncation=_opt(st.sampled_from(["auto", "disabled", RetentionRatio(0.5)])),
+    prompt=_opt(st.sampled_from([None, Prompt("pmpt_1")])),
+    reasoning=_opt(st.just(Reasoning("low"))),
+    include=_opt(st.sampled_from([None, ("item.input_audio_transcription.logprobs",)])),
+)
+
+_GA_EVENT: TypeAdapter[Any] = TypeAdapter(ga_types.RealtimeClientEvent)
+_BETA_EVENT: TypeAdapter[Any] = TypeAdapter(beta_types.RealtimeClientEvent)
+_PROVIDERS: list[Provider] = [
+    OpenAI(api_key="k"),
+    AzureOpenAI("https://r.openai.azure.com", "d", api_key="k"),
+    AzureOpenAI("https://r.openai.azure.com", "d", api_key="k", api_version="2025-04-01-preview"),
+    Compatible("wss://gw/rt", dialect="beta"),
+]
+
+
+def _assert_no_extras(value: Any, where: str = "event") -> None:
+    """The SDK models allow unknown keys; an accepted key outside the schema is still a bug."""
+    if isinstance(value, BaseModel):
+        assert not value.model_extra, f"{where}: undeclared keys {sorted(value.model_extra)}"
+        for name in type(value).model_fields:
+            _assert_no_extras(getattr(value, name), f"{where}.{name}")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _assert_no_extras(item, where)
+
+
+@settings(max_examples=150, deadline=None)
+@given(config=_configs)
+def test_what_the_rules_accept_the_official_types_accept(config: SessionConfig) -> None:
+    for provider in _PROVIDERS:
+        problems = provider.problems(config)
+        if problems:
+            with pytest.raises(ConfigError) as info:
+                provider.session_update(config)
+            assert len(info.value.problems) == len(problems)
+            continue
+        event = provider.session_update(config)
+        adapter = _GA_EVENT if provider.dialect.name == "ga" else _BETA_EVENT
+        _assert_no_extras(adapter.validate_python(event))

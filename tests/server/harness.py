@@ -28,7 +28,6 @@ from realtalk.server.work import (
     WorkResult,
 )
 from realtalk.server.worker import synthesize_blocking, transcribe_blocking
-
 from tests.server.wirecheck import assert_valid_server_event
 
 _ENGINES: Engines | None = None
@@ -159,6 +158,10 @@ class Harness:
 def user_text(text: str, **extra: Any) -> dict[str, Any]:
     return {
         "type": "conversation.item.create",
-        "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
+        "item": {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": text}],
+        },
         **extra,
     }

@@ -82,8 +82,12 @@ def test_ga_update_without_type_is_missing_required_parameter() -> None:
 
 
 @pytest.mark.parametrize(
-    "text, code",
-    [("{not json", "invalid_event"), ("[1, 2]", "invalid_event"), ('{"event_id": "x"}', "invalid_event")],
+    ("text", "code"),
+    [
+        ("{not json", "invalid_event"),
+        ("[1, 2]", "invalid_event"),
+        ('{"event_id": "x"}', "invalid_event"),
+    ],
 )
 def test_malformed_client_messages_get_invalid_event(text: str, code: str) -> None:
     h = Harness()
@@ -104,7 +108,8 @@ def test_missing_type_message_is_the_spec_one() -> None:
 def test_item_create_with_previous_item_id_root_and_unknown() -> None:
     h = Harness()
     [added, done] = h.send(user_text("first"))
-    assert added["type"] == "conversation.item.added" and done["type"] == "conversation.item.done"
+    assert added["type"] == "conversation.item.added"
+    assert done["type"] == "conversation.item.done"
     first_id = added["item"]["id"]
     [added2, _] = h.send(user_text("zeroth", previous_item_id="root"))
     assert added2["previous_item_id"] is None
@@ -150,7 +155,9 @@ def test_item_id_longer_than_32_is_rejected() -> None:
 
 def test_text_response_flow_and_usage() -> None:
     h = Harness()
-    h.send({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"]}})
+    h.send(
+        {"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"]}}
+    )
     h.send(user_text("Hello there."))
     events = h.send({"type": "response.create"})
     assert h.types(events) == [
@@ -172,7 +179,10 @@ def test_text_response_flow_and_usage() -> None:
     done = events[-1]["response"]
     assert done["status"] == "completed"
     assert done["output"][0]["content"] == [{"type": "output_text", "text": "Hello there."}]
-    assert done["usage"]["total_tokens"] == done["usage"]["input_tokens"] + done["usage"]["output_tokens"]
+    assert (
+        done["usage"]["total_tokens"]
+        == done["usage"]["input_tokens"] + done["usage"]["output_tokens"]
+    )
 
 
 def test_audio_response_durations_match_synthesis() -> None:
@@ -193,14 +203,24 @@ def test_audio_response_durations_match_synthesis() -> None:
 
 
 @pytest.mark.parametrize(
-    "fmt, beta_fmt, rate", [({"type": "audio/pcmu"}, "g711_ulaw", 8000), ({"type": "audio/pcma"}, "g711_alaw", 8000)]
+    ("fmt", "beta_fmt", "rate"),
+    [({"type": "audio/pcmu"}, "g711_ulaw", 8000), ({"type": "audio/pcma"}, "g711_alaw", 8000)],
 )
-def test_g711_output_is_8khz_one_byte_per_sample(fmt: dict[str, str], beta_fmt: str, rate: int) -> None:
+def test_g711_output_is_8khz_one_byte_per_sample(
+    fmt: dict[str, str], beta_fmt: str, rate: int
+) -> None:
     h = Harness()
-    h.send({"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"format": fmt}}}})
+    h.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"output": {"format": fmt}}},
+        }
+    )
     h.send(user_text("One two three."))
     events = h.send({"type": "response.create"})
-    audio = b"".join(base64.b64decode(e["delta"]) for e in events if e["type"].endswith("audio.delta"))
+    audio = b"".join(
+        base64.b64decode(e["delta"]) for e in events if e["type"].endswith("audio.delta")
+    )
     expected_ms = SYNTH.duration_ms("One two three.")
     assert abs(len(audio) / rate * 1000 - expected_ms) < 1.0
     assert events[-1]["response"]["audio"]["output"]["format"] == fmt
@@ -262,43 +282,77 @@ def test_truncate_checks_and_trims() -> None:
     item_id = events[-1]["response"]["output"][0]["id"]
     total = SYNTH.duration_ms("Hello world.")
     [error] = h.send(
-        {"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": int(total) + 50}
+        {
+            "type": "conversation.item.truncate",
+            "item_id": item_id,
+            "content_index": 0,
+            "audio_end_ms": int(total) + 50,
+        }
     )
     assert error["error"]["code"] == "item_truncate_invalid_audio_end_ms"
     [error] = h.send(
-        {"type": "conversation.item.truncate", "item_id": "item_x", "content_index": 0, "audio_end_ms": 10}
+        {
+            "type": "conversation.item.truncate",
+            "item_id": "item_x",
+            "content_index": 0,
+            "audio_end_ms": 10,
+        }
     )
     assert error["error"]["code"] == "item_truncate_invalid_item_id"
     assert error["error"]["message"] == "Item with item_id not found: item_x"
     [ok] = h.send(
-        {"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0, "audio_end_ms": 150}
+        {
+            "type": "conversation.item.truncate",
+            "item_id": item_id,
+            "content_index": 0,
+            "audio_end_ms": 150,
+        }
     )
-    assert ok["type"] == "conversation.item.truncated" and ok["audio_end_ms"] == 150
+    assert ok["type"] == "conversation.item.truncated"
+    assert ok["audio_end_ms"] == 150
     item = h.session.conversation.get(item_id)
-    assert item is not None and item.audio_ms(0) == 150
+    assert item is not None
+    assert item.audio_ms(0) == 150
     assert item.data["content"][0]["transcript"] == ""
 
 
 def test_voice_locked_after_assistant_audio() -> None:
     h = Harness()
-    update = {"type": "session.update", "session": {"type": "realtime", "audio": {"output": {"voice": "cedar"}}}}
+    update = {
+        "type": "session.update",
+        "session": {"type": "realtime", "audio": {"output": {"voice": "cedar"}}},
+    }
     assert h.types(h.send(update)) == ["session.updated"]
     h.send(user_text("Hi."))
     h.send({"type": "response.create"})
     update["session"]["audio"]["output"]["voice"] = "alloy"  # type: ignore[index]
     [error] = h.send(update)
     assert error["error"]["code"] == "cannot_update_voice"
-    assert error["error"]["message"] == "Cannot update a conversation's voice if assistant audio is present."
+    assert (
+        error["error"]["message"]
+        == "Cannot update a conversation's voice if assistant audio is present."
+    )
 
 
 def test_function_call_flow_ga_and_beta() -> None:
     scenario = {
         "rules": [{"when": "weather", "call": "get_weather", "arguments": {"city": "Paris"}}]
     }
-    tool = {"type": "function", "name": "get_weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+    tool = {
+        "type": "function",
+        "name": "get_weather",
+        "description": "Weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
     for dialect in ("ga", "beta"):
         engines = load_engines(
-            EngineSpec(vad="energy", transcriber="tone", synthesizer="tone", brain="script", scenario=scenario)
+            EngineSpec(
+                vad="energy",
+                transcriber="tone",
+                synthesizer="tone",
+                brain="script",
+                scenario=scenario,
+            )
         )
         h = Harness(dialect, engines=engines)
         update = {"type": "realtime", "tools": [tool]} if dialect == "ga" else {"tools": [tool]}
@@ -311,7 +365,8 @@ def test_function_call_flow_ga_and_beta() -> None:
         assert json.loads(done["arguments"]) == {"city": "Paris"}
         assert ("name" in done) == (dialect == "ga")
         output = events[-1]["response"]["output"]
-        assert output[-1]["type"] == "function_call" and output[-1]["name"] == "get_weather"
+        assert output[-1]["type"] == "function_call"
+        assert output[-1]["name"] == "get_weather"
         assert isinstance(engines.brain, ScriptBrain)
 
 
@@ -325,13 +380,20 @@ def test_out_of_band_response_does_not_touch_conversation() -> None:
                 "conversation": "none",
                 "output_modalities": ["text"],
                 "metadata": {"purpose": "summary"},
-                "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Sum up."}]}],
+                "input": [
+                    {
+                        "type": "message",
+                        "role": "user",
+                        "content": [{"type": "input_text", "text": "Sum up."}],
+                    }
+                ],
             },
         }
     )
     assert "conversation.item.added" not in h.types(events)
     done = events[-1]["response"]
-    assert done["conversation_id"] is None and done["metadata"] == {"purpose": "summary"}
+    assert done["conversation_id"] is None
+    assert done["metadata"] == {"purpose": "summary"}
     assert len(h.session.conversation) == 1
 
 
@@ -340,7 +402,12 @@ def test_out_of_band_response_does_not_touch_conversation() -> None:
 
 def test_commit_under_100ms_is_commit_empty() -> None:
     h = Harness()
-    h.send({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}}})
+    h.send(
+        {
+            "type": "session.update",
+            "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
+        }
+    )
     h.append_audio(silence(50))
     [error] = h.send({"type": "input_audio_buffer.commit", "event_id": "c1"})
     assert error["error"]["code"] == "input_audio_buffer_commit_empty"
@@ -360,14 +427,20 @@ def test_manual_commit_transcribes_and_response_hears_it() -> None:
             "session": {
                 "type": "realtime",
                 "output_modalities": ["text"],
-                "audio": {"input": {"turn_detection": None, "transcription": {"model": "whisper-1"}}},
+                "audio": {
+                    "input": {"turn_detection": None, "transcription": {"model": "whisper-1"}}
+                },
             },
         }
     )
     h.append_audio(speech("hello robot"))
     events = h.send({"type": "input_audio_buffer.commit"})
     kinds = h.types(events)
-    assert kinds[:3] == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
+    assert kinds[:3] == [
+        "input_audio_buffer.committed",
+        "conversation.item.added",
+        "conversation.item.done",
+    ]
     assert "conversation.item.input_audio_transcription.delta" in kinds
     [completed] = [e for e in events if e["type"].endswith("transcription.completed")]
     assert completed["transcript"] == "hello robot"
@@ -407,7 +480,9 @@ def test_server_vad_timing_follows_padding_and_silence() -> None:
     assert abs(stopped["audio_end_ms"] - (1000 + speech_ms + 400)) <= frame
     assert started["item_id"] == stopped["item_id"]
     kinds = h.types(events)
-    assert kinds.index("input_audio_buffer.committed") > kinds.index("input_audio_buffer.speech_stopped")
+    assert kinds.index("input_audio_buffer.committed") > kinds.index(
+        "input_audio_buffer.speech_stopped"
+    )
     assert "response.created" in kinds  # create_response defaults to true
     text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
     assert text == "good evening friend"
@@ -423,7 +498,9 @@ def test_vad_without_create_response_and_noise_below_threshold() -> None:
             "type": "session.update",
             "session": {
                 "type": "realtime",
-                "audio": {"input": {"turn_detection": {"type": "server_vad", "create_response": False}}},
+                "audio": {
+                    "input": {"turn_detection": {"type": "server_vad", "create_response": False}}
+                },
             },
         }
     )
@@ -431,7 +508,8 @@ def test_vad_without_create_response_and_noise_below_threshold() -> None:
     assert h.append_audio(quiet) == []
     events = h.append_audio(speech("hi there") + silence(600))
     kinds = h.types(events)
-    assert "input_audio_buffer.committed" in kinds and "response.created" not in kinds
+    assert "input_audio_buffer.committed" in kinds
+    assert "response.created" not in kinds
 
 
 def test_barge_in_cancels_active_response() -> None:
@@ -454,7 +532,9 @@ def test_semantic_vad_ends_turn_within_eagerness_cap() -> None:
             "session": {
                 "type": "realtime",
                 "output_modalities": ["text"],
-                "audio": {"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}},
+                "audio": {
+                    "input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}
+                },
             },
         }
     )
@@ -473,7 +553,9 @@ def test_idle_timeout_triggers_commit_and_response() -> None:
             "session": {
                 "type": "realtime",
                 "output_modalities": ["text"],
-                "audio": {"input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}},
+                "audio": {
+                    "input": {"turn_detection": {"type": "server_vad", "idle_timeout_ms": 5000}}
+                },
             },
         }
     )
@@ -485,13 +567,15 @@ def test_idle_timeout_triggers_commit_and_response() -> None:
     kinds = h.types(events)
     assert kinds[0] == "input_audio_buffer.timeout_triggered"
     assert events[0]["audio_end_ms"] == 200
-    assert "input_audio_buffer.committed" in kinds and "response.created" in kinds
+    assert "input_audio_buffer.committed" in kinds
+    assert "response.created" in kinds
 
 
 def test_append_over_limit_is_an_error_event() -> None:
     h = Harness(options=ServerOptions(max_append_bytes=1000))
     [error] = h.append_audio(silence(100), chunk=4800)
-    assert error["type"] == "error" and error["error"]["param"] == "audio"
+    assert error["type"] == "error"
+    assert error["error"]["param"] == "audio"
 
 
 def test_session_expires_with_error_then_close_1001() -> None:

@@ -49,7 +49,8 @@ def undeclared_keys(model: Any, path: str = "") -> list[str]:
 def assert_valid_server_event(dialect: str, event: str | dict[str, Any]) -> dict[str, Any]:
     """Validate one server event (text or dict); return it parsed."""
     data = json.loads(event) if isinstance(event, str) else event
-    assert isinstance(data.get("event_id"), str) and data["event_id"], data
+    assert isinstance(data.get("event_id"), str), data
+    assert data["event_id"], data
     model = _adapter(dialect).validate_python(data)
     assert getattr(model, "type", None) == data["type"], (model, data["type"])
     extra = undeclared_keys(model, data["type"])

@@ -29,7 +29,7 @@ from realtalk.dialects.rules import (
     _GA_TRANSCRIBE,
     _KEYWORD_MODELS,
     _NO_PROMPT_MODELS,
-    FieldRule,
+    Rule,
     Rules,
 )
 from realtalk.errors import ConfigProblem
@@ -57,7 +57,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _range_text(rule: FieldRule) -> str:
+def _range_text(rule: Rule) -> str:
     if rule.low is not None and rule.high is not None:
         return f"{rule.low:g} to {rule.high:g}"
     if rule.low is not None:
@@ -67,7 +67,7 @@ def _range_text(rule: FieldRule) -> str:
     return "any number"
 
 
-def _in_range(value: float, rule: FieldRule) -> bool:
+def _in_range(value: float, rule: Rule) -> bool:
     return (rule.low is None or value >= rule.low) and (rule.high is None or value <= rule.high)
 
 

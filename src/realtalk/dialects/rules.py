@@ -1,7 +1,7 @@
 """Capability tables: which session fields and values each target accepts.
 
 A target is a provider surface (OpenAI GA, Azure GA, the beta shape, Azure preview). Its
-:class:`Rules` are plain data -- one :class:`FieldRule` per realtalk field or sub-field -- so the
+:class:`Rules` are plain data -- one :class:`Rule` per realtalk field or sub-field -- so the
 docs generator (``scripts/gen_config_docs.py``) renders the per-provider table from the very
 tables :func:`validate` enforces.
 
@@ -35,7 +35,7 @@ __all__ = [
     "BETA_RULES",
     "FIELD_KEYS",
     "GA_RULES",
-    "FieldRule",
+    "Rule",
     "Rules",
     "Support",
     "advise",
@@ -49,12 +49,12 @@ Support = Literal["yes", "no", "undocumented"]
 realtalk treats it as unsupported (the user can still force it through ``extra`` or ``on_send``)."""
 
 Choices = Literal["strict", "warn", "open"]
-"""How ``FieldRule.choices`` binds: ``strict`` other values are errors; ``warn`` other values are
+"""How ``Rule.choices`` binds: ``strict`` other values are errors; ``warn`` other values are
 advice (:func:`advise`); ``open`` the choices are only the documented ones, anything goes."""
 
 
 @dataclass(frozen=True, slots=True)
-class FieldRule:
+class Rule:
     """What one target accepts for one field (``speed``) or sub-field (``turn_detection.x``)."""
 
     support: Support = "yes"
@@ -75,7 +75,7 @@ class Rules:
     name: str
     """Human name used in error messages (``OpenAI GA``)."""
     dialect: Literal["ga", "beta"]
-    fields: Mapping[str, FieldRule]
+    fields: Mapping[str, Rule]
     pcm_rates: tuple[int, ...] = (24000,)
     g711_rate: int = 8000
     tool_description_max: int = 1024
@@ -83,7 +83,7 @@ class Rules:
     notes: tuple[str, ...] = ()
     """General remarks for the docs (not validated)."""
 
-    def rule(self, key: str) -> FieldRule:
+    def rule(self, key: str) -> Rule:
         """The rule for ``key``; fields without an entry are accepted without further limits."""
         return self.fields.get(key, _ACCEPTED)
 
@@ -96,7 +96,7 @@ class Rules:
         key: str,
         name: str,
         dialect: Literal["ga", "beta"] | None = None,
-        fields: Mapping[str, FieldRule] | None = None,
+        fields: Mapping[str, Rule] | None = None,
         notes: tuple[str, ...] | None = None,
     ) -> Rules:
         """A copy with ``fields`` overriding this table's entries (one rule override per quirk)."""
@@ -112,7 +112,7 @@ class Rules:
         )
 
 
-_ACCEPTED = FieldRule()
+_ACCEPTED = Rule()
 
 FIELD_KEYS: tuple[str, ...] = (
     "model",
@@ -193,53 +193,53 @@ _NO_PROMPT_MODELS = frozenset({"gpt-realtime-whisper"})
 
 _FORCE_HINT = "to send it anyway, put it in extra={...} or rewrite the event in an on_send hook"
 
-_GA_FIELDS: dict[str, FieldRule] = {
-    "model": FieldRule(note="model id; fixed once the session starts"),
-    "instructions": FieldRule(note="string; '' clears"),
-    "output_modalities": FieldRule(
+_GA_FIELDS: dict[str, Rule] = {
+    "model": Rule(note="model id; fixed once the session starts"),
+    "instructions": Rule(note="string; '' clears"),
+    "output_modalities": Rule(
         choices=("audio", "text"),
         note='["audio"] (audio + transcript) or ["text"]; wire: output_modalities',
     ),
-    "voice": FieldRule(
+    "voice": Rule(
         choices=_GA_VOICES,
         choice_policy="open",
         note="built-in or custom voice id; locked after first audio",
     ),
-    "speed": FieldRule(low=0.25, high=1.5),
-    "input_format": FieldRule(note="pcm16 @ 24 kHz, pcmu, pcma"),
-    "output_format": FieldRule(note="pcm16 @ 24 kHz, pcmu, pcma"),
-    "turn_detection": FieldRule(choices=("server_vad", "semantic_vad"), note="null = manual turns"),
-    "turn_detection.threshold": FieldRule(low=0.0, high=1.0, note="server_vad"),
-    "turn_detection.prefix_padding_ms": FieldRule(low=0, note="server_vad"),
-    "turn_detection.silence_duration_ms": FieldRule(low=0, note="server_vad"),
-    "turn_detection.idle_timeout_ms": FieldRule(low=5000, high=30000, note="server_vad; or null"),
-    "turn_detection.eagerness": FieldRule(
+    "speed": Rule(low=0.25, high=1.5),
+    "input_format": Rule(note="pcm16 @ 24 kHz, pcmu, pcma"),
+    "output_format": Rule(note="pcm16 @ 24 kHz, pcmu, pcma"),
+    "turn_detection": Rule(choices=("server_vad", "semantic_vad"), note="null = manual turns"),
+    "turn_detection.threshold": Rule(low=0.0, high=1.0, note="server_vad"),
+    "turn_detection.prefix_padding_ms": Rule(low=0, note="server_vad"),
+    "turn_detection.silence_duration_ms": Rule(low=0, note="server_vad"),
+    "turn_detection.idle_timeout_ms": Rule(low=5000, high=30000, note="server_vad; or null"),
+    "turn_detection.eagerness": Rule(
         choices=("low", "medium", "high", "auto"), note="semantic_vad"
     ),
-    "noise_reduction": FieldRule(choices=("near_field", "far_field"), note="null = off"),
-    "noise_reduction.strength": FieldRule(low=0.0, note="defaults to 1 when first enabled"),
-    "transcription": FieldRule(note="null = off"),
-    "transcription.model": FieldRule(choices=_GA_TRANSCRIBE, choice_policy="warn"),
-    "transcription.prompt": FieldRule(note="not with gpt-realtime-whisper"),
-    "transcription.languages": FieldRule(note="gpt-transcribe, gpt-live-transcribe"),
-    "transcription.keywords": FieldRule(note="gpt-transcribe, gpt-live-transcribe"),
-    "transcription.delay": FieldRule(
+    "noise_reduction": Rule(choices=("near_field", "far_field"), note="null = off"),
+    "noise_reduction.strength": Rule(low=0.0, note="defaults to 1 when first enabled"),
+    "transcription": Rule(note="null = off"),
+    "transcription.model": Rule(choices=_GA_TRANSCRIBE, choice_policy="warn"),
+    "transcription.prompt": Rule(note="not with gpt-realtime-whisper"),
+    "transcription.languages": Rule(note="gpt-transcribe, gpt-live-transcribe"),
+    "transcription.keywords": Rule(note="gpt-transcribe, gpt-live-transcribe"),
+    "transcription.delay": Rule(
         choices=("minimal", "low", "medium", "high", "xhigh"), note="gpt-realtime-whisper"
     ),
-    "tools": FieldRule(note="function tools; description <= 1024 chars"),
-    "tool_choice": FieldRule(choices=("auto", "none", "required"), note="or one function"),
-    "max_output_tokens": FieldRule(low=1, high=4096, note='or "inf"'),
-    "temperature": FieldRule(
+    "tools": Rule(note="function tools; description <= 1024 chars"),
+    "tool_choice": Rule(choices=("auto", "none", "required"), note="or one function"),
+    "max_output_tokens": Rule(low=1, high=4096, note='or "inf"'),
+    "temperature": Rule(
         support="no", note="the server answers Unknown parameter: 'session.temperature'"
     ),
-    "tracing": FieldRule(note='"auto", settings or null; immutable once enabled'),
-    "truncation": FieldRule(note='"auto", "disabled" or a retention ratio'),
-    "prompt": FieldRule(note="stored prompt id; null clears"),
-    "reasoning": FieldRule(
+    "tracing": Rule(note='"auto", settings or null; immutable once enabled'),
+    "truncation": Rule(note='"auto", "disabled" or a retention ratio'),
+    "prompt": Rule(note="stored prompt id; null clears"),
+    "reasoning": Rule(
         choices=("minimal", "low", "medium", "high", "xhigh"), note="reasoning models only"
     ),
-    "include": FieldRule(choices=("item.input_audio_transcription.logprobs",)),
-    "extra": FieldRule(note="sent verbatim, not validated"),
+    "include": Rule(choices=("item.input_audio_transcription.logprobs",)),
+    "extra": Rule(note="sent verbatim, not validated"),
 }
 
 GA_RULES = Rules(
@@ -254,21 +254,19 @@ AZURE_GA_RULES = GA_RULES.derive(
     key="azure",
     name="Azure OpenAI GA",
     fields={
-        "model": FieldRule(note="the deployment name (the URL already fixes it)"),
-        "voice": FieldRule(
+        "model": Rule(note="the deployment name (the URL already fixes it)"),
+        "voice": Rule(
             choices=_GA_VOICES,
             choice_policy="open",
             note="deployment-dependent; GA sample uses marin",
         ),
-        "transcription.model": FieldRule(
+        "transcription.model": Rule(
             choices=_GA_TRANSCRIBE,
             choice_policy="open",
             note="may have to name an Azure deployment (reported, not documented)",
         ),
-        "noise_reduction.strength": FieldRule(
-            low=0.0, note="assumed as on OpenAI GA (undocumented)"
-        ),
-        "temperature": FieldRule(
+        "noise_reduction.strength": Rule(low=0.0, note="assumed as on OpenAI GA (undocumented)"),
+        "temperature": Rule(
             support="no", note="the server answers Unknown parameter: 'session.temperature'"
         ),
     },
@@ -282,35 +280,31 @@ BETA_RULES = GA_RULES.derive(
     name="beta shape",
     dialect="beta",
     fields={
-        "output_modalities": FieldRule(
+        "output_modalities": Rule(
             choices=("audio", "text"),
             note='["audio"] (audio + transcript) or ["text"]; wire: modalities ["audio","text"]'
             ' or ["text"]',
         ),
-        "voice": FieldRule(
-            choices=_GA_VOICES, choice_policy="warn", note="locked after first audio"
-        ),
-        "turn_detection.idle_timeout_ms": FieldRule(support="no", note=_BETA_ONLY_NOT),
-        "noise_reduction.strength": FieldRule(
+        "voice": Rule(choices=_GA_VOICES, choice_policy="warn", note="locked after first audio"),
+        "turn_detection.idle_timeout_ms": Rule(support="no", note=_BETA_ONLY_NOT),
+        "noise_reduction.strength": Rule(
             support="no", note="the beta shape takes only the noise reduction type"
         ),
-        "transcription.model": FieldRule(choices=_BETA_TRANSCRIBE, choice_policy="warn"),
-        "transcription.prompt": FieldRule(),
-        "transcription.languages": FieldRule(support="no", note="GA only"),
-        "transcription.keywords": FieldRule(support="no", note="GA only"),
-        "transcription.delay": FieldRule(support="no", note="GA only"),
-        "max_output_tokens": FieldRule(
+        "transcription.model": Rule(choices=_BETA_TRANSCRIBE, choice_policy="warn"),
+        "transcription.prompt": Rule(),
+        "transcription.languages": Rule(support="no", note="GA only"),
+        "transcription.keywords": Rule(support="no", note="GA only"),
+        "transcription.delay": Rule(support="no", note="GA only"),
+        "max_output_tokens": Rule(
             low=1, high=4096, note='or "inf"; wire: max_response_output_tokens'
         ),
-        "temperature": FieldRule(low=0.6, high=1.2, note="default 0.8"),
+        "temperature": Rule(low=0.6, high=1.2, note="default 0.8"),
         # The beta SDK type declares tracing, so the beta shape keeps it (Azure preview does not).
-        "tracing": FieldRule(note='"auto", settings or null'),
-        "truncation": FieldRule(support="no", note=_BETA_ONLY_NOT),
-        "prompt": FieldRule(support="no", note=_BETA_ONLY_NOT),
-        "reasoning": FieldRule(support="no", note=_BETA_ONLY_NOT),
-        "include": FieldRule(
-            support="no", note="only transcription sessions take it in the beta shape"
-        ),
+        "tracing": Rule(note='"auto", settings or null'),
+        "truncation": Rule(support="no", note=_BETA_ONLY_NOT),
+        "prompt": Rule(support="no", note=_BETA_ONLY_NOT),
+        "reasoning": Rule(support="no", note=_BETA_ONLY_NOT),
+        "include": Rule(support="no", note="only transcription sessions take it in the beta shape"),
     },
     notes=(
         "The retired OpenAI beta shape, as beta-shape gateways speak it "
@@ -324,17 +318,15 @@ AZURE_PREVIEW_RULES = BETA_RULES.derive(
     key="azure-preview",
     name="Azure OpenAI preview",
     fields={
-        "model": FieldRule(note="the deployment name (the URL already fixes it)"),
-        "voice": FieldRule(
-            choices=_BETA_VOICES, choice_policy="warn", note="locked after first audio"
-        ),
-        "speed": FieldRule(support="undocumented", note=_AZURE_SILENT),
-        "turn_detection.idle_timeout_ms": FieldRule(support="undocumented", note=_AZURE_SILENT),
-        "transcription.model": FieldRule(choices=_AZURE_PREVIEW_TRANSCRIBE, choice_policy="warn"),
-        "tracing": FieldRule(support="undocumented", note=_AZURE_SILENT),
-        "include": FieldRule(support="undocumented", note=_AZURE_SILENT),
-        "prompt": FieldRule(support="undocumented", note=_AZURE_SILENT),
-        "truncation": FieldRule(support="undocumented", note=_AZURE_SILENT),
+        "model": Rule(note="the deployment name (the URL already fixes it)"),
+        "voice": Rule(choices=_BETA_VOICES, choice_policy="warn", note="locked after first audio"),
+        "speed": Rule(support="undocumented", note=_AZURE_SILENT),
+        "turn_detection.idle_timeout_ms": Rule(support="undocumented", note=_AZURE_SILENT),
+        "transcription.model": Rule(choices=_AZURE_PREVIEW_TRANSCRIBE, choice_policy="warn"),
+        "tracing": Rule(support="undocumented", note=_AZURE_SILENT),
+        "include": Rule(support="undocumented", note=_AZURE_SILENT),
+        "prompt": Rule(support="undocumented", note=_AZURE_SILENT),
+        "truncation": Rule(support="undocumented", note=_AZURE_SILENT),
     },
     notes=(
         "Deprecated by Microsoft from 2026-04-30; speaks the beta shape: no type, "

@@ -38,7 +38,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve as ws_serve
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.asyncio.server import serve as ws_serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -55,7 +56,11 @@ from realtalk.server.secrets import (
     ClientSecretStore,
 )
 from realtalk.server.session import ServerSession
-from realtalk.server.wire_session import default_session, validate_session_update
+from realtalk.server.wire_session import (
+    apply_session_update,
+    default_session,
+    validate_session_update,
+)
 from realtalk.server.work import (
     CancelWork,
     Close,
@@ -367,8 +372,6 @@ class RealtimeServer:
         )
         if error is not None:
             return _json_response(400, {"error": error})
-        from realtalk.server.wire_session import apply_session_update
-
         full = apply_session_update("ga", base, session_cfg)
         secret = self.secrets.mint(now, ttl, dict(session_cfg))
         full["expires_at"] = secret.expires_at

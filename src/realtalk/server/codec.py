@@ -3,7 +3,8 @@
 The Realtime wire carries raw sample bytes in one of three formats (protocol.md §5):
 PCM16 at 24 kHz, G.711 mu-law or A-law at 8 kHz (telephony convention; the sources are silent
 on the rate, see §5). Durations are computed from byte counts so a client can truncate exactly.
-Resampling uses soxr (band-limited; a naive resampler would alias).
+Resampling uses soxr (band-limited; a naive resampler would alias); the G.711 tables are
+realtalk.audio's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Literal
 
 import numpy as np
 import soxr
+
+from realtalk.audio import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 
 __all__ = [
     "WireFormat",
@@ -46,62 +49,11 @@ def bytes_for_ms(ms: float, fmt: WireFormat) -> int:
     return samples * _bytes_per_sample(fmt)
 
 
-# --- G.711 (ITU-T G.711 tables computed once with numpy) -------------------------------------
-
-_BIAS = 0x84
-_CLIP = 32635
-
-
-def _ulaw_encode(x: np.ndarray) -> np.ndarray:
-    s = x.astype(np.int32)
-    sign = np.where(s < 0, 0x80, 0)
-    mag = np.minimum(np.abs(s), _CLIP) + _BIAS
-    exponent = np.floor(np.log2(mag)).astype(np.int32) - 7
-    exponent = np.clip(exponent, 0, 7)
-    mantissa = (mag >> (exponent + 3)) & 0x0F
-    return (~(sign | (exponent << 4) | mantissa) & 0xFF).astype(np.uint8)
-
-
-def _ulaw_decode_table() -> np.ndarray:
-    u = ~np.arange(256, dtype=np.int32) & 0xFF
-    sign = u & 0x80
-    exponent = (u >> 4) & 0x07
-    mantissa = u & 0x0F
-    mag = (((mantissa << 3) + _BIAS) << exponent) - _BIAS
-    return np.where(sign != 0, -mag, mag).astype(np.int16)
-
-
-def _alaw_encode(x: np.ndarray) -> np.ndarray:
-    s = x.astype(np.int32) >> 3  # A-law works on 13-bit magnitudes
-    sign = np.where(s >= 0, 0x80, 0)
-    mag = np.minimum(np.where(s < 0, -s - 1, s), 0xFFF)
-    seg = np.where(mag < 32, 0, np.floor(np.log2(np.maximum(mag, 1))).astype(np.int32) - 4)
-    seg = np.clip(seg, 0, 7)
-    mantissa = np.where(seg == 0, mag >> 1, mag >> seg) & 0x0F
-    return ((sign | (seg << 4) | mantissa) ^ 0x55).astype(np.uint8)
-
-
-def _alaw_decode_table() -> np.ndarray:
-    a = np.arange(256, dtype=np.int32) ^ 0x55
-    sign = a & 0x80
-    seg = (a >> 4) & 0x07
-    mantissa = a & 0x0F
-    mag = np.where(
-        seg == 0, (mantissa << 4) + 8, ((mantissa << 4) + 0x108) << np.maximum(seg - 1, 0)
-    )
-    return np.where(sign != 0, mag, -mag).astype(np.int16)
-
-
-_ULAW_DECODE = _ulaw_decode_table()
-_ALAW_DECODE = _alaw_decode_table()
-
-
 def decode_to_pcm16(data: bytes, fmt: WireFormat) -> bytes:
     """Wire bytes -> PCM16 little-endian at the format's own rate (no resampling)."""
     if fmt == "pcm16":
         return data[: len(data) - len(data) % 2]
-    table = _ULAW_DECODE if fmt == "g711_ulaw" else _ALAW_DECODE
-    return table[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
+    return ulaw_decode(data) if fmt == "g711_ulaw" else alaw_decode(data)
 
 
 def encode_from_pcm16(pcm16: bytes, rate: int, fmt: WireFormat) -> bytes:
@@ -109,9 +61,7 @@ def encode_from_pcm16(pcm16: bytes, rate: int, fmt: WireFormat) -> bytes:
     pcm = resample_pcm16(pcm16, rate, format_rate(fmt))
     if fmt == "pcm16":
         return pcm
-    samples = np.frombuffer(pcm, dtype="<i2")
-    encoded = _ulaw_encode(samples) if fmt == "g711_ulaw" else _alaw_encode(samples)
-    return encoded.tobytes()
+    return ulaw_encode(pcm) if fmt == "g711_ulaw" else alaw_encode(pcm)
 
 
 def resample_pcm16(pcm16: bytes, rate_in: int, rate_out: int) -> bytes:

@@ -257,15 +257,13 @@ class ResponseRun:
             "output_index": message.output_index,
             "content_index": 0,
         }
-        final_entry = _Entry(_NO_DELAY, {}, item=message.item)
-        # The closing events carry what was released by then; fill them in at release time.
+        # The closing events carry what was released by then: filled in at release time.
         if self.params.audio_out:
             self._emit({"type": names["audio_done"], **ids})
             self._emit({"type": names["tr_done"], **ids, "transcript": None}, item=message.item)
         else:
             self._emit({"type": names["text_done"], **ids, "text": message.text})
         self._emit({"type": "response.content_part.done", **ids, "part": None}, item=message.item)
-        del final_entry
         message.item.data["status"] = status
         self._finish_output_item(message.item, message.output_index)
 
@@ -382,8 +380,6 @@ class ResponseRun:
     def _flush_pending(self) -> None:
         if self._pending_text.strip():
             self._steps.append(_Step("speak", self._pending_text))
-        elif self._pending_text and self._message is not None:
-            self._message.text += ""
         self._pending_text = ""
 
     def _advance(self) -> None:

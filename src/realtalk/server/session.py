@@ -38,6 +38,14 @@ from realtalk.server.conversation import (
 )
 from realtalk.server.engines.base import VAD, BrainRequest
 from realtalk.server.options import ServerOptions
+from realtalk.server.requests import (
+    BETA_FALLBACK_MODEL,
+    BETA_MODELS,
+    client_event_id,
+    overlay_response_params,
+    rate_limits_event,
+    text_of,
+)
 from realtalk.server.responses import ResponseParams, ResponseRun
 from realtalk.server.settings import Settings, read_settings
 from realtalk.server.turns import InputBuffer, TurnDetector
@@ -88,6 +96,8 @@ class ServerSession:
         self.dialect: Dialect = dialect
         self.flavor: Flavor = flavor
         self.model = model
+        if dialect == "beta" and model not in BETA_MODELS:
+            self.model = BETA_FALLBACK_MODEL
         self.options = options or ServerOptions()
         self.conversation = Conversation()
         self._vad = vad
@@ -183,7 +193,7 @@ class ServerSession:
                 current=self._session,
                 assistant_audio_present=self._assistant_audio,
             )
-        client_id = _client_event_id(event)
+        client_id = client_event_id(event)
         if error is not None:
             self._error(error, client_id)
         else:
@@ -617,7 +627,9 @@ class ServerSession:
             self._out.append(CancelWork(work_id))
 
     def _start_response(self, params: Mapping[str, Any], client_id: str | None, now: float) -> None:
-        settings = read_settings(self.dialect, _overlay(self.dialect, self._session, params))
+        settings = read_settings(
+            self.dialect, overlay_response_params(self.dialect, self._session, params)
+        )
         conversation: Literal["auto", "none"] = (
             "none" if params.get("conversation") == "none" else "auto"
         )
@@ -626,7 +638,7 @@ class ServerSession:
             return
         seen = context if context is not None else self.conversation.items()
         input_tokens = math.ceil(
-            (len(settings.instructions) + sum(len(_text_of(item)) for item in seen)) / 4
+            (len(settings.instructions) + sum(len(text_of(item)) for item in seen)) / 4
         )
         metadata = params.get("metadata")
         run = ResponseRun(
@@ -651,25 +663,7 @@ class ServerSession:
         self._runs.append(run)
         self._idle_deadline_ms = None
         self._send(run.created_event())
-        self._send(
-            {
-                "type": "rate_limits.updated",
-                "rate_limits": [
-                    {
-                        "name": "requests",
-                        "limit": self.options.rate_limit_requests,
-                        "remaining": self.options.rate_limit_requests - 1,
-                        "reset_seconds": 0.006,
-                    },
-                    {
-                        "name": "tokens",
-                        "limit": self.options.rate_limit_tokens,
-                        "remaining": self.options.rate_limit_tokens - input_tokens,
-                        "reset_seconds": 0.6,
-                    },
-                ],
-            }
-        )
+        self._send(rate_limits_event(self.options, input_tokens))
         run.waiting_for = set(self._transcribing)
         if not run.waiting_for:
             self._begin_thinking(run)
@@ -761,61 +755,3 @@ class ServerSession:
             self._detector.reset(self._buffer.end_ms)
         if self._active_run() is None:
             self._start_response({}, None, now)
-
-
-def _client_event_id(event: Any) -> str | None:
-    if isinstance(event, dict) and isinstance(event.get("event_id"), str):
-        return str(event["event_id"])
-    return None
-
-
-def _text_of(item: StoredItem) -> str:
-    data = item.data
-    if data.get("type") == "function_call":
-        return str(data.get("arguments", ""))
-    if data.get("type") == "function_call_output":
-        return str(data.get("output", ""))
-    parts = []
-    for part in data.get("content", []):
-        parts.append(str(part.get("text") or part.get("transcript") or ""))
-    return "".join(parts)
-
-
-def _overlay(
-    dialect: Dialect, session: Mapping[str, Any], params: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The session with a ``response.create``'s overrides applied (for this response only)."""
-    merged = dict(session)
-    if dialect == "ga":
-        for key in (
-            "output_modalities",
-            "instructions",
-            "tools",
-            "tool_choice",
-            "max_output_tokens",
-        ):
-            if key in params:
-                merged[key] = params[key]
-        output = (
-            (params.get("audio") or {}).get("output")
-            if isinstance(params.get("audio"), Mapping)
-            else None
-        )
-        if isinstance(output, Mapping):
-            audio = dict(merged.get("audio") or {})
-            audio["output"] = {**dict(audio.get("output") or {}), **dict(output)}
-            merged["audio"] = audio
-    else:
-        for key in (
-            "modalities",
-            "instructions",
-            "voice",
-            "output_audio_format",
-            "tools",
-            "tool_choice",
-            "temperature",
-            "max_response_output_tokens",
-        ):
-            if key in params:
-                merged[key] = params[key]
-    return merged

@@ -18,8 +18,8 @@ from realtalk.server.engines.registry import Engines
 from realtalk.server.work import (
     BrainDone,
     BrainStep,
-    Synthesize,
     SynthesisResult,
+    Synthesize,
     Think,
     Transcribe,
     TranscriptionResult,

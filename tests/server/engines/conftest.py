@@ -4,7 +4,6 @@ cleanly (saying what to install) when the speech extra is missing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +23,17 @@ def _load(factory: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def piper() -> Iterator[Any]:
+def piper() -> Any:
     from realtalk.server.engines import PiperSynthesizer
 
-    yield _load(PiperSynthesizer)
+    return _load(PiperSynthesizer)
 
 
 @pytest.fixture(scope="session")
-def whisper() -> Iterator[Any]:
+def whisper() -> Any:
     from realtalk.server.engines import WhisperTranscriber
 
-    yield _load(WhisperTranscriber)
+    return _load(WhisperTranscriber)
 
 
 @pytest.fixture

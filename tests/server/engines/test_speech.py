@@ -59,14 +59,20 @@ def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
         print(f"\n[figures] {line}")
 
 
-def test_piper_to_whisper_word_error_rate(piper: Any, whisper: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_piper_to_whisper_word_error_rate(
+    piper: Any, whisper: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     errors = total = 0
     for sentence in SENTENCES:
         heard = whisper.transcribe(speak_16k(piper, sentence)).text
         e, n = word_errors(sentence, heard)
         errors, total = errors + e, total + n
     wer = errors / total
-    report(capsys, f"WER Piper (joe) -> Whisper tiny.en on {len(SENTENCES)} sentences: {wer:.1%} ({errors}/{total} words)")
+    report(
+        capsys,
+        f"WER Piper (joe) -> Whisper tiny.en on {len(SENTENCES)} sentences: "
+        f"{wer:.1%} ({errors}/{total} words)",
+    )
     assert wer <= 0.25
 
 
@@ -80,7 +86,9 @@ def test_whisper_hears_speech_through_g711(piper: Any, whisper: Any) -> None:
     assert e / n <= 0.25, heard
 
 
-def test_whisper_deltas_join_to_the_transcript(whisper: Any, speech_fixture: tuple[bytes, dict[str, Any]]) -> None:
+def test_whisper_deltas_join_to_the_transcript(
+    whisper: Any, speech_fixture: tuple[bytes, dict[str, Any]]
+) -> None:
     pcm, meta = speech_fixture
     deltas = list(whisper.transcribe_deltas(pcm))
     result = whisper.transcribe(pcm)
@@ -144,6 +152,7 @@ def test_engine_timings(piper: Any, whisper: Any, capsys: pytest.CaptureFixture[
     seconds = audio.duration_ms(len(first + rest), piper.sample_rate) / 1000
     report(
         capsys,
-        f"Piper first audio {first_audio * 1000:.0f} ms, {seconds:.1f} s of speech in {total * 1000:.0f} ms "
-        f"(RTF {total / seconds:.3f}); Whisper tiny.en on 3.0 s: {stt * 1000:.0f} ms",
+        f"Piper first audio {first_audio * 1000:.0f} ms, {seconds:.1f} s of speech "
+        f"in {total * 1000:.0f} ms (RTF {total / seconds:.3f}); "
+        f"Whisper tiny.en on 3.0 s: {stt * 1000:.0f} ms",
     )

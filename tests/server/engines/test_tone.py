@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -101,3 +103,17 @@ def test_tone_audio_is_loud_enough_for_the_energy_vad() -> None:
     probs = EnergyVAD().process(audio.silence(320, 16000) + pcm + audio.silence(320, 16000))
     assert max(probs[:9]) < 0.01  # the leading 320 ms of silence (10 frames, minus the edge)
     assert min(probs[11:20]) > 0.99
+
+
+def test_real_speech_is_not_mistaken_for_tones(
+    speech_fixture: tuple[bytes, dict[str, Any]],
+) -> None:
+    pcm, _ = speech_fixture
+    assert ToneTranscriber().transcribe(pcm).text == ""
+
+
+def test_tones_decode_under_moderate_noise() -> None:
+    text = "noisy line test"
+    x = audio.pcm16_to_float32(audio.resample(synth(text), 24000, 16000))
+    hiss = np.random.default_rng(5).normal(0, 0.25 / np.sqrt(2) / 10, x.size)  # 20 dB SNR
+    assert ToneTranscriber().transcribe(audio.float32_to_pcm16(x + hiss)).text == text

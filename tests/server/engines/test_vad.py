@@ -76,7 +76,9 @@ def test_energy_vad_on_speech_finds_the_words(speech_fixture: tuple[bytes, dict[
 
 
 @pytest.mark.speech
-def test_silero_finds_speech_and_its_timing(silero: VAD, speech_fixture: tuple[bytes, dict[str, Any]]) -> None:
+def test_silero_finds_speech_and_its_timing(
+    silero: VAD, speech_fixture: tuple[bytes, dict[str, Any]]
+) -> None:
     pcm, meta = speech_fixture
     lead = 1024  # ms of silence before the speech: 32 frames
     probs = np.array(silero.process(audio.silence(lead, RATE) + pcm + audio.silence(1024, RATE)))
@@ -107,7 +109,9 @@ def test_silero_ignores_silence_and_noise(silero: VAD, label: str, pcm: bytes) -
 
 
 @pytest.mark.speech
-def test_silero_finds_speech_in_noise(silero: VAD, speech_fixture: tuple[bytes, dict[str, Any]]) -> None:
+def test_silero_finds_speech_in_noise(
+    silero: VAD, speech_fixture: tuple[bytes, dict[str, Any]]
+) -> None:
     pcm, meta = speech_fixture
     speech = np.frombuffer(pcm, "<i2").astype(np.float64)
     bed = np.frombuffer(noise(len(speech) / 16, -40, seed=7), "<i2")  # about 20 dB SNR
@@ -131,7 +135,9 @@ def test_silero_streaming_equals_batch_and_reset_restarts(
 
 
 @pytest.mark.speech
-def test_silero_sessions_do_not_share_state(speech_fixture: tuple[bytes, dict[str, Any]]) -> None:
+def test_silero_sessions_do_not_share_state(
+    silero: VAD, speech_fixture: tuple[bytes, dict[str, Any]]
+) -> None:
     from realtalk.server.engines import SileroVAD
 
     pcm, _ = speech_fixture
@@ -155,4 +161,7 @@ def test_silero_per_frame_cost_is_reported(silero: VAD, capsys: pytest.CaptureFi
         silero.process(frame)
     per_frame_us = (time.perf_counter() - start) / len(frames) * 1e6
     with capsys.disabled():
-        print(f"\n[figures] Silero VAD: {per_frame_us:.0f} us per 32 ms frame (fed one frame at a time)")
+        print(
+            f"\n[figures] Silero VAD: {per_frame_us:.0f} us per 32 ms frame "
+            "(fed one frame at a time)"
+        )

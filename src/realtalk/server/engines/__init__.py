@@ -42,6 +42,7 @@ from realtalk.server.engines.synthesize import (
     SentenceBuffer,
     ToneSynthesizer,
     split_sentences,
+    synthesize_as,
 )
 from realtalk.server.engines.transcribe import (
     ScriptedTranscriber,
@@ -79,4 +80,5 @@ __all__ = [
     "load_engines",
     "speech_extra_installed",
     "split_sentences",
+    "synthesize_as",
 ]

@@ -12,21 +12,54 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from realtalk.audio import float32_to_pcm16
+from realtalk.audio import Converter, Quality, float32_to_pcm16
+from realtalk.config import AudioFormat
 from realtalk.errors import EngineUnavailable
 from realtalk.server.engines.base import EngineError, Synthesizer
 from realtalk.server.engines.tone import encode_tones, tone_samples
 
-__all__ = ["PiperSynthesizer", "SentenceBuffer", "ToneSynthesizer", "split_sentences"]
+__all__ = [
+    "PiperSynthesizer",
+    "SentenceBuffer",
+    "ToneSynthesizer",
+    "split_sentences",
+    "synthesize_as",
+]
 
-# A sentence ends at . ! ? or an ellipsis (optionally followed by closing quotes or brackets)
-# and whitespace, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?\u2026])[\"'\u201d\u2019)\]]*\s+|\n+")
+# A sentence ends at . ! ? or an ellipsis, maybe followed by closing quotes or brackets, then
+# whitespace; or at a line break.
+_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*(\s+)|\n+")
+# Words whose full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "e.g", "i.e", "a.m", "p.m"}
+)
+
+
+def _boundaries(text: str) -> list[tuple[int, int]]:
+    """(end of sentence, start of next) index pairs in ``text``."""
+    found: list[tuple[int, int]] = []
+    for match in _SENTENCE_END.finditer(text):
+        if match.group(0).startswith("."):
+            word = (
+                text[: match.start()].rsplit(None, 1)[-1] if text[: match.start()].strip() else ""
+            )
+            word = word.lstrip("(\"'\u201c").lower()
+            if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                continue  # "Dr. Smith", "e.g. this", "J. Smith"
+        end = match.start(1) if match.group(1) is not None else match.start()
+        found.append((end, match.end()))
+    return found
 
 
 def split_sentences(text: str) -> list[str]:
     """Split ``text`` into stripped, non-empty sentences."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    sentences: list[str] = []
+    start = 0
+    for end, nxt in _boundaries(text):
+        sentences.append(text[start:end])
+        start = nxt
+    sentences.append(text[start:])
+    return [s.strip() for s in sentences if s.strip()]
 
 
 class SentenceBuffer:
@@ -46,15 +79,18 @@ class SentenceBuffer:
 
     def push(self, delta: str) -> list[str]:
         self._text += delta
+        bounds = _boundaries(self._text)
+        if not bounds:
+            return []
         done: list[str] = []
-        while True:
-            match = _SENTENCE_END.search(self._text)
-            if match is None:
-                return done
-            sentence = self._text[: match.start()].strip()
-            self._text = self._text[match.end() :]
+        start = 0
+        for end, nxt in bounds:
+            sentence = self._text[start:end].strip()
             if sentence:
                 done.append(sentence)
+            start = nxt
+        self._text = self._text[start:]
+        return done
 
     def flush(self) -> str | None:
         """The unfinished rest, if any; the buffer is then empty."""
@@ -157,3 +193,28 @@ class PiperSynthesizer(Synthesizer):
 
     def __repr__(self) -> str:
         return f"PiperSynthesizer(voice='en_US-joe-medium', sample_rate={self.sample_rate})"
+
+
+def synthesize_as(
+    synthesizer: Synthesizer,
+    text: str,
+    fmt: AudioFormat,
+    *,
+    voice: str | None = None,
+    speed: float = 1.0,
+    quality: Quality = "HQ",
+) -> Iterator[bytes]:
+    """:meth:`Synthesizer.synthesize` converted to the session's output format on the fly.
+
+    One streaming converter spans all chunks, so sentence boundaries do not click and the total
+    length is exactly the synthesized duration at the new rate (the resampler's held-back tail
+    comes out at the end).
+    """
+    converter = Converter(synthesizer.sample_rate, fmt, quality=quality)
+    for chunk in synthesizer.synthesize(text, voice=voice, speed=speed):
+        out = converter.process(chunk)
+        if out:
+            yield out
+    tail = converter.flush()
+    if tail:
+        yield tail
