@@ -49,6 +49,7 @@ from realtalk.errors import NO_VALUE, ConfigError, ConfigProblem
 __all__ = [
     "AzureOpenAI",
     "Compatible",
+    "Local",
     "OnSend",
     "OpenAI",
     "Provider",
@@ -474,3 +475,111 @@ class Compatible(Provider):
         if self.__api_key:
             fields["api_key"] = _Shown("set")
         return fields
+
+
+class Local(Provider):
+    """The built-in local Realtime server, started in-process on loopback with a random port
+    and a generated key, and stopped with the last session that uses it. No API key, no
+    network: how the demo and users' own tests run.
+
+    ``flavor`` picks the route and so the dialect: ``"openai"`` (GA, ``/v1/realtime``),
+    ``"azure"`` (Azure GA, ``/openai/v1/realtime``) or ``"azure-preview"`` (the beta shape on
+    ``/openai/realtime?api-version=...``). ``engines`` is a
+    :class:`realtalk.server.engines.EngineSpec` (or ready engines); ``server_options`` go to
+    :func:`realtalk.server.serve` (e.g. ``realtime_pacing=True``).
+    """
+
+    name = "local"
+    _reserved = ("authorization", "api-key")
+
+    def __init__(
+        self,
+        *,
+        flavor: Literal["openai", "azure", "azure-preview"] = "openai",
+        model: str = "gpt-realtime",
+        engines: Any = None,
+        on_send: OnSend | None = None,
+        **server_options: Any,
+    ) -> None:
+        self.flavor = flavor
+        self.model = model
+        self.dialect = get_dialect("beta" if flavor == "azure-preview" else "ga")
+        self.rules = {
+            "openai": GA_RULES,
+            "azure": AZURE_GA_RULES,
+            "azure-preview": AZURE_PREVIEW_RULES,
+        }[flavor]
+        super().__init__(on_send=on_send)
+        self.engines = engines
+        self.server_options = server_options
+        self._handle: Any = None
+        self._stack: Any = None
+        self._users = 0
+
+    def _repr_fields(self) -> dict[str, object]:
+        return {"flavor": self.flavor, "model": self.model, "running": self._handle is not None}
+
+    @property
+    def running(self) -> Any:
+        """The running server's handle (``.url``, ``.port``), or None."""
+        return self._handle
+
+    async def open(self) -> None:
+        """Start the server unless it already runs (one server serves every session)."""
+        self._users += 1
+        if self._handle is not None:
+            return
+        import contextlib
+
+        from realtalk.server import serve
+
+        stack = contextlib.AsyncExitStack()
+        try:
+            self._handle = await stack.enter_async_context(
+                serve(engines=self.engines, **self.server_options)
+            )
+        except BaseException:
+            self._users -= 1
+            await stack.aclose()
+            raise
+        self._stack = stack
+
+    async def aclose(self) -> None:
+        """Stop the server when the last session using it has closed."""
+        self._users = max(0, self._users - 1)
+        if self._users == 0 and self._stack is not None:
+            stack, self._stack, self._handle = self._stack, None, None
+            await stack.aclose()
+
+    async def __aenter__(self) -> Local:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @property
+    def url(self) -> str:
+        if self._handle is None:
+            raise ConfigError(
+                [ConfigProblem("Local", NO_VALUE, "the local server is not running")],
+                target=self.name,
+            )
+        base = f"ws://{self._handle.host}:{self._handle.port}"
+        if self.flavor == "openai":
+            return f"{base}/v1/realtime?model={quote(self.model)}"
+        if self.flavor == "azure":
+            return f"{base}/openai/v1/realtime?model={quote(self.model)}"
+        return (
+            f"{base}/openai/realtime?api-version=2025-04-01-preview&deployment={quote(self.model)}"
+        )
+
+    def _credential(self) -> str | None:
+        return self._handle.api_key if self._handle is not None else None
+
+    def _auth_headers(self, credential: str | None) -> dict[str, str]:
+        if not credential:
+            return {}
+        if self.flavor == "openai":
+            return {"Authorization": f"Bearer {credential}"}
+        return {"api-key": credential}

@@ -35,7 +35,7 @@ class Dialect:
 
     name: DialectName
     session_paths: Mapping[str, str]
-    """realtalk field name -> dotted wire path in ``session``, e.g. ``audio.input.turn_detection``."""
+    """realtalk field name -> dotted wire path in ``session`` (``audio.input.turn_detection``)."""
     encode_session: Callable[[SessionConfig], dict[str, Any]]
     """The wire ``session`` object with exactly the fields the config sets (``None`` -> null)."""
     decode_session: Callable[[Mapping[str, Any]], SessionConfig]
