@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 import pytest
@@ -10,6 +11,7 @@ from realtalk.errors import ConfigError, EngineUnavailable
 from realtalk.server.engines import (
     EchoBrain,
     EnergyVAD,
+    EngineError,
     EngineSpec,
     OpenAIChatBrain,
     ScriptBrain,
@@ -82,8 +84,10 @@ def test_unknown_names_and_missing_options_are_reported_together() -> None:
 
 def test_transcriber_none_says_what_to_install() -> None:
     engines = load_engines(EngineSpec(vad="energy", transcriber="none", synthesizer="tone"))
-    with pytest.raises(EngineUnavailable, match=r"realtalk\[speech\]"):
+    with pytest.raises(EngineUnavailable, match=r"realtalk\[speech\]") as err:
         engines.transcriber.transcribe(b"\x00\x00" * 1600)
+    # Also an EngineError: the server fails the one transcription with this message.
+    assert isinstance(err.value, EngineError)
 
 
 SILERO = EngineSpec(vad="silero", transcriber="tone", synthesizer="tone")
@@ -145,3 +149,14 @@ def test_auto_picks_the_real_engines_when_installed() -> None:
         pytest.skip("speech extra not installed")
     engines = load_engines(EngineSpec())
     assert engines.describe() == "vad=silero transcriber=whisper synthesizer=piper brain=echo"
+
+
+def test_importing_the_engines_loads_no_speech_library() -> None:
+    code = (
+        "import sys, realtalk.server.engines\n"
+        "heavy = {'faster_whisper', 'ctranslate2', 'onnxruntime', 'piper', 'av'}\n"
+        "heavy &= set(sys.modules)\n"
+        "print(sorted(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypeAlias
 
 from realtalk.config import ToolSpec
-from realtalk.errors import RealtalkError
+from realtalk.errors import EngineUnavailable, RealtalkError
 from realtalk.items import Item
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "BrainRequest",
     "CallTool",
     "EngineError",
+    "EngineMissing",
     "Say",
     "Synthesizer",
     "Transcriber",
@@ -41,6 +42,15 @@ class EngineError(RealtalkError):
 
     The server turns it into a failed response or a failed transcription, never a crash.
     The message is safe to show a client: it never carries a secret.
+    """
+
+
+class EngineMissing(EngineUnavailable, EngineError):
+    """Raised at work time by a stand-in for an engine that is not installed.
+
+    It is both an :class:`EngineError` (so the server fails the one turn with this message, as
+    for any engine failure) and an :class:`~realtalk.errors.EngineUnavailable` (it names the
+    extra to install).
     """
 
 

@@ -5,7 +5,8 @@ low nibble), each one symbol long (30 ms at speed 1). Words are separated by sil
 speed 1). Durations are exact functions of the text (:func:`tone_samples`), tones stay between
 300 and 3,500 Hz so they survive resampling to 8 kHz and G.711, and the decoder reads symbols in
 the middle of each slot so a few milliseconds of misalignment (resampler filters, fades) do not
-matter. Audio without the marker (real speech, noise) decodes to nothing.
+matter. A burst only counts if it starts with the marker and every slot holds one clean tone at
+a steady level, so real speech, noise and silence decode to nothing.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 from realtalk.audio import pcm16_to_float32
 from realtalk.errors import EngineUnavailable
-from realtalk.server.engines.base import EngineError, Transcriber, Transcript
+from realtalk.server.engines.base import EngineError, EngineMissing, Transcriber, Transcript
 from realtalk.server.engines.tone import decode_tones
 
 __all__ = [
@@ -205,7 +205,7 @@ class UnavailableTranscriber(Transcriber):
     def transcribe(
         self, pcm16: bytes, *, language: str | None = None, prompt: str | None = None
     ) -> Transcript:
-        raise EngineUnavailable(self.reason)
+        raise EngineMissing(self.reason)
 
     def __repr__(self) -> str:
         return "UnavailableTranscriber()"

@@ -1,0 +1,155 @@
+"""Test helpers for realtalk users: the ones realtalk's own tests use.
+
+::
+
+    from realtalk import testing
+
+    async def test_weather_tool():
+        provider = testing.local({"rules": [{"when": "weather in (?P<city>\\\\w+)",
+                                             "call": "get_weather", "arguments": {"city": "{city}"},
+                                             "then_say": "It is {output}."}]})
+        async with rt.Runner(agent, provider=provider).connect() as session:
+            turn = await testing.run_turn(session, "What's the weather in Paris?")
+            assert "Paris" in turn.transcript
+
+Everything runs against the built-in local server on loopback with deterministic engines: an
+energy VAD, "tone speech" (text encoded as tones, decoded back exactly) for synthesis and
+transcription, and a scripted brain. No API key, no network, no model downloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from realtalk.events import (
+    AudioDelta,
+    AudioTranscriptDone,
+    Event,
+    InputTranscriptCompleted,
+    ResponseDone,
+    TextDone,
+    ToolCallFailed,
+    ToolCallFinished,
+)
+from realtalk.providers import Local
+from realtalk.session import Session
+
+__all__ = ["Turn", "collect", "local", "run_turn", "silence", "speak"]
+
+
+def local(
+    scenario: Mapping[str, Any] | str | None = None,
+    *,
+    brain: Literal["script", "echo"] | None = None,
+    flavor: Literal["openai", "azure", "azure-preview"] = "openai",
+    speech: bool = False,
+    **server_options: Any,
+) -> Local:
+    """A :class:`~realtalk.providers.Local` provider with deterministic engines.
+
+    ``scenario`` is a scripted-brain scenario (a mapping, or a YAML/JSON file path); without
+    one the brain echoes the user. ``speech=True`` uses the real speech engines instead (needs
+    the ``realtalk[speech]`` extra).
+    """
+    from realtalk.server.engines import EngineSpec
+
+    chosen = brain or ("script" if scenario is not None else "echo")
+    if speech:
+        spec = EngineSpec(brain=chosen, scenario=scenario)
+    else:
+        spec = EngineSpec(
+            vad="energy", transcriber="tone", synthesizer="tone", brain=chosen, scenario=scenario
+        )
+    return Local(flavor=flavor, engines=spec, **server_options)
+
+
+def speak(text: str, rate: int = 24000) -> bytes:
+    """PCM16 mono "speech" for ``text`` that the deterministic local server hears exactly."""
+    from realtalk.server.engines.synthesize import ToneSynthesizer
+
+    return b"".join(ToneSynthesizer(rate).synthesize(text))
+
+
+def silence(ms: float, rate: int = 24000) -> bytes:
+    """``ms`` milliseconds of PCM16 mono silence."""
+    return b"\0\0" * int(rate * ms / 1000)
+
+
+async def collect(
+    session: Session,
+    until: type | Callable[[Event], bool],
+    *,
+    timeout: float = 10.0,
+    limit: int = 100_000,
+) -> list[Event]:
+    """Events from ``session`` up to and including the first that matches ``until`` (a type or
+    a predicate). Raises :class:`TimeoutError` naming what was seen when it does not come."""
+    match: Callable[[Event], bool] = (
+        (lambda e: isinstance(e, until)) if isinstance(until, type) else until
+    )
+    seen: list[Event] = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while len(seen) < limit:
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            event = await session.next_event(timeout=max(0.0, remaining))
+        except TimeoutError:
+            kinds = [type(e).__name__ for e in seen[-20:]]
+            raise TimeoutError(
+                f"no matching event within {timeout:g}s; last seen: {kinds}"
+            ) from None
+        seen.append(event)
+        if match(event):
+            return seen
+    raise AssertionError(f"no matching event in {limit} events")
+
+
+@dataclass
+class Turn:
+    """What one turn produced, as the app saw it."""
+
+    events: list[Event] = field(default_factory=list)
+    transcript: str = ""
+    """The assistant's transcript (or text) of the last response."""
+    user_transcript: str | None = None
+    audio: bytes = b""
+    """Every assistant audio byte of the turn, in the session's output format."""
+    tool_outputs: dict[str, str] = field(default_factory=dict)
+    tool_errors: dict[str, str] = field(default_factory=dict)
+
+    def of_type(self, kind: type) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+async def run_turn(
+    session: Session, text: str | None = None, *, audio: bytes | None = None, timeout: float = 10.0
+) -> Turn:
+    """Say ``text`` (or send ``audio`` and commit it) and wait until the session is idle again,
+    tool calls and their follow-up responses included."""
+    if text is not None:
+        await session.send_text(text)
+    elif audio is not None:
+        await session.send_audio(audio)
+        await session.commit_audio(respond=True)
+    events = await collect(
+        session, lambda e: isinstance(e, ResponseDone) and session.idle, timeout=timeout
+    )
+    turn = Turn(events)
+    audio_parts: list[bytes] = []
+    for event in events:
+        match event:
+            case AudioDelta(audio=chunk):
+                audio_parts.append(chunk)
+            case AudioTranscriptDone(transcript=t) | TextDone(text=t):
+                turn.transcript = t
+            case InputTranscriptCompleted(transcript=t):
+                turn.user_transcript = t
+            case ToolCallFinished(name=name, output=output):
+                turn.tool_outputs[name] = output
+            case ToolCallFailed(name=name, error=error):
+                turn.tool_errors[name] = error
+    turn.audio = b"".join(audio_parts)
+    return turn
