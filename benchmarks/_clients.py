@@ -1,14 +1,14 @@
 """Inbound clients measured side by side: each connects to the same loopback URL, asks for a
-response, and records client CPU (``time.process_time``) every ``batch`` audio events.
-
-Each returns per-event CPU samples in microseconds (one per batch). Connecting is not measured;
-the clock starts at the first audio event the app receives.
+response of ``n`` audio deltas, and returns the client's CPU time (``time.process_time``) per
+audio event delivered to the app, in microseconds. Connecting is not measured: the clock starts
+just before the request and stops at the n-th audio event the app holds.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -21,35 +21,39 @@ __all__ = ["INBOUND_CLIENTS", "Meter"]
 
 
 class Meter:
-    """Counts app-visible audio events and samples CPU per batch."""
+    """Counts app-visible audio events; CPU from just before the request to the n-th event.
 
-    def __init__(self, n: int, batch: int) -> None:
+    One figure per run, not per batch: every client reads in bursts (its reader fills a queue,
+    then the app drains it), so short windows would measure the bursts, not the cost.
+    """
+
+    def __init__(self, n: int) -> None:
         self.n = n
-        self.batch = batch
         self.count = 0
-        self.samples: list[float] = []
-        self._mark: float | None = None
+        self._start = 0.0
+        self.us_per_event = math.nan
+
+    def start(self) -> None:
+        self._start = time.process_time()
 
     def tick(self) -> bool:
         """Call once per audio event the app received; True once all ``n`` arrived."""
         self.count += 1
-        if self._mark is None:
-            self._mark = time.process_time()
-        elif (self.count - 1) % self.batch == 0:
-            now = time.process_time()
-            self.samples.append((now - self._mark) / self.batch * 1e6)
-            self._mark = now
-        return self.count >= self.n
+        if self.count >= self.n:
+            self.us_per_event = (time.process_time() - self._start) / self.n * 1e6
+            return True
+        return False
 
 
-async def floor_websockets(url: str, n: int, batch: int, deflate: bool) -> list[float]:
+async def floor_websockets(url: str, n: int, deflate: bool) -> float:
     from websockets.asyncio.client import connect
 
-    meter = Meter(n, batch)
+    meter = Meter(n)
     async with connect(
         url, compression="deflate" if deflate else None, max_size=None, ping_interval=None
     ) as ws:
         await ws.recv()  # session.created
+        meter.start()
         await ws.send(json.dumps({"type": "response.create"}))
         async for text in ws:
             event = json.loads(text)
@@ -57,20 +61,21 @@ async def floor_websockets(url: str, n: int, batch: int, deflate: bool) -> list[
                 base64.b64decode(event["delta"])
                 if meter.tick():
                     break
-    return meter.samples
+    return meter.us_per_event
 
 
-async def floor_aiohttp(url: str, n: int, batch: int, deflate: bool) -> list[float]:
+async def floor_aiohttp(url: str, n: int, deflate: bool) -> float:
     if not has_module("aiohttp"):
         raise PeerMissing("aiohttp is not installed (pip install -e '.[bench]')")
     import aiohttp
 
-    meter = Meter(n, batch)
+    meter = Meter(n)
     async with (
         aiohttp.ClientSession() as http,
         http.ws_connect(url, compress=15 if deflate else 0, max_msg_size=0, autoping=True) as ws,
     ):
         await ws.receive_str()
+        meter.start()
         await ws.send_str(json.dumps({"type": "response.create"}))
         while True:
             event = json.loads(await ws.receive_str())
@@ -78,10 +83,10 @@ async def floor_aiohttp(url: str, n: int, batch: int, deflate: bool) -> list[flo
                 base64.b64decode(event["delta"])
                 if meter.tick():
                     break
-    return meter.samples
+    return meter.us_per_event
 
 
-async def realtalk_session(url: str, n: int, batch: int, deflate: bool) -> list[float]:
+async def realtalk_session(url: str, n: int, deflate: bool) -> float:
     import realtalk as rt
     from realtalk.events import AudioDelta
     from realtalk.transports.websocket import connect_websocket
@@ -92,11 +97,12 @@ async def realtalk_session(url: str, n: int, batch: int, deflate: bool) -> list[
         async def connector(u: str, h: Any, s: Any) -> Any:
             return await connect_websocket(u, h, s, compression=True)
 
-    meter = Meter(n, batch)
+    meter = Meter(n)
     runner = rt.Runner(
         rt.Agent(name="bench"), provider=rt.providers.Compatible(url), connector=connector
     )
     async with runner.connect() as session:
+        meter.start()
         await session.create_response()
         async for event in session:
             match event:
@@ -104,7 +110,7 @@ async def realtalk_session(url: str, n: int, batch: int, deflate: bool) -> list[
                     assert audio
                     if meter.tick():
                         break
-    return meter.samples
+    return meter.us_per_event
 
 
 def _agents_quiet() -> None:
@@ -115,7 +121,7 @@ def _agents_quiet() -> None:
     set_tracing_disabled(True)
 
 
-async def agents_session(url: str, n: int, batch: int, deflate: bool) -> list[float]:
+async def agents_session(url: str, n: int, deflate: bool) -> float:
     if not has_module("agents.realtime"):
         raise PeerMissing("openai-agents is not installed (pip install -e '.[bench]')")
     # openai-agents always offers permessage-deflate; the server decides whether it is used.
@@ -123,7 +129,7 @@ async def agents_session(url: str, n: int, batch: int, deflate: bool) -> list[fl
     from agents.realtime import RealtimeAgent, RealtimeRunner
     from agents.realtime.model_inputs import RealtimeModelSendRawMessage
 
-    meter = Meter(n, batch)
+    meter = Meter(n)
     runner = RealtimeRunner(RealtimeAgent(name="bench", instructions=""))
     session = await runner.run(
         model_config={
@@ -133,6 +139,7 @@ async def agents_session(url: str, n: int, batch: int, deflate: bool) -> list[fl
         }
     )
     async with session:
+        meter.start()
         await session.model.send_event(
             RealtimeModelSendRawMessage(message={"type": "response.create"})
         )
@@ -141,10 +148,10 @@ async def agents_session(url: str, n: int, batch: int, deflate: bool) -> list[fl
                 assert event.audio.data
                 if meter.tick():
                     break
-    return meter.samples
+    return meter.us_per_event
 
 
-Client = Callable[[str, int, int, bool], Awaitable[list[float]]]
+Client = Callable[[str, int, bool], Awaitable[float]]
 
 INBOUND_CLIENTS: dict[str, Client] = {
     "floor: websockets": floor_websockets,

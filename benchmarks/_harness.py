@@ -62,7 +62,9 @@ class LoopbackServer:
     def stats(self) -> dict[str, Any]:
         """The server's lateness and CPU share since the previous call."""
         proc = self._proc
-        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        assert proc is not None
+        assert proc.stdin is not None
+        assert proc.stdout is not None
         proc.stdin.write("stats\n")
         proc.stdin.flush()
         result: dict[str, Any] = json.loads(proc.stdout.readline())

@@ -20,10 +20,13 @@ with ``conversation.item.added``/``done``, which is all a Session needs to open.
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
 import base64
 import copy
+import functools
 import json
+import random
 import sys
 import time
 from typing import Any
@@ -60,18 +63,28 @@ RID, ITEM = "resp_bench", "item_bench"
 _WHERE = f'"response_id":"{RID}","item_id":"{ITEM}","output_index":0,"content_index":0'
 
 
-def pcm_for_ms(ms: int, rate: int = 24000) -> bytes:
-    """A quiet ramp rather than zeros, so deflate has no free lunch on silence."""
+POOL = 64
+
+
+def noise_pcm(ms: int, index: int, rate: int = 24000) -> bytes:
+    """Speech-like noise (Gaussian, sigma ~ -24 dBFS), different for every ``index``: like real
+    audio it barely compresses, and no two deltas in deflate's 32 KiB window are the same."""
+    rng = random.Random(index * 7919 + ms)
     samples = rate * ms // 1000
-    return bytes((i * 7) & 0xFF for i in range(samples * 2))
+    return array.array(
+        "h", (max(-32768, min(32767, int(rng.gauss(0, 2000)))) for _ in range(samples))
+    ).tobytes()
 
 
-def delta_parts(ms: int) -> tuple[str, str]:
-    """The text of one delta event, split around its ``event_id`` value."""
-    audio = base64.b64encode(pcm_for_ms(ms)).decode()
+@functools.cache
+def delta_parts(ms: int) -> list[tuple[str, str]]:
+    """The text of distinct delta events, each split around its ``event_id`` value."""
     head = '{"type":"response.output_audio.delta","event_id":"'
-    tail = f'",{_WHERE},"delta":"{audio}"}}'
-    return head, tail
+    parts = []
+    for index in range(POOL):
+        audio = base64.b64encode(noise_pcm(ms, index)).decode()
+        parts.append((head, f'",{_WHERE},"delta":"{audio}"}}'))
+    return parts
 
 
 def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -115,15 +128,14 @@ STATS = Stats()
 
 
 async def _stream(ws: ServerConnection, n: int, ms: int) -> None:
-    head, tail = delta_parts(ms)
-    message = (head + "ev_stream" + tail).encode()
-    for _ in range(n):
-        await ws.send(message, text=True)
+    messages = [(head + "ev_stream" + tail).encode() for head, tail in delta_parts(ms)]
+    for k in range(n):
+        await ws.send(messages[k % POOL], text=True)
     STATS.sent += n
 
 
 async def _duplex(ws: ServerConnection, ms: int, seconds: float) -> None:
-    head, tail = delta_parts(ms)
+    parts = delta_parts(ms)
     period = ms * 1_000_000
     frames = max(1, int(seconds * 1000 / ms))
     start = time.monotonic_ns()
@@ -134,6 +146,7 @@ async def _duplex(ws: ServerConnection, ms: int, seconds: float) -> None:
             await asyncio.sleep(wait)
         sent = time.monotonic_ns()
         STATS.late_ns.append(sent - scheduled)
+        head, tail = parts[k % POOL]
         await ws.send(f"{head}ev_{scheduled}_{sent}{tail}".encode(), text=True)
         STATS.sent += 1
 
@@ -142,12 +155,15 @@ async def _respond(ws: ServerConnection, query: dict[str, str]) -> None:
     mode = query.get("mode", "stream")
     ms = int(query.get("ms", "100"))
     response = {"id": RID, "object": "realtime.response", "status": "in_progress", "output": []}
-    await ws.send(json.dumps({"type": "response.created", "response": response}))
+    await ws.send(
+        json.dumps({"type": "response.created", "event_id": "ev_c", "response": response})
+    )
     item = {"id": ITEM, "type": "message", "role": "assistant", "status": "in_progress"}
     await ws.send(
         json.dumps(
             {
                 "type": "response.output_item.added",
+                "event_id": "ev_a",
                 "response_id": RID,
                 "output_index": 0,
                 "item": dict(item, content=[]),
@@ -159,9 +175,9 @@ async def _respond(ws: ServerConnection, query: dict[str, str]) -> None:
     else:
         await _stream(ws, int(query.get("n", "1000")), ms)
     where = {"response_id": RID, "item_id": ITEM, "output_index": 0, "content_index": 0}
-    await ws.send(json.dumps({"type": "response.output_audio.done", **where}))
+    await ws.send(json.dumps({"type": "response.output_audio.done", "event_id": "ev_d", **where}))
     done = dict(response, status="completed")
-    await ws.send(json.dumps({"type": "response.done", "response": done}))
+    await ws.send(json.dumps({"type": "response.done", "event_id": "ev_e", "response": done}))
 
 
 async def handler(ws: ServerConnection) -> None:

@@ -64,6 +64,7 @@ __all__ = [
     "ServerEvent",
     "SessionCreated",
     "SessionError",
+    "SessionIdle",
     "SessionReady",
     "SessionUpdated",
     "SpeechStarted",
@@ -514,6 +515,14 @@ class SessionReady:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionIdle:
+    """Nothing is under way any more: the last response is done and no tool call, tool
+    follow-up or handoff is pending. The natural end of a turn (``case SessionIdle(): ...``)."""
+
+    response_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallStarted:
     call_id: str
     name: str
@@ -622,6 +631,7 @@ class RawMessage:
 
 RuntimeEvent: TypeAlias = (
     SessionReady
+    | SessionIdle
     | ToolCallStarted
     | ToolCallFinished
     | ToolCallFailed

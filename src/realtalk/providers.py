@@ -515,6 +515,7 @@ class Local(Provider):
         self._handle: Any = None
         self._stack: Any = None
         self._users = 0
+        self._lock: Any = None
 
     def _repr_fields(self) -> dict[str, object]:
         return {"flavor": self.flavor, "model": self.model, "running": self._handle is not None}
@@ -526,23 +527,27 @@ class Local(Provider):
 
     async def open(self) -> None:
         """Start the server unless it already runs (one server serves every session)."""
-        self._users += 1
-        if self._handle is not None:
-            return
+        import asyncio
         import contextlib
 
         from realtalk.server import serve
 
-        stack = contextlib.AsyncExitStack()
-        try:
-            self._handle = await stack.enter_async_context(
-                serve(engines=self.engines, **self.server_options)
-            )
-        except BaseException:
-            self._users -= 1
-            await stack.aclose()
-            raise
-        self._stack = stack
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # two sessions opening at once share one server
+            self._users += 1
+            if self._handle is not None:
+                return
+            stack = contextlib.AsyncExitStack()
+            try:
+                self._handle = await stack.enter_async_context(
+                    serve(engines=self.engines, **self.server_options)
+                )
+            except BaseException:
+                self._users -= 1
+                await stack.aclose()
+                raise
+            self._stack = stack
 
     async def aclose(self) -> None:
         """Stop the server when the last session using it has closed."""

@@ -72,6 +72,7 @@ from realtalk.events import (
     ResponseDone,
     SessionCreated,
     SessionError,
+    SessionIdle,
     SessionReady,
     SessionUpdated,
     SpeechStarted,
@@ -256,7 +257,7 @@ class Session:
     def idle(self) -> bool:
         """True when nothing is under way: no response active or queued, no tool call running,
         no tool output waiting for its follow-up response. Handy to end a scripted turn:
-        ``case ResponseDone() if session.idle: break``."""
+        The :class:`~realtalk.events.SessionIdle` event marks the moment it becomes true."""
         return (
             self._proto.response_state is ResponseState.IDLE
             and self._proto.queued_responses == 0
@@ -649,6 +650,7 @@ class Session:
                 self._pending_outputs[response_id] = self._pending_outputs.get(response_id, 1) - 1
         if response_id is not None:
             await self._maybe_continue(response_id)
+            await self._emit_if_idle(response_id)
 
     async def _invoke_tool(
         self, agent: Agent, call_id: str, name: str, args: str, started: float
@@ -673,7 +675,9 @@ class Session:
         context = ToolContext(call_id, name, {"agent": agent.name, "session": self})
         result = await tool.invoke(args, context=context)
         if result.is_error:
-            await self._emit(ToolCallFailed(call_id, name, result.output, result.duration_ms))
+            await self._emit(
+                ToolCallFailed(call_id, name, _error_text(result.output), result.duration_ms)
+            )
         else:
             await self._emit(ToolCallFinished(call_id, name, result.output, result.duration_ms))
         return result.output
@@ -851,7 +855,7 @@ class Session:
                 # _on_guardrail_outcome without holding up the event stream.
                 text = self._response_text.get(rid, "")
                 self._spawn(self._guards.finish(rid, text), "realtalk-guardrail-final")
-        await self._emit(event)
+        # Metrics first: an app that stops reading at ResponseDone still gets them.
         started = self._turn_started_at
         if started is not None:
             now = self._loop.time()
@@ -866,9 +870,17 @@ class Session:
                     response.usage,
                 )
             )
+        await self._emit(event)
         self._response_text.pop(rid, None)
         await self._emit(HistoryUpdated(tuple(self.history)))
         await self._maybe_continue(rid)
+        await self._emit_if_idle(rid)
+
+    async def _emit_if_idle(self, rid: str | None) -> None:
+        # Decided here, when the state changes, not when the app reads: by the time the app
+        # sees a ResponseDone, later events may already be queued behind it.
+        if self.idle and not self._closed:
+            await self._emit(SessionIdle(rid))
 
     # -- guardrails ---------------------------------------------------------------------------
 
@@ -899,6 +911,17 @@ class Session:
         item_id, end_ms = await self._truncate_playing()
         await self._emit(GuardrailTripped(outcome.name, rid, outcome.text, outcome.info))
         await self._emit(Interrupted(rid, item_id, end_ms, f"guardrail:{outcome.name}"))
+
+
+def _error_text(output: str) -> str:
+    """The message inside a tool's ``{"error": ...}`` output, for the app's event."""
+    try:
+        data = json.loads(output)
+    except ValueError:
+        return output
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return str(data["error"])
+    return output
 
 
 def _fmt(config: SessionConfig | None, name: str) -> AudioFormat:

@@ -29,7 +29,7 @@ from realtalk.events import (
     AudioTranscriptDone,
     Event,
     InputTranscriptCompleted,
-    ResponseDone,
+    SessionIdle,
     TextDone,
     ToolCallFailed,
     ToolCallFinished,
@@ -134,9 +134,7 @@ async def run_turn(
     elif audio is not None:
         await session.send_audio(audio)
         await session.commit_audio(respond=True)
-    events = await collect(
-        session, lambda e: isinstance(e, ResponseDone) and session.idle, timeout=timeout
-    )
+    events = await collect(session, SessionIdle, timeout=timeout)
     turn = Turn(events)
     audio_parts: list[bytes] = []
     for event in events:

@@ -487,5 +487,10 @@ def test_what_the_rules_accept_the_official_types_accept(config: SessionConfig) 
             assert len(info.value.problems) == len(problems)
             continue
         event = provider.session_update(config)
+        if provider.dialect.name == "beta" and isinstance(config.tool_choice, FunctionChoice):
+            # The beta SDK types tool_choice as a bare string, but the beta docs and Azure's
+            # reference give {"type":"function","function":{"name":...}}, which we send
+            # (tests/dialects/test_beta.py documents this): the oracle cannot judge it.
+            continue
         adapter = _GA_EVENT if provider.dialect.name == "ga" else _BETA_EVENT
         _assert_no_extras(adapter.validate_python(event))

@@ -1,0 +1,227 @@
+"""One step of the concurrency benchmark, in a fresh client process (so RSS is its own).
+
+``python -m benchmarks._duplex_client --kind realtalk --url URL --n N --seconds S --warmup W``
+opens N sessions to a loopback server in ``mode=duplex``, then each session streams user audio
+in real time (a 20 ms 16 kHz frame every 20 ms through ``send_audio``) while the server streams
+assistant audio back in real time. Every server delta carries its send time on the system-wide
+monotonic clock (``event_id = ev_<scheduled>_<sent>``); the lag is the time from that send to
+the app holding the event. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import gc
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmarks._machine import rss_bytes
+
+FRAME_MS = 20
+
+
+@dataclass
+class Recorder:
+    measure_from: int = 0  # monotonic ns; samples before it are warm-up
+    measure_to: int = 0
+    lags: list[int] = field(default_factory=list)
+    send_late: list[int] = field(default_factory=list)
+    received: int = 0
+    errors: int = 0
+
+    def on_delta(self, event_id: str | None) -> None:
+        now = time.monotonic_ns()
+        if not (self.measure_from <= now < self.measure_to) or not event_id:
+            return
+        sent = int(event_id.rsplit("_", 1)[1])
+        self.lags.append(now - sent)
+        self.received += 1
+
+
+def _frames() -> tuple[list[bytes], list[bytes]]:
+    from benchmarks.outbound import make_audio
+
+    audio = make_audio()
+    return audio.at16k, audio.at24k
+
+
+async def _pace(
+    rec: Recorder, start: int, stop: int, send: Callable[[int], Awaitable[None]]
+) -> None:
+    """Call ``send(k)`` at ``start + k * 20 ms`` until ``stop`` (monotonic ns)."""
+    period = FRAME_MS * 1_000_000
+    k = 0
+    while True:
+        due = start + k * period
+        if due >= stop:
+            return
+        wait = (due - time.monotonic_ns()) / 1e9
+        if wait > 0:
+            await asyncio.sleep(wait)
+        now = time.monotonic_ns()
+        if rec.measure_from <= now < rec.measure_to:
+            rec.send_late.append(now - due)
+        await send(k)
+        k += 1
+
+
+async def run_realtalk(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
+    import realtalk as rt
+    from realtalk.events import AudioDelta
+
+    at16k, _ = _frames()
+    runner = rt.Runner(rt.Agent(name="bench"), provider=rt.providers.Compatible(args.url))
+
+    async def receive(session: Any) -> None:
+        async for event in session:
+            if isinstance(event, AudioDelta):
+                rec.on_delta(event.event_id)
+
+    async def open_all(stack: contextlib.AsyncExitStack, n: int) -> list[Any]:
+        sessions: list[Any] = []
+        for first in range(0, n, 50):
+            batch = range(first, min(n, first + 50))
+            sessions += await asyncio.gather(
+                *(stack.enter_async_context(runner.connect()) for _ in batch)
+            )
+        return sessions
+
+    async with contextlib.AsyncExitStack() as warm:  # load lazy imports before the baseline
+        await open_all(warm, 1)
+    return await _drive(
+        args,
+        rec,
+        open_all,
+        receive,
+        lambda s, k: s.send_audio(at16k[k % len(at16k)], rate=16000),
+        lambda s: s.create_response(),
+    )
+
+
+async def run_floor(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
+    from websockets.asyncio.client import connect
+
+    _, at24k = _frames()
+    appends = [
+        json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(f).decode()})
+        for f in at24k
+    ]
+
+    async def receive(ws: Any) -> None:
+        async for text in ws:
+            event = json.loads(text)
+            if event["type"] == "response.output_audio.delta":
+                base64.b64decode(event["delta"])
+                rec.on_delta(event["event_id"])
+
+    async def open_one(stack: contextlib.AsyncExitStack) -> Any:
+        ws = await stack.enter_async_context(
+            connect(args.url, compression=None, max_size=None, ping_interval=None)
+        )
+        await ws.recv()
+        return ws
+
+    async def open_all(stack: contextlib.AsyncExitStack, n: int) -> list[Any]:
+        sockets: list[Any] = []
+        for first in range(0, n, 50):
+            batch = range(first, min(n, first + 50))
+            sockets += await asyncio.gather(*(open_one(stack) for _ in batch))
+        return sockets
+
+    return await _drive(
+        args,
+        rec,
+        open_all,
+        receive,
+        lambda ws, k: ws.send(appends[k % len(appends)]),
+        lambda ws: ws.send('{"type":"response.create"}'),
+    )
+
+
+async def _drive(
+    args: argparse.Namespace,
+    rec: Recorder,
+    open_all: Callable[[contextlib.AsyncExitStack, int], Awaitable[list[Any]]],
+    receive: Callable[[Any], Awaitable[None]],
+    send: Callable[[Any, int], Awaitable[None]],
+    start_response: Callable[[Any], Awaitable[None]],
+) -> dict[str, Any]:
+    gc.collect()
+    rss0 = rss_bytes()
+    async with contextlib.AsyncExitStack() as stack:
+        t_open = time.monotonic()
+        conns = await open_all(stack, args.n)
+        open_s = time.monotonic() - t_open
+        gc.collect()
+        rss_idle = rss_bytes()
+        now = time.monotonic_ns()
+        rec.measure_from = now + int(args.warmup * 1e9)
+        rec.measure_to = rec.measure_from + int(args.seconds * 1e9)
+        rng = random.Random(1)
+        tasks = []
+        for conn in conns:
+            await start_response(conn)
+            tasks.append(asyncio.create_task(receive(conn)))
+            # Random phases: real calls do not all send on the same millisecond.
+            start = now + rng.randrange(FRAME_MS * 1_000_000)
+            tasks.append(
+                asyncio.create_task(_pace(rec, start, rec.measure_to, lambda k, c=conn: send(c, k)))
+            )
+        await asyncio.sleep(max(0.0, (rec.measure_from - time.monotonic_ns()) / 1e9))
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        await asyncio.sleep(max(0.0, (rec.measure_to - time.monotonic_ns()) / 1e9))
+        cpu_share = (time.process_time() - cpu0) / (time.monotonic() - wall0)
+        rss_busy = rss_bytes()
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        rec.errors = sum(
+            1
+            for r in results
+            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)
+        )
+    lags = sorted(rec.lags)
+    late = sorted(rec.send_late)
+
+    def pct(values: list[int], q: float) -> float | None:
+        return values[min(len(values) - 1, int(len(values) * q))] / 1e6 if values else None
+
+    return {
+        "n": args.n,
+        "open_s": open_s,
+        "received": rec.received,
+        "expected": int(args.n * args.seconds * 1000 / args.ms),
+        "lag_p50_ms": pct(lags, 0.5),
+        "lag_p99_ms": pct(lags, 0.99),
+        "lag_max_ms": lags[-1] / 1e6 if lags else None,
+        "send_late_p99_ms": pct(late, 0.99),
+        "cpu_share": cpu_share,
+        "idle_kb_per_session": (rss_idle - rss0) / 1024 / args.n,
+        "busy_kb_per_session": (rss_busy - rss0) / 1024 / args.n,
+        "errors": rec.errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kind", choices=("realtalk", "floor"), required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--n", type=int, required=True)
+    parser.add_argument("--ms", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    args = parser.parse_args()
+    runner = run_realtalk if args.kind == "realtalk" else run_floor
+    result = asyncio.run(runner(args, Recorder()))
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+"""The agent runtime end to end: Runner -> Session -> real loopback WebSocket -> local server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+import realtalk as rt
+from realtalk import events as ev
+from realtalk import testing
+from realtalk.items import FunctionCallOutputItem
+
+WEATHER = {
+    "default": "I can only talk about the weather.",
+    "rules": [
+        {
+            "when": "weather in (?P<city>[a-z]+)",
+            "call": "get_weather",
+            "arguments": {"city": "{city}"},
+            "then_say": "Here is the weather. {output}",
+        },
+        {"when": "billing", "call": "transfer_to_billing", "arguments": {}},
+        {"when": "invoice", "say": "Your invoice is paid."},
+        {"when": "secret", "say": "The password is hunter2."},
+        {"when": "story", "say": " ".join(["Once upon a time there was a long story."] * 6)},
+    ],
+}
+
+
+@rt.function_tool
+async def get_weather(city: str) -> str:
+    """Current weather for a city.
+
+    Args:
+        city: The city name.
+    """
+    return f"Sunny and 21 degrees in {city.title()}."
+
+
+@rt.function_tool
+def broken_weather(city: str) -> str:
+    """Weather that fails."""
+    raise RuntimeError("weather service down")
+
+
+def make_agents(tool: rt.FunctionTool = get_weather) -> tuple[rt.Agent, rt.Agent]:
+    billing = rt.Agent(
+        "billing",
+        instructions="You handle invoices.",
+        config=rt.SessionConfig(voice="cedar", max_output_tokens=300),
+    )
+    concierge = rt.Agent(
+        "concierge",
+        instructions="You are a concierge.",
+        tools=[tool],
+        handoffs=[billing],
+        config=rt.SessionConfig(voice="marin"),
+    )
+    return concierge, billing
+
+
+async def test_text_turn() -> None:
+    concierge, _ = make_agents()
+    runner = rt.Runner(concierge, provider=testing.local(WEATHER))
+    async with runner.connect() as session:
+        turn = await testing.run_turn(session, "Tell me about my invoice")
+        assert turn.transcript == "Your invoice is paid."
+        assert len(turn.audio) > 0
+        metrics = turn.of_type(ev.TurnMetrics)
+        assert metrics
+        assert metrics[-1].first_audio_ms is not None
+        assert metrics[-1].first_audio_ms <= metrics[-1].done_ms
+        user, assistant = session.history[-2:]
+        assert isinstance(user, rt.items.MessageItem)
+        assert user.role == "user"
+        assert isinstance(assistant, rt.items.MessageItem)
+        assert assistant.role == "assistant"
+
+
+async def test_audio_turn_with_server_vad() -> None:
+    runner = rt.Runner(
+        rt.Agent("echo"),
+        provider=testing.local(),
+        config=rt.SessionConfig(
+            turn_detection=rt.ServerVAD(silence_duration_ms=300),
+            transcription=rt.Transcription(model="whisper-1"),
+        ),
+    )
+    async with runner.connect() as session:
+        speech = testing.silence(200, 16000) + testing.speak("hello there", 16000)
+        await session.send_audio(speech + testing.silence(600, 16000), rate=16000)
+        events = await testing.collect(session, ev.SessionIdle)
+        kinds = [type(e) for e in events]
+        assert kinds.index(ev.SpeechStarted) < kinds.index(ev.SpeechStopped)
+        assert kinds.index(ev.SpeechStopped) < kinds.index(ev.ResponseCreated)
+        (done,) = [e for e in events if isinstance(e, ev.InputTranscriptCompleted)]
+        assert done.transcript == "hello there"
+        transcripts = [e.transcript for e in events if isinstance(e, ev.AudioTranscriptDone)]
+        assert transcripts == ["hello there"]
+
+
+async def test_manual_turns_with_turn_detection_none() -> None:
+    runner = rt.Runner(
+        rt.Agent("echo"),
+        provider=testing.local(),
+        config=rt.SessionConfig(turn_detection=None),
+    )
+    async with runner.connect() as session:
+        assert session.confirmed_config is not None
+        assert session.confirmed_config.turn_detection is None
+        await session.send_audio(testing.speak("manual mode works", 24000))
+        await session.send_audio(testing.silence(300))
+        await asyncio.sleep(0.2)
+        # nothing happens until we commit: no VAD
+        assert session.idle
+        turn = await testing.run_turn(session, audio=b"")
+        assert turn.transcript == "manual mode works"
+        assert not turn.of_type(ev.SpeechStarted)
+
+
+async def test_tool_call() -> None:
+    concierge, _ = make_agents()
+    runner = rt.Runner(concierge, provider=testing.local(WEATHER))
+    async with runner.connect() as session:
+        turn = await testing.run_turn(session, "What is the weather in paris?")
+        assert turn.tool_outputs == {"get_weather": "Sunny and 21 degrees in Paris."}
+        assert turn.transcript == "Here is the weather. Sunny and 21 degrees in Paris."
+        started = turn.of_type(ev.ToolCallStarted)
+        assert [json.loads(s.arguments) for s in started] == [{"city": "paris"}]
+        outputs = [i for i in session.history if isinstance(i, FunctionCallOutputItem)]
+        assert [o.output for o in outputs] == ["Sunny and 21 degrees in Paris."]
+
+
+async def test_failing_tool_becomes_an_error_for_the_model() -> None:
+    agent = rt.Agent("concierge", tools=[broken_weather])
+    scenario = {
+        "rules": [
+            {
+                "when": "weather",
+                "call": "broken_weather",
+                "arguments": {"city": "x"},
+                "then_say": "Sorry: {output.error}",
+            }
+        ]
+    }
+    async with rt.Runner(agent, provider=testing.local(scenario)).connect() as session:
+        turn = await testing.run_turn(session, "weather please")
+        assert turn.tool_errors["broken_weather"].startswith("RuntimeError: weather service down")
+        assert turn.transcript.startswith("Sorry: RuntimeError: weather service down")
+        assert not session.closed
+
+
+async def test_approval() -> None:
+    @rt.function_tool(needs_approval=True)
+    def refund(amount: int) -> str:
+        """Refund money."""
+        return f"refunded {amount}"
+
+    scenario = {
+        "rules": [
+            {"when": "refund", "call": "refund", "arguments": {"amount": 5}, "then_say": "{output}"}
+        ]
+    }
+    async with rt.Runner(
+        rt.Agent("a", tools=[refund]), provider=testing.local(scenario)
+    ).connect() as session:
+        await session.send_text("refund me")
+        (approval,) = [
+            e
+            for e in await testing.collect(session, ev.ApprovalRequired)
+            if isinstance(e, ev.ApprovalRequired)
+        ]
+        assert approval.name == "refund"
+        assert not session.idle
+        await session.approve(approval.call_id)
+        events = await testing.collect(session, ev.SessionIdle)
+        done = [e for e in events if isinstance(e, ev.AudioTranscriptDone)]
+        assert done[-1].transcript == "refunded 5"
+
+        await session.send_text("refund me again")
+        approval = next(
+            e
+            for e in await testing.collect(session, ev.ApprovalRequired)
+            if isinstance(e, ev.ApprovalRequired)
+        )
+        await session.reject(approval.call_id, "not allowed")
+        events = await testing.collect(session, ev.SessionIdle)
+        failed = [e for e in events if isinstance(e, ev.ToolCallFailed)]
+        assert "not allowed" in failed[0].error
+
+
+async def test_handoff_sends_only_the_diff_and_keeps_runtime_settings() -> None:
+    concierge, billing = make_agents()
+    runner = rt.Runner(
+        concierge,
+        provider=testing.local(WEATHER),
+        config=rt.SessionConfig(turn_detection=rt.SemanticVAD(eagerness="high")),
+        raw_tap=True,
+    )
+    async with runner.connect() as session:
+        await session.update(noise_reduction=rt.NoiseReduction(type="far_field"), speed=1.2)
+        turn = await testing.run_turn(session, "I have a billing question")
+        handoffs = turn.of_type(ev.Handoff)
+        assert [(h.from_agent, h.to_agent) for h in handoffs] == [("concierge", "billing")]
+        assert session.agent is billing
+        sent = [
+            json.loads(e.text)
+            for e in turn.events
+            if isinstance(e, ev.RawMessage) and e.direction == "out"
+        ]
+        updates = [e["session"] for e in sent if e["type"] == "session.update"]
+        # connect, the run-time update, then the switch
+        assert len(updates) == 3
+        switch = updates[-1]
+        # Only what differs: instructions, tools, max_output_tokens, and the voice (the
+        # assistant has not spoken yet: its only response so far was the function call).
+        assert set(switch) == {"type", "instructions", "tools", "max_output_tokens", "audio"}
+        assert switch["audio"] == {"output": {"voice": "cedar"}}
+        assert switch["instructions"] == "You handle invoices."
+        assert switch["tools"] == []
+        assert switch["max_output_tokens"] == 300
+        assert "turn_detection" not in json.dumps(switch)
+        assert "noise_reduction" not in json.dumps(switch)
+        confirmed = session.confirmed_config
+        assert confirmed is not None
+        assert confirmed.turn_detection == rt.SemanticVAD(
+            eagerness="high", create_response=True, interrupt_response=True
+        )
+        assert confirmed.noise_reduction == rt.NoiseReduction(type="far_field")
+        assert confirmed.speed == pytest.approx(1.2)
+        assert session.effective_config.source("speed") == "session.update"
+        assert session.effective_config.source("instructions") == "agent:billing"
+
+
+async def test_output_guardrail_trips_on_a_short_reply() -> None:
+    @rt.output_guardrail
+    def no_passwords(text: str) -> bool:
+        return "password" in text.lower()
+
+    runner = rt.Runner(rt.Agent("a"), provider=testing.local(WEATHER), guardrails=[no_passwords])
+    async with runner.connect() as session:
+        await session.send_text("tell me the secret")
+        events = await testing.collect(session, ev.GuardrailTripped)
+        trip = events[-1]
+        assert isinstance(trip, ev.GuardrailTripped)
+        assert trip.guardrail == "no_passwords"
+        assert "hunter2" in trip.text
+        interrupted = await testing.collect(session, ev.Interrupted)
+        assert interrupted[-1].reason == "guardrail:no_passwords"
+
+
+async def test_interruption_mid_response() -> None:
+    runner = rt.Runner(rt.Agent("a"), provider=testing.local(WEATHER, realtime_pacing=True))
+    async with runner.connect() as session:
+        await session.send_text("tell me a story")
+        received = 0
+        while received < 5:
+            event = await session.next_event(timeout=10)
+            if isinstance(event, ev.AudioDelta):
+                received += 1
+        session.playback.played(ms=120)
+        interrupted = await session.interrupt()
+        assert interrupted.audio_end_ms == 120
+        after = await testing.collect(session, ev.ResponseDone)
+        assert not [e for e in after if isinstance(e, ev.AudioDelta)]
+        assert after[-1].response.status == "cancelled"
+        truncated = await testing.collect(session, ev.ItemTruncated)
+        assert truncated[-1].audio_end_ms == 120
+        assert truncated[-1].item_id == interrupted.item_id
+
+
+async def test_two_sessions_from_one_runner_at_once() -> None:
+    runner = rt.Runner(rt.Agent("echo"), provider=testing.local())
+
+    async def talk(text: str) -> str:
+        async with runner.connect() as session:
+            return (await testing.run_turn(session, text)).transcript
+
+    first, second = await asyncio.gather(talk("first caller"), talk("second caller"))
+    assert (first, second) == ("first caller", "second caller")
+
+
+async def test_invalid_config_fails_before_connecting() -> None:
+    provider = testing.local()
+    runner = rt.Runner(
+        rt.Agent("a"),
+        provider=provider,
+        config=rt.SessionConfig(temperature=0.7, turn_detection=rt.ServerVAD(threshold=2.0)),
+    )
+    with pytest.raises(rt.ConfigError) as info:
+        async with runner.connect():
+            pass
+    assert len(info.value.problems) == 2
+    assert provider.running is None
+
+
+async def test_handoff_after_assistant_audio_keeps_the_voice_back_with_a_warning() -> None:
+    concierge, billing = make_agents()
+    async with rt.Runner(concierge, provider=testing.local(WEATHER)).connect() as session:
+        await testing.run_turn(session, "what about my invoice")  # the assistant speaks
+        turn = await testing.run_turn(session, "a billing question")
+        warnings = turn.of_type(ev.Warning)
+        assert [w.field for w in warnings] == ["voice"], [type(e).__name__ for e in turn.events]
+        assert not turn.of_type(ev.ErrorEvent)
+        (handoff,) = turn.of_type(ev.Handoff)
+        assert handoff.update.voice is rt.UNSET
+        assert handoff.update.instructions == "You handle invoices."
+        assert session.agent is billing
+        assert session.confirmed_config is not None
+        assert session.confirmed_config.voice == "marin"
