@@ -209,6 +209,20 @@ async def _drive(
     }
 
 
+def _watch_gc() -> list[float]:
+    pauses: list[float] = []
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif info.get("generation") == 2:
+            pauses.append((time.perf_counter() - started[0]) * 1000)
+
+    gc.callbacks.append(callback)
+    return pauses
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kind", choices=("realtalk", "floor"), required=True)
@@ -219,7 +233,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=1.0)
     args = parser.parse_args()
     runner = run_realtalk if args.kind == "realtalk" else run_floor
+    pauses = _watch_gc()
     result = asyncio.run(runner(args, Recorder()))
+    result["gc2_pauses"] = len(pauses)
+    result["gc2_max_ms"] = max(pauses, default=0.0)
     print(json.dumps(result), flush=True)
 
 

@@ -138,7 +138,8 @@ async def _duplex(ws: ServerConnection, ms: int, seconds: float) -> None:
     parts = delta_parts(ms)
     period = ms * 1_000_000
     frames = max(1, int(seconds * 1000 / ms))
-    start = time.monotonic_ns()
+    # A random phase: real calls do not all start on the same millisecond.
+    start = time.monotonic_ns() + random.randrange(period)
     for k in range(frames):
         scheduled = start + k * period
         wait = (scheduled - time.monotonic_ns()) / 1e9

@@ -4,6 +4,8 @@ Re-exports only. Events live in :mod:`realtalk.events` (``rt.events.AudioDelta``
 :mod:`realtalk.providers` (``rt.providers.OpenAI()``).
 """
 
+from typing import TYPE_CHECKING
+
 from realtalk import commands, events, items
 from realtalk.config import (
     UNSET,
@@ -39,6 +41,16 @@ from realtalk.errors import (
 )
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
+    from realtalk import providers
+    from realtalk.agent import Agent
+    from realtalk.guardrails import OutputGuardrail, output_guardrail
+    from realtalk.playback import PlaybackTracker
+    from realtalk.protocol import ClientProtocol
+    from realtalk.runner import Runner
+    from realtalk.session import Session, SessionOptions
+    from realtalk.tools import FunctionTool, function_tool
 
 # The asyncio layer loads on first use, so importing the pure core (and `import realtalk`
 # itself) stays cheap and free of asyncio/websockets.

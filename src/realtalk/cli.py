@@ -115,6 +115,65 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_CONFIG
 
 
+# -- demo, serve, talk ------------------------------------------------------------------------
+
+
+def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from realtalk.demo import add_demo_arguments
+
+    parser = subparsers.add_parser(
+        "demo",
+        help="a spoken question to a concierge agent, end to end on the local server",
+        description="Speak a question to a concierge agent (weather tool, handoff to billing) "
+        "through the built-in local Realtime server: VAD, transcription, tool call, spoken "
+        "reply written to a WAV file. Offline; no API key.",
+    )
+    add_demo_arguments(parser)
+    parser.set_defaults(handler=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from realtalk.demo import main as demo_main
+
+    return demo_main(args)
+
+
+def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from realtalk.server.app import add_serve_arguments
+
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the local Realtime server (OpenAI GA, Azure GA and Azure preview routes)",
+        description="Run realtalk's local Realtime server on loopback.",
+    )
+    add_serve_arguments(parser)
+    parser.set_defaults(handler=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from realtalk.server.app import run_from_args
+
+    return run_from_args(args)
+
+
+def _add_talk(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from realtalk.talk import add_talk_arguments
+
+    parser = subparsers.add_parser(
+        "talk",
+        help="a text (or microphone) conversation with an agent on any provider",
+        description="Type to the model and read (or hear) its answers.",
+    )
+    add_talk_arguments(parser)
+    parser.set_defaults(handler=_cmd_talk)
+
+
+def _cmd_talk(args: argparse.Namespace) -> int:
+    from realtalk.talk import main as talk_main
+
+    return talk_main(args)
+
+
 # -- entry point -----------------------------------------------------------------------------
 
 
@@ -125,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_explain(subparsers)
+    _add_demo(subparsers)
+    _add_serve(subparsers)
+    _add_talk(subparsers)
     return parser
 
 
