@@ -4,7 +4,7 @@ Re-exports only. Events live in :mod:`realtalk.events` (``rt.events.AudioDelta``
 :mod:`realtalk.providers` (``rt.providers.OpenAI()``).
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 from realtalk import commands, events, items
 from realtalk.config import (
@@ -42,7 +42,7 @@ from realtalk.errors import (
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
+if _TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers and IDEs
     from realtalk import providers
     from realtalk.agent import Agent
     from realtalk.guardrails import OutputGuardrail, output_guardrail
