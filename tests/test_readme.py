@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -43,10 +45,6 @@ def test_config_error_example_matches_reality() -> None:
 
     example = blocks("python")[1]
     error_text = blocks("text")[1].strip()
-    namespace = {"rt": rt}
-    try:
-        exec(example, namespace)  # the README's own snippet
-    except rt.ConfigError as exc:
-        assert str(exc) == error_text
-    else:
-        raise AssertionError("the README's invalid config was accepted")
+    with pytest.raises(rt.ConfigError) as info:
+        exec(example, {"rt": rt})  # the README's own snippet
+    assert str(info.value) == error_text
