@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import json
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +42,6 @@ from realtalk.errors import (
     TransportError,
 )
 from realtalk.events import (
-    ApprovalRequired,
     AudioDelta,
     AudioDone,
     AudioTranscriptDelta,
@@ -79,17 +77,14 @@ from realtalk.events import (
     SpeechStopped,
     TextDelta,
     TextDone,
-    ToolCallFailed,
-    ToolCallFinished,
-    ToolCallStarted,
     TurnMetrics,
     Warning,
 )
 from realtalk.guardrails import GuardrailFailed, GuardrailOutcome, GuardrailRunner, OutputGuardrail
-from realtalk.items import FunctionCallItem, FunctionCallOutputItem, InputText, Item, MessageItem
+from realtalk.items import FunctionCallItem, InputText, Item, MessageItem
 from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
-from realtalk.tools import ToolContext
+from realtalk.tool_calls import ToolCalls
 from realtalk.transports import Transport
 
 if TYPE_CHECKING:
@@ -195,11 +190,7 @@ class Session:
         self._closed = False
         self._close_error: RealtalkError | None = None
         self._dropped_responses: set[str] = set()
-        self._tool_tasks: dict[str, tuple[str | None, asyncio.Task[None]]] = {}
-        self._approvals: dict[str, asyncio.Future[tuple[bool, str | None]]] = {}
-        self._pending_outputs: dict[str, int] = {}
-        self._done_responses: set[str] = set()
-        self._handoff_requested: Agent | None = None
+        self._tools = ToolCalls(self)
         self._turn_started_at: float | None = None
         self._first_audio: dict[str, float] = {}
         self._first_text: dict[str, float] = {}
@@ -261,10 +252,12 @@ class Session:
         return (
             self._proto.response_state is ResponseState.IDLE
             and self._proto.queued_responses == 0
-            and not self._tool_tasks
-            and not self._pending_outputs
-            and self._handoff_requested is None
+            and not self._tools.busy
         )
+
+    def dropped(self, response_id: str) -> bool:
+        """True when the events of ``response_id`` are no longer delivered (interrupted)."""
+        return response_id in self._dropped_responses
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -317,11 +310,7 @@ class Session:
             return
         self._closed = True
         self._proto.close()
-        for _, task in list(self._tool_tasks.values()):
-            task.cancel()
-        for waiter in self._approvals.values():
-            if not waiter.done():
-                waiter.cancel()
+        self._tools.cancel()
         if self._transport is not None:
             with contextlib.suppress(RealtalkError, OSError):
                 await self._transport.close()
@@ -332,7 +321,7 @@ class Session:
         await self._guards.aclose()
         for background in list(self._background):
             background.cancel()
-        tasks = [t for _, t in self._tool_tasks.values()] + list(self._background)
+        tasks = self._tools.tasks() + list(self._background)
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         for _, update_waiter in self._update_waiters:
@@ -588,124 +577,17 @@ class Session:
         self.playback.forget(item_id)
 
     def _cancel_tools(self, response_id: str) -> None:
-        for call_id, (rid, task) in list(self._tool_tasks.items()):
-            if rid == response_id:
-                task.cancel()
-                self._tool_tasks.pop(call_id, None)
-                waiter = self._approvals.pop(call_id, None)
-                if waiter is not None and not waiter.done():
-                    waiter.cancel()
+        self._tools.cancel(response_id)
 
     # -- tools --------------------------------------------------------------------------------
 
     async def approve(self, call_id: str) -> None:
         """Let a tool call that needs approval run."""
-        self._resolve_approval(call_id, True, None)
+        self._tools.resolve_approval(call_id, True, None)
 
     async def reject(self, call_id: str, reason: str | None = None) -> None:
         """Refuse a tool call; the model is told it was rejected (and why)."""
-        self._resolve_approval(call_id, False, reason)
-
-    def _resolve_approval(self, call_id: str, ok: bool, reason: str | None) -> None:
-        waiter = self._approvals.get(call_id)
-        if waiter is None:
-            raise InvalidState(f"no tool call {call_id!r} is waiting for approval")
-        if not waiter.done():
-            waiter.set_result((ok, reason))
-
-    def _start_tool_call(self, response_id: str | None, call_id: str, name: str, args: str) -> None:
-        task = asyncio.create_task(
-            self._run_tool_call(response_id, call_id, name, args), name=f"realtalk-tool-{name}"
-        )
-        self._tool_tasks[call_id] = (response_id, task)
-        if response_id is not None:
-            self._pending_outputs[response_id] = self._pending_outputs.get(response_id, 0) + 1
-
-    async def _run_tool_call(
-        self, response_id: str | None, call_id: str, name: str, args: str
-    ) -> None:
-        agent = self.agent
-        started = self._loop.time()
-        output: str
-        try:
-            await self._emit(ToolCallStarted(call_id, name, args, agent.name))
-            target = agent.find_handoff(name)
-            if target is not None:
-                self._handoff_requested = target
-                output = json.dumps({"transferred_to": target.name})
-                await self._emit(ToolCallFinished(call_id, name, output, 0.0))
-            else:
-                output = await self._invoke_tool(agent, call_id, name, args, started)
-            await self._send(CreateItem(FunctionCallOutputItem(call_id, output)))
-        except asyncio.CancelledError:
-            await self._emit(
-                ToolCallFailed(call_id, name, "cancelled: the user interrupted", self._ms(started))
-            )
-            raise
-        except (ConnectionClosed, InvalidState):
-            return
-        finally:
-            self._tool_tasks.pop(call_id, None)
-            if response_id is not None:
-                self._pending_outputs[response_id] = self._pending_outputs.get(response_id, 1) - 1
-        if response_id is not None:
-            await self._maybe_continue(response_id)
-            await self._emit_if_idle(response_id)
-
-    async def _invoke_tool(
-        self, agent: Agent, call_id: str, name: str, args: str, started: float
-    ) -> str:
-        tool = agent.find_tool(name)
-        if tool is None:
-            error = f"unknown tool {name!r}; available: {[t.name for t in agent.function_tools()]}"
-            await self._emit(ToolCallFailed(call_id, name, error, self._ms(started)))
-            return json.dumps({"error": error})
-        if tool.needs_approval:
-            waiter: asyncio.Future[tuple[bool, str | None]] = self._loop.create_future()
-            self._approvals[call_id] = waiter
-            await self._emit(ApprovalRequired(call_id, name, args))
-            try:
-                ok, reason = await waiter
-            finally:
-                self._approvals.pop(call_id, None)
-            if not ok:
-                error = f"the user rejected this call{': ' + reason if reason else ''}"
-                await self._emit(ToolCallFailed(call_id, name, error, self._ms(started)))
-                return json.dumps({"error": error})
-        context = ToolContext(call_id, name, {"agent": agent.name, "session": self})
-        result = await tool.invoke(args, context=context)
-        if result.is_error:
-            await self._emit(
-                ToolCallFailed(call_id, name, _error_text(result.output), result.duration_ms)
-            )
-        else:
-            await self._emit(ToolCallFinished(call_id, name, result.output, result.duration_ms))
-        return result.output
-
-    async def _maybe_continue(self, response_id: str) -> None:
-        """After a response's tool calls all answered (and it is done), let the model go on."""
-        if self._pending_outputs.get(response_id, 1) > 0:
-            return  # no tool calls in this response, or some still running
-        if response_id not in self._done_responses or response_id in self._dropped_responses:
-            return
-        target = self._handoff_requested
-        try:
-            if target is not None and target is not self.agent:
-                try:
-                    await self.switch_agent(target)
-                except RealtalkError as exc:
-                    await self._emit(SessionError(f"handoff to {target.name} failed: {exc}"))
-            if self.options.auto_respond_after_tools and not self._closed:
-                self._proto.send(CreateResponse())
-        finally:
-            # Cleared only once the follow-up is queued in the protocol, so `idle` never
-            # reads True between a tool's answer and the response that uses it.
-            self._handoff_requested = None
-            self._pending_outputs.pop(response_id, None)
-        await self._flush()
-
-    def _ms(self, started: float) -> float:
-        return (self._loop.time() - started) * 1000.0
+        self._tools.resolve_approval(call_id, False, reason)
 
     # -- the reader ---------------------------------------------------------------------------
 
@@ -742,8 +624,7 @@ class Session:
                 for _, waiter in self._update_waiters:
                     if not waiter.done():
                         waiter.set_exception(InvalidState("the connection closed"))
-                for _, task in list(self._tool_tasks.values()):
-                    task.cancel()
+                self._tools.cancel()
                 self._put_closed()
 
     async def _dispatch(self, event: Any) -> None:
@@ -809,7 +690,7 @@ class Session:
                     return
                 name = event.name or self._call_name(event.item_id)
                 await self._emit(event)
-                self._start_tool_call(rid, call_id, name, args)
+                self._tools.start(rid, call_id, name, args)
                 await self._emit(HistoryUpdated(tuple(self.history)))
                 return
             case ResponseDone(response=response):
@@ -846,7 +727,7 @@ class Session:
     async def _on_response_done(self, event: ResponseDone) -> None:
         response = event.response
         rid = response.id
-        self._done_responses.add(rid)
+        self._tools.done_responses.add(rid)
         if self._guards:
             if rid in self._dropped_responses:
                 self._spawn(self._guards.discard(rid), "realtalk-guardrail-discard")
@@ -873,7 +754,7 @@ class Session:
         await self._emit(event)
         self._response_text.pop(rid, None)
         await self._emit(HistoryUpdated(tuple(self.history)))
-        await self._maybe_continue(rid)
+        await self._tools.maybe_continue(rid)
         await self._emit_if_idle(rid)
 
     async def _emit_if_idle(self, rid: str | None) -> None:
@@ -904,24 +785,13 @@ class Session:
         if rid in self._tripped or self._closed:
             return
         self._tripped.add(rid)
-        if rid not in self._done_responses and rid == self._proto.active_response_id:
+        if rid not in self._tools.done_responses and rid == self._proto.active_response_id:
             await self._send(CancelResponse(rid))
         self._dropped_responses.add(rid)
         self._cancel_tools(rid)
         item_id, end_ms = await self._truncate_playing()
         await self._emit(GuardrailTripped(outcome.name, rid, outcome.text, outcome.info))
         await self._emit(Interrupted(rid, item_id, end_ms, f"guardrail:{outcome.name}"))
-
-
-def _error_text(output: str) -> str:
-    """The message inside a tool's ``{"error": ...}`` output, for the app's event."""
-    try:
-        data = json.loads(output)
-    except ValueError:
-        return output
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return str(data["error"])
-    return output
 
 
 def _fmt(config: SessionConfig | None, name: str) -> AudioFormat:
