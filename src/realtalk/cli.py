@@ -139,21 +139,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from realtalk.server.app import add_serve_arguments
-
-    parser = subparsers.add_parser(
+    # Listed here for `realtalk --help`; its own options live with the server and are parsed
+    # there (see main), so other subcommands never import the server.
+    subparsers.add_parser(
         "serve",
         help="run the local Realtime server (OpenAI GA, Azure GA and Azure preview routes)",
-        description="Run realtalk's local Realtime server on loopback.",
+        add_help=False,
     )
-    add_serve_arguments(parser)
-    parser.set_defaults(handler=_cmd_serve)
-
-
-def _cmd_serve(args: argparse.Namespace) -> int:
-    from realtalk.server.app import run_from_args
-
-    return run_from_args(args)
 
 
 def _add_talk(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -192,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script passes it to ``sys.exit``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"]:
+        from realtalk.server.app import serve_main
+
+        return serve_main(argv[1:])
     args = build_parser().parse_args(argv)
     code: int = args.handler(args)
     return code
