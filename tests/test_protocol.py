@@ -29,38 +29,9 @@ from realtalk.events import (
 )
 from realtalk.protocol import ClientProtocol, ResponseState, State
 
-GA_SESSION: dict[str, Any] = {
-    "type": "realtime",
-    "object": "realtime.session",
-    "id": "sess_1",
-    "model": "gpt-realtime-2025-08-28",
-    "output_modalities": ["audio"],
-    "instructions": "default",
-    "tools": [],
-    "tool_choice": "auto",
-    "max_output_tokens": "inf",
-    "tracing": None,
-    "prompt": None,
-    "expires_at": 1756324625,
-    "audio": {
-        "input": {
-            "format": {"type": "audio/pcm", "rate": 24000},
-            "transcription": None,
-            "noise_reduction": None,
-            "turn_detection": {
-                "type": "server_vad",
-                "threshold": 0.5,
-                "prefix_padding_ms": 300,
-                "silence_duration_ms": 200,
-                "idle_timeout_ms": None,
-                "create_response": True,
-                "interrupt_response": True,
-            },
-        },
-        "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "marin", "speed": 1},
-    },
-    "include": None,
-}
+from .samples import ga_session
+
+GA_SESSION = ga_session(id="sess_1", instructions="default")
 
 
 def created(session: dict[str, Any] | None = None) -> str:

@@ -17,38 +17,9 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 
-GA_SESSION: dict[str, Any] = {
-    "type": "realtime",
-    "object": "realtime.session",
-    "id": "sess_scripted",
-    "model": "gpt-realtime",
-    "output_modalities": ["audio"],
-    "instructions": "default instructions",
-    "tools": [],
-    "tool_choice": "auto",
-    "max_output_tokens": "inf",
-    "tracing": None,
-    "prompt": None,
-    "expires_at": 0,
-    "include": None,
-    "audio": {
-        "input": {
-            "format": {"type": "audio/pcm", "rate": 24000},
-            "transcription": None,
-            "noise_reduction": None,
-            "turn_detection": {
-                "type": "server_vad",
-                "threshold": 0.5,
-                "prefix_padding_ms": 300,
-                "silence_duration_ms": 200,
-                "idle_timeout_ms": None,
-                "create_response": True,
-                "interrupt_response": True,
-            },
-        },
-        "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "marin", "speed": 1},
-    },
-}
+from ..samples import ga_session
+
+GA_SESSION = ga_session(id="sess_scripted", model="gpt-realtime", expires_at=0)
 
 
 def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
