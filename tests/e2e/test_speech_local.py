@@ -1,0 +1,76 @@
+"""Real speech end to end over a real socket: Piper speaks the user's question, the local
+server hears it (Silero VAD, Whisper tiny.en), the scripted brain answers and Piper speaks."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import realtalk as rt
+from realtalk import events as ev
+from realtalk import testing
+
+pytestmark = pytest.mark.speech
+
+SENTENCES = [
+    "What is the weather in Paris today?",
+    "Please book a table for two at eight.",
+]
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    ref, hyp = words(reference), words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+@pytest.fixture(scope="module")
+def piper() -> object:
+    from realtalk.server.engines.registry import speech_extra_installed
+
+    if not speech_extra_installed():
+        pytest.skip("needs the speech extra: pip install 'realtalk[speech]'")
+    from realtalk.server.engines import PiperSynthesizer
+
+    return PiperSynthesizer()
+
+
+async def test_spoken_turns_are_heard_and_answered(piper: object) -> None:
+    scenario = {"default": "I heard you say: {text}"}
+    runner = rt.Runner(
+        rt.Agent("listener"),
+        provider=testing.local(scenario, speech=True),
+        config=rt.SessionConfig(
+            turn_detection=rt.ServerVAD(silence_duration_ms=500),
+            transcription=rt.Transcription(model="whisper-1", language="en"),
+        ),
+    )
+    errors: list[float] = []
+    async with runner.connect() as session:
+        for sentence in SENTENCES:
+            pcm = b"".join(piper.synthesize(sentence))  # type: ignore[attr-defined]
+            rate = piper.sample_rate  # type: ignore[attr-defined]
+            audio = testing.silence(300, rate) + pcm + testing.silence(1200, rate)
+            await session.send_audio(audio, rate=rate)
+            events = await testing.collect(session, ev.SessionIdle, timeout=60)
+            heard = [e.transcript for e in events if isinstance(e, ev.InputTranscriptCompleted)]
+            assert len(heard) == 1
+            errors.append(word_error_rate(sentence, heard[0]))
+            started = [e for e in events if isinstance(e, ev.SpeechStarted)]
+            stopped = [e for e in events if isinstance(e, ev.SpeechStopped)]
+            assert len(started) == len(stopped) == 1
+            reply = b"".join(e.audio for e in events if isinstance(e, ev.AudioDelta))
+            assert len(reply) > 48000  # more than a second of spoken reply
+            spoken = [e.transcript for e in events if isinstance(e, ev.AudioTranscriptDone)]
+            assert spoken[0].startswith("I heard you say:")
+    print(f"[figures] word error rate per sentence: {[round(e, 3) for e in errors]}")
+    assert sum(errors) / len(errors) <= 0.25
