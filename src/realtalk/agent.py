@@ -46,10 +46,11 @@ class Agent:
     output_guardrails: Sequence[OutputGuardrail] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        from realtalk.tools import as_tool
+        if self.tools:
+            from realtalk.tools import as_tool  # pydantic loads only for agents with tools
 
-        # Plain functions are accepted and wrapped with default tool options.
-        self.tools = tuple(as_tool(t) for t in self.tools)
+            # Plain functions are accepted and wrapped with default tool options.
+            self.tools = tuple(as_tool(t) for t in self.tools)
         problems: list[ConfigProblem] = []
         seen: set[str] = set()
         for tool in self.function_tools():
@@ -110,6 +111,8 @@ class Agent:
         return None
 
     def function_tools(self) -> tuple[FunctionTool, ...]:
+        if not self.tools:
+            return ()
         from realtalk.tools import FunctionTool
 
         return tuple(t for t in self.tools if isinstance(t, FunctionTool))

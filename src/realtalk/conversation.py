@@ -148,6 +148,15 @@ class Conversation:
             entry.function_output = item.output
         return entry
 
+    def add_audio(self, item_id: str, audio: bytes) -> None:
+        """Count (and, when retaining, keep) assistant audio received for ``item_id``."""
+        entry = self._entries.get(item_id) or self._entry(item_id)
+        entry.audio_bytes += len(audio)
+        if self.retain_audio:
+            if entry.audio is None:
+                entry.audio = bytearray()
+            entry.audio += audio
+
     def apply(self, event: ServerEvent) -> bool:
         """Update from one server event. Returns True when the history changed."""
         match event:
@@ -187,12 +196,7 @@ class Conversation:
                 entry.transcript_final = True
                 return True
             case AudioDelta(item_id=item_id, audio=audio):
-                entry = self._entry(item_id)
-                entry.audio_bytes += len(audio)
-                if self.retain_audio:
-                    if entry.audio is None:
-                        entry.audio = bytearray()
-                    entry.audio += audio
+                self.add_audio(item_id, audio)
                 return False
             case AudioTranscriptDelta(item_id=item_id, delta=delta):
                 self._entry(item_id).transcript += delta

@@ -43,6 +43,7 @@ from realtalk.conversation import Conversation
 from realtalk.dialects import Dialect
 from realtalk.errors import InvalidState
 from realtalk.events import (
+    AudioDelta,
     ConfigMismatch,
     ErrorEvent,
     ProtocolViolation,
@@ -214,6 +215,10 @@ class ClientProtocol:
             event = rewritten
         self._outgoing.append(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
 
+    @property
+    def has_messages_to_send(self) -> bool:
+        return bool(self._outgoing)
+
     def messages_to_send(self) -> list[str]:
         """The JSON texts to write to the transport, in order. Empties the outbox."""
         out, self._outgoing = self._outgoing, []
@@ -251,8 +256,12 @@ class ClientProtocol:
         return out
 
     def _handle(self, event: ServerEvent) -> None:
-        self.state = _STATE_TRANSITIONS.get((self.state, type(event)), self.state)
         self._events.append(event)
+        if type(event) is AudioDelta:
+            # The hot path (tens of events a second per session): only the byte count matters.
+            self.conversation.add_audio(event.item_id, event.audio)
+            return
+        self.state = _STATE_TRANSITIONS.get((self.state, type(event)), self.state)
         match event:
             case SessionCreated(config=config, session_id=sid):
                 self.confirmed = config

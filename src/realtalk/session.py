@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from realtalk.agent import Agent
-from realtalk.audio import Converter
 from realtalk.commands import (
     AppendAudio,
     CancelResponse,
@@ -195,7 +194,7 @@ class Session:
         self._first_audio: dict[str, float] = {}
         self._first_text: dict[str, float] = {}
         self._response_text: dict[str, str] = {}
-        self._converters: dict[AudioFormat, Converter] = {}
+        self._converters: dict[AudioFormat, Any] = {}
         self._tripped: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._guards = self._make_guardrail_runner()
@@ -421,6 +420,8 @@ class Session:
         source = format or AudioFormat.pcm16(rate or 24000)
         target = _fmt(self._proto.confirmed, "input_format")
         # One streaming converter per source format, so chunk boundaries do not click.
+        from realtalk.audio import Converter  # numpy and soxr load on first audio, not import
+
         converter = self._converters.get(source)
         if converter is None or converter.to_format != target:
             converter = self._converters[source] = Converter(source, target)
@@ -601,7 +602,8 @@ class Session:
                 self._proto.receive_message(text)
                 for event in self._proto.events_received():
                     await self._dispatch(event)
-                await self._flush()
+                if self._proto.has_messages_to_send:
+                    await self._flush()
         except ConnectionClosed as exc:
             if not self._closed:
                 self._close_error = exc
@@ -628,6 +630,16 @@ class Session:
                 self._put_closed()
 
     async def _dispatch(self, event: Any) -> None:
+        if type(event) is AudioDelta:
+            # The hot path, checked first: audio deltas are most of the traffic.
+            rid = event.response_id
+            if rid in self._dropped_responses:
+                return
+            self.playback.on_audio(event.item_id, len(event.audio))
+            if rid not in self._first_audio:
+                self._first_audio[rid] = self._loop.time()
+            await self._emit(event)
+            return
         match event:
             case SessionCreated():
                 if self._created is not None and not self._created.done():
@@ -668,11 +680,6 @@ class Session:
                 self._turn_started_at = self._loop.time()
             case ResponseCreated(response=response):
                 self._response_text[response.id] = ""
-            case AudioDelta(response_id=rid, item_id=item_id, audio=audio):
-                if rid in self._dropped_responses:
-                    return
-                self.playback.on_audio(item_id, len(audio))
-                self._first_audio.setdefault(rid, self._loop.time())
             case (
                 AudioTranscriptDelta(response_id=rid, delta=delta)
                 | TextDelta(response_id=rid, delta=delta)

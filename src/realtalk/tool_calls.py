@@ -22,7 +22,6 @@ from realtalk.events import (
     ToolCallStarted,
 )
 from realtalk.items import FunctionCallOutputItem
-from realtalk.tools import ToolContext
 
 if TYPE_CHECKING:
     from realtalk.agent import Agent
@@ -131,6 +130,8 @@ class ToolCalls:
                 error = f"the user rejected this call{': ' + reason if reason else ''}"
                 await session._emit(ToolCallFailed(call_id, name, error, self._ms(started)))
                 return json.dumps({"error": error})
+        from realtalk.tools import ToolContext
+
         context = ToolContext(call_id, name, {"agent": agent.name, "session": session})
         result = await tool.invoke(arguments, context=context)
         if result.is_error:
