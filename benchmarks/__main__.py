@@ -14,7 +14,7 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks._machine import describe_machine
+from benchmarks._machine import describe_machine, load_average
 from benchmarks._stats import Table
 
 BENCHMARKS = ("inbound", "outbound", "imports", "concurrency", "turn_latency")
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for name in args.only or BENCHMARKS:
         started = time.monotonic()
-        print(f"\n--- {name} ...", flush=True)
+        load = load_average()
+        print(f"\n--- {name} (load average {load}) ...", flush=True)
         try:
             module = importlib.import_module(f"benchmarks.{name}")
             tables: list[Table] = module.run(quick=args.quick)
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             failed.append(name)
             continue
         for table in tables:
+            table.note(f"load average when it started: {load}")
             rendered = table.render()
             print("\n" + rendered, flush=True)
             blocks.append(rendered)

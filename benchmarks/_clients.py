@@ -11,7 +11,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from benchmarks._harness import PeerMissing
@@ -151,7 +151,7 @@ async def agents_session(url: str, n: int, deflate: bool) -> float:
     return meter.us_per_event
 
 
-Client = Callable[[str, int, bool], Awaitable[float]]
+Client = Callable[[str, int, bool], Coroutine[Any, Any, float]]
 
 INBOUND_CLIENTS: dict[str, Client] = {
     "floor: websockets": floor_websockets,

@@ -18,7 +18,7 @@ import gc
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,11 +145,17 @@ async def run_floor(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
     )
 
 
+def _bind(
+    send: Callable[[Any, int], Awaitable[None]], conn: Any
+) -> Callable[[int], Awaitable[None]]:
+    return lambda k: send(conn, k)
+
+
 async def _drive(
     args: argparse.Namespace,
     rec: Recorder,
     open_all: Callable[[contextlib.AsyncExitStack, int], Awaitable[list[Any]]],
-    receive: Callable[[Any], Awaitable[None]],
+    receive: Callable[[Any], Coroutine[Any, Any, None]],
     send: Callable[[Any, int], Awaitable[None]],
     start_response: Callable[[Any], Awaitable[None]],
 ) -> dict[str, Any]:
@@ -165,15 +171,13 @@ async def _drive(
         rec.measure_from = now + int(args.warmup * 1e9)
         rec.measure_to = rec.measure_from + int(args.seconds * 1e9)
         rng = random.Random(1)
-        tasks = []
+        tasks: list[asyncio.Task[None]] = []
         for conn in conns:
             await start_response(conn)
             tasks.append(asyncio.create_task(receive(conn)))
             # Random phases: real calls do not all send on the same millisecond.
             start = now + rng.randrange(FRAME_MS * 1_000_000)
-            tasks.append(
-                asyncio.create_task(_pace(rec, start, rec.measure_to, lambda k, c=conn: send(c, k)))
-            )
+            tasks.append(asyncio.create_task(_pace(rec, start, rec.measure_to, _bind(send, conn))))
         await asyncio.sleep(max(0.0, (rec.measure_from - time.monotonic_ns()) / 1e9))
         cpu0, wall0 = time.process_time(), time.monotonic()
         await asyncio.sleep(max(0.0, (rec.measure_to - time.monotonic_ns()) / 1e9))

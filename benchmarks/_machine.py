@@ -8,7 +8,7 @@ import os
 import platform
 import sys
 
-__all__ = ["describe_machine", "has_module", "rss_bytes", "version_of"]
+__all__ = ["describe_machine", "has_module", "load_average", "rss_bytes", "version_of"]
 
 PACKAGES = (
     "realtalk",
@@ -69,6 +69,15 @@ def _memory() -> str:
     except (OSError, ValueError):
         pass
     return "?"
+
+
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine skews wall-clock figures (lag,
+    latency) but hardly the CPU-time ones."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "?"
 
 
 def describe_machine() -> list[str]:

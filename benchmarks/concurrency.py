@@ -114,6 +114,7 @@ def run(quick: bool = False) -> list[Table]:
             "lag max ms",
             "send late p99",
             "client CPU",
+            "CPU ms/session-s",
             "server CPU",
             "KB/session idle",
             "KB/session busy",
@@ -128,7 +129,7 @@ def run(quick: bool = False) -> list[Table]:
             summary[label] = (best, at_best)
             for r in results:
                 if "failed" in r:
-                    table.add(f"{label} / {r['n']}", *(["-"] * 8), f"crashed: {r['failed'][0]}")
+                    table.add(f"{label} / {r['n']}", *(["-"] * 9), f"crashed: {r['failed'][0]}")
                     continue
                 table.add(
                     f"{label} / {r['n']}",
@@ -137,6 +138,7 @@ def run(quick: bool = False) -> list[Table]:
                     _ms(r["lag_max_ms"]),
                     _ms(r["send_late_p99_ms"]),
                     f"{r['cpu_share']:.0%}",
+                    r["cpu_share"] * 1000 / r["n"],
                     f"{r['server']['cpu_share']:.0%}",
                     float(r["idle_kb_per_session"]),
                     float(r["busy_kb_per_session"]),
@@ -148,9 +150,12 @@ def run(quick: bool = False) -> list[Table]:
         if at_best is None:
             table.note(f"{label}: no step passed")
             continue
+        cost = at_best["cpu_share"] * 1000 / at_best["n"]
         table.note(
             f"{label}: largest N with p99 lag < {LAG_LIMIT_MS:g} ms: {best} "
-            f"(memory {at_best['busy_kb_per_session']:.0f} KB/session while streaming)"
+            f"(memory {at_best['busy_kb_per_session']:.0f} KB/session while streaming; "
+            f"{cost:.2f} CPU ms per session-second, so a CPU-bound ceiling of "
+            f"~{1000 / cost:.0f} sessions per core)"
         )
     if ours and floor:
         table.note(f"realtalk holds {ours / floor:.2f}x the sessions of the floor")
@@ -161,6 +166,7 @@ def run(quick: bool = False) -> list[Table]:
     )
     table.note(
         "send late = how late the app's 20 ms send timer fired (event-loop saturation); "
-        "server CPU near 100% would mean the server, not the client, was the limit"
+        "server CPU near 100% would mean the server, not the client, was the limit; "
+        "lag is wall-clock: other load on the machine (see the load average) inflates it"
     )
     return [table]

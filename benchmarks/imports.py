@@ -46,15 +46,20 @@ CASES: list[tuple[str, str, str | None]] = [
 ]
 
 
+class ProbeFailed(Exception):
+    pass
+
+
 def probe(statement: str, cwd: str) -> dict[str, float]:
-    out = subprocess.run(
+    proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(statement=statement)],
         cwd=cwd,
         capture_output=True,
         text=True,
-        check=True,
-    ).stdout
-    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    )
+    if proc.returncode != 0:
+        raise ProbeFailed((proc.stderr.strip().splitlines() or ["?"])[-1])
+    result: dict[str, float] = json.loads(proc.stdout.strip().splitlines()[-1])
     return result
 
 
@@ -64,9 +69,14 @@ def run(quick: bool = False) -> list[Table]:
     missing = [c[0] for c in CASES if c not in cases]
     ms: dict[str, list[float]] = {label: [] for label, _, _ in cases}
     rss: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+    failed: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as cwd:  # nothing in the cwd shadows a package
-        for _label, statement, _ in cases:
-            probe(statement, cwd)  # warm-up
+        for label, statement, _ in cases:
+            try:
+                probe(statement, cwd)  # warm-up
+            except ProbeFailed as exc:
+                failed[label] = str(exc)
+        cases = [c for c in cases if c[0] not in failed]
         for _ in range(runs):
             for label, statement, _ in cases:
                 result = probe(statement, cwd)
@@ -86,6 +96,8 @@ def run(quick: bool = False) -> list[Table]:
         table.add(label, mid, p10, p90, ratio, mem, mem - base_rss)
     for label in missing:
         table.note(f"{label}: skipped, the package is not installed")
+    for label, error in failed.items():
+        table.note(f"{label}: the import failed: {error}")
     table.note(
         f"{runs} runs each after one warm-up; ms = the import statement alone; max RSS = "
         "peak RSS of the whole process (VmHWM) (RSS +MB: over a bare interpreter)"

@@ -1,0 +1,109 @@
+"""The benchmark harness itself: statistics, tables, and the loopback server the clients share.
+
+Timings are never asserted; these check that what the benchmarks measure is what they claim
+(the right number of events, of the right size, reaching the app through each client).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import math
+import time
+
+import pytest
+from benchmarks import _clients
+from benchmarks._harness import LoopbackServer
+from benchmarks._loopback import delta_parts, noise_pcm
+from benchmarks._stats import Table, fmt_ratio, median, percentile, spread
+from websockets.asyncio.client import connect
+
+
+def test_percentiles_interpolate_and_handle_edges() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.5
+    assert median([5.0, 1.0, 3.0]) == 3.0
+    assert spread([float(i) for i in range(11)]) == (1.0, 9.0)
+    assert percentile([7.0], 99) == 7.0
+    assert math.isnan(median([]))
+    assert fmt_ratio(30.0, 20.0) == "1.50x"
+    assert fmt_ratio(30.0, math.nan) == "-"
+
+
+def test_table_renders_aligned_columns_and_notes() -> None:
+    table = Table("Title", ["name", "value"])
+    table.add("a", 1.5)
+    table.add("longer name", 1234.0)
+    table.note("a note")
+    lines = table.render().splitlines()
+    assert lines[0] == "Title"
+    assert lines[1] == "====="
+    assert lines[2] == "name         value"
+    assert lines[4] == "a             1.50"
+    assert lines[5] == "longer name  1,234"
+    assert lines[-1] == "* a note"
+
+
+def test_delta_pool_is_valid_json_with_distinct_speech_like_audio() -> None:
+    parts = delta_parts(20)
+    events = [json.loads(head + "ev_1_2" + tail) for head, tail in parts]
+    audios = {e["delta"] for e in events}
+    assert len(audios) == len(parts)  # no repeats for deflate to exploit
+    assert all(len(base64.b64decode(a)) == 960 for a in audios)  # 20 ms PCM16 24 kHz
+    assert {e["type"] for e in events} == {"response.output_audio.delta"}
+    assert len(noise_pcm(100, 0, rate=16000)) == 3200
+
+
+@pytest.fixture(scope="module")
+def loopback() -> LoopbackServer:
+    with LoopbackServer() as server:
+        yield server  # type: ignore[misc]
+
+
+def test_loopback_streams_exactly_n_deltas(loopback: LoopbackServer) -> None:
+    async def collect() -> list[dict[str, object]]:
+        got = []
+        async with connect(loopback.url(mode="stream", n=7, ms=20)) as ws:
+            assert json.loads(await ws.recv())["type"] == "session.created"
+            await ws.send(json.dumps({"type": "response.create"}))
+            async for text in ws:
+                event = json.loads(text)
+                got.append(event)
+                if event["type"] == "response.done":
+                    return got
+        return got
+
+    events = asyncio.run(collect())
+    kinds = [e["type"] for e in events]
+    assert kinds.count("response.output_audio.delta") == 7
+    assert kinds[0] == "response.created"
+    assert kinds[-1] == "response.done"
+
+
+def test_duplex_deltas_carry_their_send_time(loopback: LoopbackServer) -> None:
+    async def first_delta() -> tuple[str, int]:
+        async with connect(loopback.url(mode="duplex", ms=20, seconds=0.2)) as ws:
+            await ws.recv()
+            await ws.send(json.dumps({"type": "response.create"}))
+            async for text in ws:
+                event = json.loads(text)
+                if event["type"] == "response.output_audio.delta":
+                    return event["event_id"], time.monotonic_ns()
+        raise AssertionError("no delta")
+
+    event_id, received = asyncio.run(first_delta())
+    _, scheduled, sent = event_id.split("_")
+    assert int(scheduled) <= int(sent) <= received
+    assert loopback.stats()["sent"] >= 1
+
+
+@pytest.mark.parametrize(
+    "client", [_clients.floor_websockets, _clients.realtalk_session], ids=["floor", "realtalk"]
+)
+@pytest.mark.parametrize("deflate", [False, True])
+def test_inbound_clients_count_every_delta(client: object, deflate: bool) -> None:
+    with LoopbackServer(deflate=deflate) as server:
+        url = server.url(mode="stream", n=30, ms=20)
+        us_per_event = asyncio.run(client(url, 30, deflate))  # type: ignore[operator]
+    # The meter stops only at the 30th audio event delivered to the app.
+    assert us_per_event > 0
