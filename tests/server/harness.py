@@ -24,10 +24,11 @@ from realtalk.server.work import (
     Synthesize,
     Think,
     Transcribe,
+    TurnTimings,
     Work,
     WorkResult,
 )
-from realtalk.server.worker import synthesize_blocking, transcribe_blocking
+from realtalk.server.worker import synthesis_results, transcribe_blocking
 from tests.server.wirecheck import assert_valid_server_event
 
 _ENGINES: Engines | None = None
@@ -63,6 +64,7 @@ class Harness:
         options: ServerOptions | None = None,
         session: dict[str, Any] | None = None,
         auto_work: bool = True,
+        session_type: str | None = None,
     ) -> None:
         self.dialect = dialect
         self.engines = engines or tone_engines()
@@ -72,12 +74,14 @@ class Harness:
             vad=self.engines.new_vad(),
             options=options,
             session=session,
+            session_type=session_type,  # type: ignore[arg-type]
         )
         self.now = 0.0
         self.events: list[dict[str, Any]] = []
         self.closes: list[Close] = []
         self.cancelled: list[str] = []
         self.pending: list[Work] = []
+        self.timings: list[TurnTimings] = []
         self.auto_work = auto_work
         self.session.start(self.now)
         self.pump()
@@ -101,7 +105,8 @@ class Harness:
         if isinstance(work, Transcribe):
             self.session.feed(transcribe_blocking(work, self.engines), self.now)
         elif isinstance(work, Synthesize):
-            self.session.feed(synthesize_blocking(work, self.engines), self.now)
+            for result in synthesis_results(work, self.engines):
+                self.session.feed(result, self.now)
         else:
             for result in run_brain(self.engines, work):
                 self.session.feed(result, self.now)
@@ -116,6 +121,8 @@ class Harness:
                     self.events.append(assert_valid_server_event(self.dialect, out.text))
                 elif isinstance(out, Close):
                     self.closes.append(out)
+                elif isinstance(out, TurnTimings):
+                    self.timings.append(out)
                 elif isinstance(out, CancelWork):
                     self.cancelled.append(out.work_id)
                     self.pending = [w for w in self.pending if w.work_id != out.work_id]
@@ -123,6 +130,22 @@ class Harness:
                     self.run_work(out)
                 else:
                     self.pending.append(out)
+
+    def run_next(self, after_ms: float = 0.0) -> Work:
+        """Advance the clock by ``after_ms``, then run the oldest pending work to its end."""
+        self.now += after_ms
+        work = self.pending.pop(0)
+        self.run_work(work)
+        self.pump()
+        return work
+
+    def feed(self, result: WorkResult, after_ms: float = 0.0) -> list[dict[str, Any]]:
+        """Advance the clock by ``after_ms``, then hand the session one work result."""
+        mark = len(self.events)
+        self.now += after_ms
+        self.session.feed(result, self.now)
+        self.pump()
+        return self.events[mark:]
 
     def run_pending(self) -> None:
         while self.pending:

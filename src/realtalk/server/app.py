@@ -15,6 +15,10 @@ path                                         dialect    auth
 ``POST /v1/realtime/client_secrets``         --         mints ``ek_`` keys (also under /openai)
 ===========================================  =========  =========================================
 
+Every route takes ``intent=transcription`` (then no model is needed): a transcription session,
+``session.created`` with ``type: "transcription"`` on GA, ``transcription_session.created`` on
+beta; so does a client secret minted for a transcription session.
+
 Browsers authenticate with the subprotocol ``openai-insecure-api-key.<key>``. websockets only
 parses GET requests, so the connection class peeks at the request line and answers the one POST
 route itself (a small HTTP/1.1 exchange, then close).
@@ -33,7 +37,8 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -55,7 +60,7 @@ from realtalk.server.secrets import (
     MIN_TTL_S,
     ClientSecretStore,
 )
-from realtalk.server.session import ServerSession
+from realtalk.server.session import ServerSession, SessionType
 from realtalk.server.wire_session import (
     apply_session_update,
     default_session,
@@ -68,6 +73,7 @@ from realtalk.server.work import (
     Synthesize,
     Think,
     Transcribe,
+    TurnTimings,
     WorkResult,
 )
 from realtalk.server.worker import run_work
@@ -91,6 +97,8 @@ _INSECURE_KEY_PREFIX = "openai-insecure-api-key."
 # One append carries up to 15 MiB of audio: as base64 plus its envelope that is ~20 MiB of text.
 DEFAULT_MAX_MESSAGE_BYTES = MAX_APPEND_BYTES * 4 // 3 + 64 * 1024
 _MAX_HTTP_BODY = 1024 * 1024
+TIMINGS_KEPT = 1000
+"""How many :class:`TurnTimings` records ``ServerHandle.timings`` keeps (the newest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +124,8 @@ class _Route:
     model: str
     session: dict[str, Any] | None = None
     retired: bool = False
+    session_type: SessionType | None = None
+    """From ``intent``; None: the client secret's session type, else realtime."""
 
 
 def _is_loopback(host: str) -> bool:
@@ -163,7 +173,13 @@ def _bearer(headers: Headers) -> str | None:
 class RealtimeServer:
     """The server's shared state: config, engines, client secrets, live connections."""
 
-    def __init__(self, config: ServerConfig, engines: Engines) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        engines: Engines,
+        *,
+        on_timings: Callable[[TurnTimings], None] | None = None,
+    ) -> None:
         if config.no_auth and not _is_loopback(config.host):
             raise ConfigError(
                 [
@@ -181,6 +197,17 @@ class RealtimeServer:
         self.secrets = ClientSecretStore()
         self._routes: dict[ServerConnection, _Route] = {}
         self.active_sessions = 0
+        self.timings: deque[TurnTimings] = deque(maxlen=TIMINGS_KEPT)
+        """The latency breakdown of the last responses of every session, oldest first."""
+        self.on_timings = on_timings
+
+    def record_timings(self, timings: TurnTimings) -> None:
+        self.timings.append(timings)
+        if self.on_timings is not None:
+            try:
+                self.on_timings(timings)
+            except Exception:  # a observer's bug must not end a session
+                logger.exception("on_timings callback failed")
 
     # --- auth ------------------------------------------------------------------------------
 
@@ -234,6 +261,16 @@ class RealtimeServer:
         parts = urlsplit(request.path)
         path = parts.path.rstrip("/")
         query = parse_qs(parts.query)
+        intents = query.get("intent")
+        intent = intents[0] if intents else None
+        if intent not in (None, "realtime", "transcription"):
+            # Our wording, in the style of the service's invalid_value messages.
+            return _http_error(
+                400,
+                f"Invalid value: '{intent}'. Supported values are: 'realtime' and 'transcription'.",
+                "invalid_value",
+                "intent",
+            )
         if path == "/v1/realtime":
             beta = "realtime=v1" in (request.headers.get("OpenAI-Beta") or "") or any(
                 "openai-beta.realtime-v1" in p
@@ -270,11 +307,6 @@ class RealtimeServer:
             azure = True
         else:
             return _http_error(404, f"Invalid URL (GET {parts.path})", "not_found")
-        if not route.model:
-            name = "deployment" if path == "/openai/realtime" else "model"
-            return _http_error(
-                400, f"Missing required parameter: '{name}'.", "missing_required_parameter", name
-            )
         ok, session = self._authenticate(request, query, azure, allow_secret=True)
         if not ok:
             return _http_error(
@@ -283,6 +315,16 @@ class RealtimeServer:
                 "start-up output or its configuration.",
                 "invalid_api_key",
             )
+        # Transcription sessions need no model: intent=transcription, or a client secret minted
+        # for one when the intent is left out (protocol.md §1a, §2.2).
+        transcribing = intent == "transcription" or (
+            intent is None and session is not None and session.get("type") == "transcription"
+        )
+        if not route.model and not transcribing:
+            name = "deployment" if path == "/openai/realtime" else "model"
+            return _http_error(
+                400, f"Missing required parameter: '{name}'.", "missing_required_parameter", name
+            )
         if self.active_sessions >= self.config.max_sessions:
             return _http_error(
                 503,
@@ -290,7 +332,10 @@ class RealtimeServer:
                 "retry later.",
                 "too_many_sessions",
             )
-        self._routes[connection] = replace(route, session=session)
+        session_type: SessionType | None = (
+            "transcription" if intent == "transcription" else "realtime" if intent else None
+        )
+        self._routes[connection] = replace(route, session=session, session_type=session_type)
         return None
 
     # --- POST /v1/realtime/client_secrets ---------------------------------------------------
@@ -365,7 +410,14 @@ class RealtimeServer:
             str(session_cfg.get("model") or "gpt-realtime") if isinstance(session_cfg, dict) else ""
         )
         base = default_session(
-            "ga", flavor, model, session_id="sess_" + secrets.token_hex(10), now_s=int(now)
+            "ga",
+            flavor,
+            model,
+            session_id="sess_" + secrets.token_hex(10),
+            now_s=int(now),
+            session_type="transcription"
+            if isinstance(session_cfg, dict) and session_cfg.get("type") == "transcription"
+            else "realtime",
         )
         error = validate_session_update(
             "ga", flavor, session_cfg, base, assistant_audio_present=False
@@ -415,6 +467,7 @@ class _Connection:
             vad=server.engines.new_vad(),
             options=server.config.session,
             session=route.session,
+            session_type=route.session_type,
         )
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -490,6 +543,8 @@ class _Connection:
                     self._closing = True
                     with contextlib.suppress(ConnectionClosed):
                         await self.ws.close(out.code, out.reason)
+                elif isinstance(out, TurnTimings):
+                    self.server.record_timings(out)
                 elif isinstance(out, CancelWork):
                     task = self._tasks.pop(out.work_id, None)
                     if task is not None:
@@ -562,6 +617,12 @@ class ServerHandle:
     ws_server: Server = field(repr=False)
 
     @property
+    def timings(self) -> deque[TurnTimings]:
+        """Where the time of each finished response went (newest last, the last
+        :data:`TIMINGS_KEPT`); see :class:`~realtalk.server.timings.TurnTimings`."""
+        return self.server.timings
+
+    @property
     def url(self) -> str:
         """The WebSocket base URL for the openai client (``websocket_base_url``)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -588,11 +649,14 @@ async def serve(
     max_sessions: int = 64,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     idle_timeout_s: float = 600.0,
+    on_timings: Callable[[TurnTimings], None] | None = None,
 ) -> AsyncIterator[ServerHandle]:
     """Run the local Realtime server for the body of an ``async with``.
 
     Without keys and without ``no_auth`` a random key is generated: read it from
-    ``handle.api_key``. ``port=0`` picks a free port (``handle.port``).
+    ``handle.api_key``. ``port=0`` picks a free port (``handle.port``). ``on_timings`` is
+    called on the event loop with each response's :class:`TurnTimings` as it ends (they are
+    also kept in ``handle.timings``).
     """
     keys = tuple(api_keys) + ((api_key,) if api_key else ())
     if not keys and not no_auth:
@@ -612,7 +676,7 @@ async def serve(
         session=session_options,
     )
     loaded = engines if isinstance(engines, Engines) else load_engines(engines)
-    server = RealtimeServer(config, loaded)
+    server = RealtimeServer(config, loaded, on_timings=on_timings)
     async with ws_serve(
         server.handler,
         host,

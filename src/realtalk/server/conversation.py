@@ -52,6 +52,9 @@ class StoredItem:
     data: dict[str, Any]
     audio: dict[int, bytearray] = field(default_factory=dict)
     audio_format: WireFormat = "pcm16"
+    heard: dict[int, str] = field(default_factory=dict)
+    """Transcripts of input audio parts for the brain only: with input transcription off the
+    client sees ``transcript: null`` (as from the service), yet the model hears the audio."""
 
     @property
     def id(self) -> str:
@@ -115,6 +118,17 @@ def _b64(text: Any, param: str) -> bytes | ErrorBody:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         return errors.make_error("invalid_value", f"Invalid '{param}': not valid base64.", param)
+
+
+def _strings_error(raw: Mapping[str, Any], keys: tuple[str, ...]) -> ErrorBody | None:
+    """The error for the first of ``keys`` that is missing or not a string, if any."""
+    for key in keys:
+        value = raw.get(key)
+        if value is None:
+            return errors.missing_required_parameter(f"item.{key}")
+        if not isinstance(value, str):
+            return errors.invalid_type(f"item.{key}", "a string", value)
+    return None
 
 
 def parse_client_item(
@@ -196,22 +210,16 @@ def parse_client_item(
         data["role"] = role
         data["content"] = parts
     elif kind == "function_call":
-        for key in ("name", "arguments"):
-            if not isinstance(raw.get(key), str):
-                if raw.get(key) is None:
-                    return errors.missing_required_parameter(f"item.{key}")
-                return errors.invalid_type(f"item.{key}", "a string", raw.get(key))
+        if (error := _strings_error(raw, ("name", "arguments"))) is not None:
+            return error
         data["name"] = raw["name"]
         data["arguments"] = raw["arguments"]
         data["call_id"] = (
             raw.get("call_id") if isinstance(raw.get("call_id"), str) else "call_" + new_id[5:21]
         )
     else:
-        for key in ("call_id", "output"):
-            if not isinstance(raw.get(key), str):
-                if raw.get(key) is None:
-                    return errors.missing_required_parameter(f"item.{key}")
-                return errors.invalid_type(f"item.{key}", "a string", raw.get(key))
+        if (error := _strings_error(raw, ("call_id", "output"))) is not None:
+            return error
         data["call_id"] = raw["call_id"]
         data["output"] = raw["output"]
     return StoredItem(data=data, audio=audio, audio_format=audio_format)
@@ -249,14 +257,15 @@ def to_neutral(item: StoredItem) -> neutral.Item:
             call_id=data["call_id"], output=data["output"], id=item.id
         )
     parts: list[neutral.Content] = []
-    for part in data.get("content", []):
+    for index, part in enumerate(data.get("content", [])):
         ptype = part.get("type")
         if ptype == "input_text":
             parts.append(neutral.InputText(part.get("text", "")))
         elif ptype == "output_text":
             parts.append(neutral.OutputText(part.get("text", "")))
         elif ptype == "input_audio":
-            parts.append(neutral.InputAudio(transcript=part.get("transcript")))
+            transcript = part.get("transcript")
+            parts.append(neutral.InputAudio(transcript=item.heard.get(index, transcript)))
         elif ptype == "output_audio":
             parts.append(neutral.OutputAudio(transcript=part.get("transcript")))
         elif ptype == "input_image":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from realtalk.server import wire_errors as errors
 from realtalk.server.conversation import StoredItem
 from realtalk.server.options import ServerOptions
 
@@ -12,9 +13,11 @@ __all__ = [
     "BETA_FALLBACK_MODEL",
     "BETA_MODELS",
     "client_event_id",
+    "no_responses_in_transcription",
     "overlay_response_params",
     "rate_limits_event",
     "text_of",
+    "wrong_update_event",
 ]
 
 Dialect = Literal["ga", "beta"]
@@ -111,3 +114,24 @@ def overlay_response_params(
             if key in params:
                 merged[key] = params[key]
     return merged
+
+
+# The service's answers to these two are not observed: the wording is ours, in its style.
+
+
+def wrong_update_event(sent: str, expected: str) -> dict[str, Any]:
+    """A beta session got the other kind's update event (session vs transcription session)."""
+    return errors.make_error(
+        "invalid_value",
+        f"Invalid value: '{sent}'. This session expects '{expected}' "
+        "(transcription sessions start with intent=transcription).",
+        "type",
+    )
+
+
+def no_responses_in_transcription() -> dict[str, Any]:
+    return errors.make_error(
+        "invalid_value",
+        "Invalid value: 'response.create'. A transcription session does not create responses.",
+        "type",
+    )

@@ -2,9 +2,11 @@
 
 A :class:`ResponseRun` turns the brain's actions (text pieces, tool calls) into the event
 stream of a response: output items, content parts, text or audio + transcript deltas,
-function-call argument deltas, and ``response.done`` with usage. In audio mode the reply is
-cut into sentences, each synthesised by a :class:`~realtalk.server.work.Synthesize` work and
-streamed as audio deltas with its transcript delta.
+function-call argument deltas, and ``response.done`` with usage. In audio mode the brain's text
+is cut into sentences as it streams in (the engines' :class:`SentenceBuffer`); each sentence is
+synthesised by a :class:`~realtalk.server.work.Synthesize` work as soon as it is complete, and
+its audio goes out as deltas chunk by chunk while the synthesizer is still working, after the
+sentence's transcript delta.
 
 Every event of a response goes through the run's own queue with a release time, so the front
 can pace audio in real time; the bookkeeping (item audio, transcript, the voice lock) follows
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import math
-import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,13 +25,13 @@ from typing import Any, Literal, Protocol
 from realtalk.server.codec import WireFormat, bytes_for_ms, duration_ms
 from realtalk.server.conversation import Conversation, StoredItem, render_item
 from realtalk.server.engines.base import CallTool, Say
+from realtalk.server.engines.synthesize import SentenceBuffer
 from realtalk.server.settings import Settings
 from realtalk.server.work import Synthesize, Work
 
 __all__ = ["ResponseHost", "ResponseParams", "ResponseRun"]
 
 Dialect = Literal["ga", "beta"]
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _NO_DELAY = -math.inf
 
 
@@ -101,9 +102,10 @@ class ResponseRun:
     """Transcription work ids that must finish before the brain is asked."""
     outputs: list[StoredItem] = field(default_factory=list)
     _message: _Message | None = None
-    _pending_text: str = ""
+    _sentences: SentenceBuffer = field(default_factory=SentenceBuffer)
     _steps: deque[_Step] = field(default_factory=deque)
     _synth: tuple[str, str] | None = None  # (work_id, sentence) in flight
+    _synth_heard: bool = False  # the sentence in flight has had its transcript delta
     _queue: deque[_Entry] = field(default_factory=deque)
     _cursor_ms: float = _NO_DELAY
     first_audio_at_ms: float | None = None
@@ -276,14 +278,8 @@ class ResponseRun:
             if not action.text:
                 return
             if self.params.audio_out:
-                self._pending_text += action.text
-                *complete, rest = _SENTENCE_END.split(self._pending_text)
-                if complete:
-                    # re-attach the separators so the pieces concatenate to the full text
-                    consumed = self._pending_text[: len(self._pending_text) - len(rest)]
-                    for sentence in _split_keep(consumed):
-                        self._steps.append(_Step("speak", sentence))
-                    self._pending_text = rest
+                for sentence in self._sentences.push(action.text):
+                    self._steps.append(_Step("speak", sentence))
             else:
                 self._steps.append(_Step("speak", action.text))
         else:
@@ -301,43 +297,63 @@ class ResponseRun:
         self._steps.append(_Step("end"))
         self._advance()
 
-    def on_synthesis(self, work_id: str, audio: bytes, error: str | None, now_ms: float) -> None:
+    def on_synthesis_chunk(self, work_id: str, audio: bytes, now_ms: float) -> None:
+        """The next piece of the sentence being synthesised: out it goes, as deltas."""
         if self._synth is None or self._synth[0] != work_id or self.finished:
             return
-        sentence = self._synth[1]
-        self._synth = None
-        message = self._open_message()
-        message.text += sentence
-        names = self._names()
-        if error is not None:
-            self._fail(error)
-            return
+        at = max(now_ms, self._cursor_ms) if self.params.pacing else None
+        self._hear_sentence(at)
         chunk = max(2, bytes_for_ms(self.params.chunk_ms, self.params.output_format))
-        start = now_ms if self.params.pacing else _NO_DELAY
-        if self.params.pacing and self._cursor_ms > start:
-            start = self._cursor_ms
-        at = start
-        self._emit(
-            {"type": names["tr_delta"], **self._ids(), "delta": sentence},
-            at=at if self.params.pacing else None,
-            transcript=sentence,
-        )
+        delta = self._names()["audio_delta"]
         for offset in range(0, len(audio), chunk):
             piece = audio[offset : offset + chunk]
             self._emit(
                 {
-                    "type": names["audio_delta"],
+                    "type": delta,
                     **self._ids(),
                     "delta": base64.b64encode(piece).decode("ascii"),
                 },
-                at=at if self.params.pacing else None,
+                at=at,
                 audio=piece,
             )
-            if self.params.pacing:
+            if at is not None:
                 at += duration_ms(len(piece), self.params.output_format)
-        if self.params.pacing:
+        if at is not None:
             self._cursor_ms = at
+
+    def on_synthesis_done(
+        self, work_id: str, audio: bytes, error: str | None, now_ms: float
+    ) -> None:
+        """The sentence's synthesis ended (``audio``: a last piece, if any)."""
+        if self._synth is None or self._synth[0] != work_id or self.finished:
+            return
+        if audio:
+            self.on_synthesis_chunk(work_id, audio, now_ms)
+        if error is not None:
+            if not self._synth_heard:
+                self._open_message().text += self._synth[1]
+            self._synth = None
+            self._fail(error)
+            return
+        # A sentence the engine renders as silence still belongs to the transcript.
+        self._hear_sentence(max(now_ms, self._cursor_ms) if self.params.pacing else None)
+        self._synth = None
         self._advance()
+
+    def _hear_sentence(self, at: float | None) -> None:
+        """Queue the transcript delta of the sentence in flight, once, before its audio."""
+        if self._synth is None or self._synth_heard:
+            return
+        self._synth_heard = True
+        message = self._open_message()
+        # Sentences arrive stripped; a space joins them back into the message's transcript.
+        piece = self._synth[1] if not message.text else " " + self._synth[1]
+        message.text += piece
+        self._emit(
+            {"type": self._names()["tr_delta"], **self._ids(), "delta": piece},
+            at=at,
+            transcript=piece,
+        )
 
     def cancel(self, reason: Literal["client_cancelled", "turn_detected"]) -> list[str]:
         """Stop now: drop unreleased deltas, close open parts, queue ``response.done``.
@@ -378,9 +394,9 @@ class ResponseRun:
     # --- internals --------------------------------------------------------------------------
 
     def _flush_pending(self) -> None:
-        if self._pending_text.strip():
-            self._steps.append(_Step("speak", self._pending_text))
-        self._pending_text = ""
+        rest = self._sentences.flush()
+        if rest:
+            self._steps.append(_Step("speak", rest))
 
     def _advance(self) -> None:
         while self._steps and self._synth is None and not self.finished:
@@ -390,6 +406,7 @@ class ResponseRun:
                     self._open_message()
                     work_id = self.host.new_id("work")
                     self._synth = (work_id, step.text)
+                    self._synth_heard = False
                     self.host.request(
                         Synthesize(
                             work_id=work_id,
@@ -572,18 +589,6 @@ class ResponseRun:
     @property
     def drained(self) -> bool:
         return self.finished and not self._queue
-
-
-def _split_keep(text: str) -> list[str]:
-    """Split after sentence ends, keeping the whitespace with the sentence before it."""
-    pieces: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        pieces.append(text[start : match.end()])
-        start = match.end()
-    if start < len(text):
-        pieces.append(text[start:])
-    return [p for p in pieces if p]
 
 
 def _ga_format(fmt: WireFormat) -> dict[str, Any]:

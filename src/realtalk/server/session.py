@@ -42,15 +42,23 @@ from realtalk.server.requests import (
     BETA_FALLBACK_MODEL,
     BETA_MODELS,
     client_event_id,
+    no_responses_in_transcription,
     overlay_response_params,
     rate_limits_event,
     text_of,
+    wrong_update_event,
 )
 from realtalk.server.responses import ResponseParams, ResponseRun
 from realtalk.server.settings import Settings, read_settings
+from realtalk.server.timings import ArrivalLog, ResponseStamps, TurnStamps
+from realtalk.server.transcripts import record_transcript
 from realtalk.server.turns import InputBuffer, TurnDetector
 from realtalk.server.wire_events import parse_client_message, validate_client_event
-from realtalk.server.wire_session import apply_session_update, default_session
+from realtalk.server.wire_session import (
+    apply_session_update,
+    default_session,
+    is_transcription_session,
+)
 from realtalk.server.work import (
     BrainDone,
     BrainStep,
@@ -58,6 +66,7 @@ from realtalk.server.work import (
     Close,
     Outgoing,
     Send,
+    SynthesisChunk,
     SynthesisResult,
     Synthesize,
     Think,
@@ -71,6 +80,7 @@ __all__ = ["ServerSession"]
 
 Dialect = Literal["ga", "beta"]
 Flavor = Literal["openai", "azure"]
+SessionType = Literal["realtime", "transcription"]
 _MIN_COMMIT_MS = 100.0  # protocol.md §5: a commit needs at least 100 ms of audio
 
 
@@ -90,10 +100,20 @@ class ServerSession:
         vad: VAD | None = None,
         options: ServerOptions | None = None,
         session: Mapping[str, Any] | None = None,
+        session_type: SessionType | None = None,
     ) -> None:
         """``session`` is a session object (in ``dialect``'s shape) applied on top of the
-        defaults before ``session.created``, e.g. the config attached to a client secret."""
+        defaults before ``session.created``, e.g. the config attached to a client secret.
+
+        ``session_type="transcription"`` (a connection with ``intent=transcription``) makes a
+        transcription session: it transcribes committed audio and never responds. Without it,
+        the type of ``session`` decides (a transcription client secret), else ``realtime``.
+        """
         self.dialect: Dialect = dialect
+        if session_type is None:
+            secret_type = session.get("type") if session else None
+            session_type = "transcription" if secret_type == "transcription" else "realtime"
+        self.session_type: SessionType = session_type
         self.flavor: Flavor = flavor
         self.model = model
         if dialect == "beta" and model not in BETA_MODELS:
@@ -118,23 +138,36 @@ class ServerSession:
         self._idle_deadline_ms: float | None = None
         self._idle_armed = False
         self.closed = False
+        # Latency stamps (see timings.py), all on the clock of the ``now_ms`` arguments.
+        self._now = 0.0
+        self._arrivals = ArrivalLog()
+        self._turn: TurnStamps | None = None  # committed, not yet answered
+        self._turn_work: dict[str, TurnStamps] = {}  # transcription work id -> its turn
+        self._stamps: dict[str, ResponseStamps] = {}  # response id -> its stamps
 
     # --- public API ---------------------------------------------------------------------------
 
     def start(self, now_ms: float) -> None:
         """Open the session: queue ``session.created`` then ``conversation.created``."""
-        self._started_at_ms = now_ms
+        self._started_at_ms = self._now = now_ms
         session = default_session(
             self.dialect,
             self.flavor,
             self.model,
             session_id=_random_id("sess"),
             now_s=int(now_ms // 1000),
+            session_type=self.session_type,
             max_duration_s=int(self.options.max_session_s),
         )
         if self._initial:
             session = apply_session_update(self.dialect, session, self._initial)
         self._set_session(session)
+        if self.transcription_only:
+            # GA reports a transcription session in session.created; beta has its own event
+            # (in the spec's beta schemas, not in the SDK's union: protocol.md §6.4).
+            kind = "session.created" if self.dialect == "ga" else "transcription_session.created"
+            self._send({"type": kind, "session": session})
+            return
         self._send({"type": "session.created", "session": session})
         self._send(
             {
@@ -142,6 +175,11 @@ class ServerSession:
                 "conversation": {"id": "conv_default", "object": "realtime.conversation"},
             }
         )
+
+    @property
+    def transcription_only(self) -> bool:
+        """A transcription session: committed audio is transcribed, nothing responds."""
+        return self.session_type == "transcription"
 
     @property
     def session(self) -> dict[str, Any]:
@@ -167,6 +205,7 @@ class ServerSession:
         """Advance time: release paced audio, fire the idle and session-length timers."""
         if self.closed:
             return
+        self._now = now_ms
         if (
             self._started_at_ms is not None
             and now_ms >= self._started_at_ms + self.options.max_session_s * 1000.0
@@ -184,6 +223,7 @@ class ServerSession:
             return
         if self._started_at_ms is None:
             self.start(now_ms)
+        self._now = now_ms
         event, error = parse_client_message(text)
         if error is None:
             error = validate_client_event(
@@ -208,20 +248,27 @@ class ServerSession:
         """Hand back the result of a work request."""
         if self.closed:
             return
+        self._now = now_ms
         if isinstance(result, TranscriptionResult):
             self._on_transcription(result)
         elif isinstance(result, BrainStep):
             run = self._think.get(result.work_id)
             if run is not None:
+                self._stamps_of(run.id).brain_acted(result.action, now_ms)
                 run.on_brain_action(result.action)
         elif isinstance(result, BrainDone):
             run = self._think.pop(result.work_id, None)
             if run is not None:
                 run.on_brain_done(result.error)
+        elif isinstance(result, SynthesisChunk):
+            run = self._synth.get(result.work_id)
+            if run is not None:
+                self._stamps_of(run.id).synthesis_chunk(result.work_id, now_ms)
+                run.on_synthesis_chunk(result.work_id, result.audio, now_ms)
         elif isinstance(result, SynthesisResult):
             run = self._synth.pop(result.work_id, None)
             if run is not None:
-                run.on_synthesis(result.work_id, result.audio, result.error, now_ms)
+                run.on_synthesis_done(result.work_id, result.audio, result.error, now_ms)
         self._flush(now_ms)
 
     # --- plumbing -----------------------------------------------------------------------------
@@ -234,7 +281,12 @@ class ServerSession:
             run = next((r for r in self._runs if r.id == work.response_id), None)
             if run is not None:
                 self._synth[work.work_id] = run
+                self._stamps_of(run.id).synthesis_asked(work.work_id, self._now)
         self._out.append(work)
+
+    def _stamps_of(self, response_id: str) -> ResponseStamps:
+        # A response that has ended keeps no stamps; late results stamp a throwaway.
+        return self._stamps.get(response_id) or ResponseStamps(created_at=self._now)
 
     def on_assistant_audio(self) -> None:
         self._assistant_audio = True
@@ -272,6 +324,8 @@ class ServerSession:
             if run.drained:
                 self._runs.remove(run)
                 self._after_response(run, now_ms)
+                stamps = self._stamps.pop(run.id)
+                self._out.append(stamps.timings(run.id, run.status, run.first_audio_at_ms))
 
     def _expire(self) -> None:
         minutes = max(1, round(self.options.max_session_s / 60))
@@ -285,14 +339,19 @@ class ServerSession:
     # --- session.update -----------------------------------------------------------------------
 
     def _on_session_update(self, event: dict[str, Any], client_id: str | None, now: float) -> None:
+        # GA updates both kinds of session with session.update; beta has one event for each.
+        expected = (
+            "transcription_session.update"
+            if self.dialect == "beta" and is_transcription_session(self.dialect, self._session)
+            else "session.update"
+        )
+        if event["type"] != expected:
+            self._error(wrong_update_event(event["type"], expected), client_id)
+            return
         self._set_session(apply_session_update(self.dialect, self._session, event["session"]))
-        self._send({"type": "session.updated", "session": self._session})
+        self._send({"type": expected.replace("update", "updated"), "session": self._session})
 
-    def _on_transcription_session_update(
-        self, event: dict[str, Any], client_id: str | None, now: float
-    ) -> None:
-        self._set_session(apply_session_update(self.dialect, self._session, event["session"]))
-        self._send({"type": "transcription_session.updated", "session": self._session})
+    _on_transcription_session_update = _on_session_update
 
     # --- input audio buffer -------------------------------------------------------------------
 
@@ -312,6 +371,7 @@ class ServerSession:
             )
             return
         self._buffer.append(audio)
+        self._arrivals.add(self._buffer.end_ms, now)
         settings = self._settings
         if settings is None or settings.turn is None or self._detector is None:
             return
@@ -351,7 +411,9 @@ class ServerSession:
             }
         )
         audio = self._buffer.take(self._speech_start_ms, end_ms)
-        self._commit(audio, item_id)
+        turn = self._commit(audio, item_id)
+        turn.speech_end_audio_ms = end_ms - settings.turn.silence_duration_ms
+        turn.speech_end_at = self._arrivals.arrival_of(turn.speech_end_audio_ms)
         if settings.turn.create_response and self._active_run() is None:
             self._start_response({}, None, now)
 
@@ -392,7 +454,7 @@ class ServerSession:
             client_id,
         )
 
-    def _commit(self, audio: bytes, item_id: str) -> None:
+    def _commit(self, audio: bytes, item_id: str) -> TurnStamps:
         settings = self._settings
         assert settings is not None
         item = StoredItem(
@@ -415,7 +477,12 @@ class ServerSession:
             }
         )
         self._announce_item(item, previous)
-        self._transcribe(item, emit=settings.transcription is not None)
+        # The brain hears the transcript whether or not the client asked for its events.
+        work_id = self._transcribe(
+            item, emit=settings.transcription is not None or self.transcription_only
+        )
+        self._turn = self._turn_work[work_id] = TurnStamps(item_id, committed_at=self._now)
+        return self._turn
 
     def _announce_item(self, item: StoredItem, previous: str | None) -> None:
         rendered = render_item(self.dialect, item)
@@ -435,7 +502,7 @@ class ServerSession:
                 }
             )
 
-    def _transcribe(self, item: StoredItem, *, emit: bool) -> None:
+    def _transcribe(self, item: StoredItem, *, emit: bool) -> str:
         transcription = (self._settings.transcription if self._settings else None) or {}
         language = transcription.get("language") if isinstance(transcription, Mapping) else None
         prompt = transcription.get("prompt") if isinstance(transcription, Mapping) else None
@@ -451,53 +518,20 @@ class ServerSession:
                 prompt=prompt or None,
             )
         )
+        return work_id
 
     def _on_transcription(self, result: TranscriptionResult) -> None:
         entry = self._transcribing.pop(result.work_id, None)
         if entry is None:
             return
+        turn = self._turn_work.pop(result.work_id, None)
+        if turn is not None:
+            turn.transcribed_at = self._now
         item_id, emit = entry
         item = self.conversation.get(item_id)
         if item is not None:
-            for part in item.data.get("content", []):
-                if part.get("type") == "input_audio":
-                    part["transcript"] = result.text if result.error is None else ""
-                    break
-            if emit:
-                if result.error is not None:
-                    self._send(
-                        {
-                            "type": "conversation.item.input_audio_transcription.failed",
-                            "item_id": item_id,
-                            "content_index": 0,
-                            "error": {
-                                "type": "server_error",
-                                "code": "transcription_failed",
-                                "message": result.error,
-                                "param": None,
-                            },
-                        }
-                    )
-                else:
-                    for delta in result.deltas:
-                        self._send(
-                            {
-                                "type": "conversation.item.input_audio_transcription.delta",
-                                "item_id": item_id,
-                                "content_index": 0,
-                                "delta": delta,
-                            }
-                        )
-                    seconds = round(item.audio_ms(0) / 1000.0, 3)
-                    self._send(
-                        {
-                            "type": "conversation.item.input_audio_transcription.completed",
-                            "item_id": item_id,
-                            "content_index": 0,
-                            "transcript": result.text,
-                            "usage": {"type": "duration", "seconds": seconds},
-                        }
-                    )
+            for event in record_transcript(item, result, emit=emit):
+                self._send(event)
         for run in list(self._runs):
             if result.work_id in run.waiting_for:
                 run.waiting_for.discard(result.work_id)
@@ -602,6 +636,9 @@ class ServerSession:
 
     def _on_response_create(self, event: dict[str, Any], client_id: str | None, now: float) -> None:
         params = event.get("response") or {}
+        if self.transcription_only:
+            self._error(no_responses_in_transcription(), client_id)
+            return
         if params.get("conversation", "auto") != "none":
             active = self._active_run()
             if active is not None:
@@ -627,6 +664,8 @@ class ServerSession:
             self._out.append(CancelWork(work_id))
 
     def _start_response(self, params: Mapping[str, Any], client_id: str | None, now: float) -> None:
+        if self.transcription_only:
+            return  # turn detection commits, the transcript is the answer
         settings = read_settings(
             self.dialect, overlay_response_params(self.dialect, self._session, params)
         )
@@ -661,6 +700,8 @@ class ServerSession:
         run.context = context
         run.settings = settings
         self._runs.append(run)
+        self._stamps[run.id] = ResponseStamps(created_at=now, turn=self._turn)
+        self._turn = None
         self._idle_deadline_ms = None
         self._send(run.created_event())
         self._send(rate_limits_event(self.options, input_tokens))
@@ -676,6 +717,7 @@ class ServerSession:
         work_id = self.new_id("work")
         run.think_work_id = work_id
         self._think[work_id] = run
+        self._stamps_of(run.id).think_at = self._now
         self._out.append(
             Think(
                 work_id=work_id,

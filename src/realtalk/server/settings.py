@@ -136,35 +136,37 @@ def read_settings(dialect: Dialect, session: Mapping[str, Any]) -> Settings:
     )
     if dialect == "ga":
         audio = session.get("audio") or {}
-        inp = audio.get("input") or {}
-        out = audio.get("output") or {}
+        inp: Mapping[str, Any] = audio.get("input") or {}
+        out: Mapping[str, Any] = audio.get("output") or {}
         modalities = session.get("output_modalities") or ["audio"]
-        voice = out.get("voice") or "marin"
-        return Settings(
-            audio_out="audio" in modalities,
-            instructions=str(session.get("instructions") or ""),
-            voice=voice if isinstance(voice, str) else str(voice.get("id", "marin")),
-            speed=float(out.get("speed") or 1.0),
-            input_format=wire_format(inp.get("format")),
-            output_format=wire_format(out.get("format")),
-            transcription=inp.get("transcription"),
-            turn=_turn(inp.get("turn_detection")),
-            tools=_tools(session.get("tools")),
-            tool_choice=_tool_choice(session.get("tool_choice")),
-            max_output_tokens=max_tokens,
-            temperature=None,
-        )
-    modalities = session.get("modalities") or ["text", "audio"]
-    temperature = session.get("temperature")
+        default_voice = "marin"
+        temperature = None
+    else:
+        # The beta shape is flat: gather its audio fields under the GA names.
+        inp = {
+            "format": session.get("input_audio_format"),
+            "transcription": session.get("input_audio_transcription"),
+            "turn_detection": session.get("turn_detection"),
+        }
+        out = {
+            "format": session.get("output_audio_format"),
+            "voice": session.get("voice"),
+            "speed": session.get("speed"),
+        }
+        modalities = session.get("modalities") or ["text", "audio"]
+        default_voice = "alloy"
+        temperature = session.get("temperature")
+    voice = out.get("voice") or default_voice
     return Settings(
         audio_out="audio" in modalities,
         instructions=str(session.get("instructions") or ""),
-        voice=str(session.get("voice") or "alloy"),
-        speed=float(session.get("speed") or 1.0),
-        input_format=wire_format(session.get("input_audio_format")),
-        output_format=wire_format(session.get("output_audio_format")),
-        transcription=session.get("input_audio_transcription"),
-        turn=_turn(session.get("turn_detection")),
+        # A GA voice may be a custom voice object: {"id": ...}.
+        voice=voice if isinstance(voice, str) else str(voice.get("id", default_voice)),
+        speed=float(out.get("speed") or 1.0),
+        input_format=wire_format(inp.get("format")),
+        output_format=wire_format(out.get("format")),
+        transcription=inp.get("transcription"),
+        turn=_turn(inp.get("turn_detection")),
         tools=_tools(session.get("tools")),
         tool_choice=_tool_choice(session.get("tool_choice")),
         max_output_tokens=max_tokens,

@@ -21,14 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from realtalk.server.codec import (
-    StreamResampler,
-    WireFormat,
-    bytes_for_ms,
-    decode_to_pcm16,
-    duration_ms,
-    format_rate,
-)
+from realtalk.audio import Converter
+from realtalk.server.codec import WireFormat, audio_format, bytes_for_ms, duration_ms
 from realtalk.server.engines.base import VAD
 from realtalk.server.settings import TurnSettings
 
@@ -97,7 +91,7 @@ class TurnDetector:
     def __init__(self, vad: VAD, fmt: WireFormat) -> None:
         self.vad = vad
         self._fmt = fmt
-        self._resampler = StreamResampler(format_rate(fmt), vad.sample_rate)
+        self._converter = Converter(audio_format(fmt), vad.sample_rate)
         self._origin_ms = 0.0
         self._frames = 0
         self.speaking = False
@@ -108,7 +102,7 @@ class TurnDetector:
         """Forget audio and state; the next frame starts at ``at_ms`` on the timeline."""
         if fmt is not None and fmt != self._fmt:
             self._fmt = fmt
-        self._resampler = StreamResampler(format_rate(self._fmt), self.vad.sample_rate)
+        self._converter = Converter(audio_format(self._fmt), self.vad.sample_rate)
         self.vad.reset()
         self._origin_ms = at_ms
         self._frames = 0
@@ -116,7 +110,9 @@ class TurnDetector:
 
     def feed(self, audio: bytes, turn: TurnSettings) -> list[TurnEvent]:
         """Consume wire audio (already appended to the buffer); return the turn events it caused."""
-        pcm = self._resampler.process(decode_to_pcm16(audio, self._fmt))
+        # One converter per turn: the resampler's filter state and a PCM16 append's odd byte
+        # carry over to the next append.
+        pcm = self._converter.process(audio)
         events: list[TurnEvent] = []
         frame_ms = self.vad.frame_ms
         for probability in self.vad.process(pcm):

@@ -14,6 +14,7 @@ from typing import TypeAlias
 
 from realtalk.server.codec import WireFormat
 from realtalk.server.engines.base import Action, BrainRequest
+from realtalk.server.timings import TurnTimings
 
 __all__ = [
     "BrainDone",
@@ -22,11 +23,13 @@ __all__ = [
     "Close",
     "Outgoing",
     "Send",
+    "SynthesisChunk",
     "SynthesisResult",
     "Synthesize",
     "Think",
     "Transcribe",
     "TranscriptionResult",
+    "TurnTimings",
     "Work",
     "WorkResult",
 ]
@@ -76,7 +79,8 @@ class Think:
 
 @dataclass(frozen=True, slots=True)
 class Synthesize:
-    """Synthesise one sentence; answer with wire bytes in ``audio_format``."""
+    """Synthesise one sentence: feed each piece of wire audio (in ``audio_format``) as a
+    :class:`SynthesisChunk` as soon as it exists, then one :class:`SynthesisResult`."""
 
     work_id: str
     response_id: str
@@ -94,7 +98,9 @@ class CancelWork:
 
 
 Work: TypeAlias = Transcribe | Think | Synthesize
-Outgoing: TypeAlias = Send | Close | Transcribe | Think | Synthesize | CancelWork
+Outgoing: TypeAlias = Send | Close | Transcribe | Think | Synthesize | CancelWork | TurnTimings
+""":class:`TurnTimings` is a report, not a request: a response ended and this is where its
+time went (see :mod:`realtalk.server.timings`)."""
 
 
 # --- front -> session ---------------------------------------------------------------------
@@ -121,10 +127,22 @@ class BrainDone:
 
 
 @dataclass(frozen=True, slots=True)
+class SynthesisChunk:
+    """The next piece of a synthesis's audio (wire bytes, whole samples)."""
+
+    work_id: str
+    audio: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class SynthesisResult:
+    """The end of a synthesis; ``audio`` is a last piece, if any."""
+
     work_id: str
     audio: bytes = b""
     error: str | None = None
 
 
-WorkResult: TypeAlias = TranscriptionResult | BrainStep | BrainDone | SynthesisResult
+WorkResult: TypeAlias = (
+    TranscriptionResult | BrainStep | BrainDone | SynthesisChunk | SynthesisResult
+)

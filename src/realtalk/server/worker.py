@@ -1,23 +1,31 @@
 """Runs the session's work requests with the engines, off the event loop where it blocks.
 
 Transcription and synthesis are blocking and CPU-bound: they run in a worker thread
-(``asyncio.to_thread``). The brain is an async iterator and runs as a task. Engine failures
-become error results (a failed transcription or a failed response), never an exception that
-ends the connection; the message given to the client is the engine's own safe text.
+(``asyncio.to_thread``). Synthesis streams: every piece of audio the synthesizer yields is fed
+back to the session as it appears (a long sentence that the engine cuts further starts playing
+before it is fully synthesised). The brain is an async iterator and runs as a task. Engine
+failures become error results (a failed transcription or a failed response), never an
+exception that ends the connection; the message given to the client is the engine's own safe
+text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 
-from realtalk.server.codec import decode_to_pcm16, encode_from_pcm16, format_rate, resample_pcm16
+from realtalk.audio import convert
+from realtalk.server.codec import audio_format, whole_samples
 from realtalk.server.engines.base import EngineError
 from realtalk.server.engines.registry import Engines
+from realtalk.server.engines.synthesize import synthesize_as
 from realtalk.server.work import (
     BrainDone,
     BrainStep,
+    SynthesisChunk,
     SynthesisResult,
     Synthesize,
     Think,
@@ -27,16 +35,16 @@ from realtalk.server.work import (
     WorkResult,
 )
 
-__all__ = ["run_work", "synthesize_blocking", "transcribe_blocking"]
+__all__ = ["run_work", "synthesis_results", "transcribe_blocking"]
 
 logger = logging.getLogger("realtalk.server")
 
 
 def transcribe_blocking(work: Transcribe, engines: Engines) -> TranscriptionResult:
     transcriber = engines.transcriber
-    pcm = resample_pcm16(
-        decode_to_pcm16(work.audio, work.audio_format),
-        format_rate(work.audio_format),
+    pcm = convert(
+        whole_samples(work.audio, work.audio_format),
+        audio_format(work.audio_format),
         transcriber.sample_rate,
     )
     try:
@@ -50,15 +58,30 @@ def transcribe_blocking(work: Transcribe, engines: Engines) -> TranscriptionResu
     return TranscriptionResult(work.work_id, deltas=deltas, text="".join(deltas).strip())
 
 
-def synthesize_blocking(work: Synthesize, engines: Engines) -> SynthesisResult:
-    synthesizer = engines.synthesizer
-    try:
-        pcm = b"".join(synthesizer.synthesize(work.text, voice=work.voice, speed=work.speed))
-    except EngineError as exc:
-        return SynthesisResult(work.work_id, error=str(exc))
-    return SynthesisResult(
-        work.work_id, audio=encode_from_pcm16(pcm, synthesizer.sample_rate, work.audio_format)
+def synthesis_results(
+    work: Synthesize, engines: Engines, stop: threading.Event | None = None
+) -> Iterator[SynthesisChunk | SynthesisResult]:
+    """Blocking: the results of one synthesis, each as soon as the engine has it.
+
+    Chunks, then exactly one :class:`SynthesisResult` (unless ``stop`` is set, which ends the
+    iteration at the next chunk: the session no longer wants this audio).
+    """
+    chunks = synthesize_as(
+        engines.synthesizer,
+        work.text,
+        audio_format(work.audio_format),
+        voice=work.voice,
+        speed=work.speed,
     )
+    try:
+        for chunk in chunks:
+            if stop is not None and stop.is_set():
+                return
+            yield SynthesisChunk(work.work_id, chunk)
+    except EngineError as exc:
+        yield SynthesisResult(work.work_id, error=str(exc))
+        return
+    yield SynthesisResult(work.work_id)
 
 
 async def run_work(work: Work, engines: Engines, feed: Callable[[WorkResult], None]) -> None:
@@ -67,7 +90,7 @@ async def run_work(work: Work, engines: Engines, feed: Callable[[WorkResult], No
         if isinstance(work, Transcribe):
             feed(await asyncio.to_thread(transcribe_blocking, work, engines))
         elif isinstance(work, Synthesize):
-            feed(await asyncio.to_thread(synthesize_blocking, work, engines))
+            await _synthesize(work, engines, feed)
         else:
             await _think(work, engines, feed)
     except asyncio.CancelledError:
@@ -81,6 +104,29 @@ async def run_work(work: Work, engines: Engines, feed: Callable[[WorkResult], No
             feed(SynthesisResult(work.work_id, error=message))
         else:
             feed(BrainDone(work.work_id, error=message))
+
+
+async def _synthesize(
+    work: Synthesize, engines: Engines, feed: Callable[[WorkResult], None]
+) -> None:
+    loop = asyncio.get_running_loop()
+    stop = threading.Event()
+
+    def post(result: WorkResult) -> None:
+        # The loop may be gone when a cancelled synthesis finishes its chunk.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(feed, result)
+
+    def produce() -> None:
+        for result in synthesis_results(work, engines, stop):
+            post(result)
+
+    try:
+        # The chunks' callbacks are queued on the loop before this await returns, so they
+        # reach the session in order and before anything the caller does next.
+        await asyncio.to_thread(produce)
+    finally:
+        stop.set()
 
 
 async def _think(work: Think, engines: Engines, feed: Callable[[WorkResult], None]) -> None:
