@@ -197,6 +197,7 @@ class Session:
         self._converters: dict[AudioFormat, Any] = {}
         self._tripped: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
+        self._closer: asyncio.Task[None] | None = None
         self._guards = self._make_guardrail_runner()
         self._effective = self._compute_effective()
         loop = asyncio.get_running_loop()
@@ -351,7 +352,8 @@ class Session:
 
     async def _iterate(self) -> AsyncIterator[Event]:
         while True:
-            item = await self._queue.get()
+            queue = self._queue
+            item = queue.get_nowait() if not queue.empty() else await queue.get()
             if item is _CLOSED:
                 self._put_closed()  # later iterators end too
                 return
@@ -366,20 +368,20 @@ class Session:
         return item  # type: ignore[return-value]
 
     async def _emit(self, event: Event) -> None:
-        if self.options.overflow == "block":
-            await self._queue.put(event)
-            return
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            if self.options.overflow == "drop_oldest":
-                self._queue.get_nowait()
-                self._queue.put_nowait(event)
-            else:
-                self._close_error = InvalidState(
-                    f"the app fell {self.options.queue_size} events behind (overflow='error')"
-                )
-                asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.close()))
+        queue = self._queue
+        if not queue.full():
+            queue.put_nowait(event)  # the common case, without a coroutine per event
+        elif self.options.overflow == "block":
+            await queue.put(event)
+        elif self.options.overflow == "drop_oldest":
+            queue.get_nowait()
+            queue.put_nowait(event)
+        elif self._close_error is None:
+            self._close_error = InvalidState(
+                f"the app fell {self.options.queue_size} events behind (overflow='error')"
+            )
+            # Held, not fire-and-forget; not in _background, which close() itself cancels.
+            self._closer = asyncio.create_task(self.close(), name="realtalk-overflow-close")
 
     # -- sending ------------------------------------------------------------------------------
 

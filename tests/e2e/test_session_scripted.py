@@ -116,3 +116,38 @@ async def test_interrupt_without_active_response_sends_no_cancel() -> None:
             await session.interrupt()
             await asyncio.sleep(0.05)
             assert server.of_type("response.cancel") == []
+
+
+async def test_queue_overflow_policies() -> None:
+    script = Script(chunks=30, chunk_bytes=480)
+    async with scripted_server(script) as server:
+        options = rt.SessionOptions(queue_size=4)  # "block": back-pressure, nothing lost
+        runner = rt.Runner(rt.Agent("a"), provider=Compatible(server.url), options=options)
+        async with runner.connect() as session:
+            await session.send_text("hi")
+            await asyncio.sleep(0.3)
+            seen = await collect_until(session, ev.ResponseDone)
+            assert len([e for e in seen if isinstance(e, ev.AudioDelta)]) == 30
+
+    async with scripted_server(script) as server:
+        options = rt.SessionOptions(queue_size=8, overflow="drop_oldest")
+        runner = rt.Runner(rt.Agent("a"), provider=Compatible(server.url), options=options)
+        async with runner.connect() as session:
+            await session.send_text("hi")
+            await asyncio.sleep(0.3)  # the app is slow: the reader keeps only the newest 8
+            events = []
+            while True:
+                try:
+                    events.append(await session.next_event(timeout=0.2))
+                except TimeoutError:
+                    break
+            assert len(events) == 8
+            assert isinstance(events[-1], ev.SessionIdle | ev.HistoryUpdated | ev.ResponseDone)
+
+    async with scripted_server(script) as server:
+        options = rt.SessionOptions(queue_size=8, overflow="error")
+        runner = rt.Runner(rt.Agent("a"), provider=Compatible(server.url), options=options)
+        async with runner.connect() as session:
+            await session.send_text("hi")
+            await asyncio.sleep(0.3)
+            assert session.closed

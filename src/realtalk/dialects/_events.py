@@ -115,6 +115,21 @@ def _rate_limit(data: Any) -> RateLimit:
 
 
 def _audio_delta(d: Data) -> ServerEvent:
+    # Most of the traffic: a fast path for well-formed deltas, the checked path for the rest.
+    rid, iid, delta = d.get("response_id"), d.get("item_id"), d.get("delta")
+    oi, ci, eid = d.get("output_index"), d.get("content_index"), d.get("event_id")
+    if (
+        type(rid) is str
+        and type(iid) is str
+        and type(delta) is str
+        and type(oi) is int
+        and type(ci) is int
+    ):
+        try:
+            audio = b64decode(delta)
+        except ValueError as exc:
+            raise Malformed(f"'delta': {exc}") from None
+        return AudioDelta(rid, iid, oi, ci, audio, eid if type(eid) is str else None)
     try:
         audio = b64decode(req_str(d, "delta"))
     except ValueError as exc:
