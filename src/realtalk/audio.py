@@ -275,9 +275,13 @@ class Converter:
 
     def process(self, data: bytes | bytearray | memoryview) -> bytes:
         if self.from_format.encoding == "pcm16":
-            data = self._carry + bytes(data)
-            cut = len(data) - (len(data) % 2)
-            data, self._carry = data[:cut], data[cut:]
+            if self._carry or len(data) % 2:
+                data = self._carry + bytes(data)
+                cut = len(data) - (len(data) % 2)
+                data, self._carry = data[:cut], data[cut:]
+            if self.to_format.encoding == "pcm16":
+                # PCM16 to PCM16 (send_audio's usual case): only the resampler has work to do.
+                return self._resampler.process(data)
         pcm = decode(data, self.from_format)
         return encode(self._resampler.process(pcm), self.to_format)
 

@@ -98,6 +98,9 @@ _RESPONSE_TRANSITIONS: dict[tuple[ResponseState, type], ResponseState] = {
 
 _ACTIVE_RESPONSE_CODE = "conversation_already_has_active_response"
 
+# One encoder for every message: json.dumps with options builds a new encoder per call.
+_to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
 
 @dataclass(frozen=True, slots=True)
 class PendingUpdate:
@@ -213,7 +216,7 @@ class ClientProtocol:
             if rewritten is None:
                 return
             event = rewritten
-        self._outgoing.append(json.dumps(event, separators=(",", ":"), ensure_ascii=False))
+        self._outgoing.append(_to_json(event))
 
     @property
     def has_messages_to_send(self) -> bool:
