@@ -53,7 +53,7 @@ def make_provider(args: argparse.Namespace) -> Any:
     return rt.providers.Local(engines=EngineSpec(brain="echo"))
 
 
-async def _printer(session: rt.Session, speaker: Any) -> None:
+async def _printer(session: rt.Session, speaker: Any, idle: asyncio.Event) -> None:
     open_line = False
     async for event in session:
         match event:
@@ -75,6 +75,8 @@ async def _printer(session: rt.Session, speaker: Any) -> None:
                 sys.stdout.write(f"[error] {message}\n")
             case ev.Warning(message=message):
                 sys.stdout.write(f"[warning] {message}\n")
+            case ev.SessionIdle():
+                idle.set()
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -83,7 +85,8 @@ async def _run(args: argparse.Namespace) -> int:
     runner = rt.Runner(agent, provider=make_provider(args), config=config)
     devices = _Devices() if args.mic else None
     async with runner.connect() as session:
-        printer = asyncio.create_task(_printer(session, devices))
+        idle = asyncio.Event()
+        printer = asyncio.create_task(_printer(session, devices, idle))
         if devices is not None:
             devices.start(session, asyncio.get_running_loop())
         loop = asyncio.get_running_loop()
@@ -104,7 +107,10 @@ async def _run(args: argparse.Namespace) -> int:
                         turn_detection=None if text.endswith("off") else rt.ServerVAD()
                     )
                 elif text:
+                    idle.clear()
                     await session.send_text(text)
+                    # Answer before the next prompt, so piped input reads like a conversation.
+                    await asyncio.wait_for(idle.wait(), 120)
         finally:
             if devices is not None:
                 devices.stop()
