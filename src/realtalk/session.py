@@ -470,20 +470,28 @@ class Session:
         self._runtime = overlay(self._runtime, layer)
         try:
             self._effective = self._compute_effective()
-            await self._sync_config(raise_errors=True)
+            await self._sync_config(raise_errors=True, hold_back_voice=False)
         except BaseException:
             self._runtime = previous
             self._effective = self._compute_effective()
             raise
         return self._effective
 
-    async def _sync_config(self, *, raise_errors: bool) -> SessionConfig | None:
-        """Send the diff between the confirmed session and the effective config; wait for it."""
+    async def _sync_config(
+        self, *, raise_errors: bool, hold_back_voice: bool = True
+    ) -> SessionConfig | None:
+        """Send the diff between the confirmed session and the effective config; wait for it.
+
+        On connect and handoff a voice the server can no longer take is kept back with a
+        warning; an explicit run-time ``update(voice=...)`` goes to the server, whose error is
+        raised to the caller.
+        """
         confirmed = self._proto.confirmed or SessionConfig()
         update = diff(confirmed, self._effective.config)
         if not update.set_fields():
             return None
-        update = await self._hold_back_voice(update)
+        if hold_back_voice:
+            update = await self._hold_back_voice(update)
         if not update.set_fields():
             return None
         waiter: asyncio.Future[SessionConfig] = self._loop.create_future()

@@ -310,3 +310,20 @@ async def test_handoff_after_assistant_audio_keeps_the_voice_back_with_a_warning
         assert session.agent is billing
         assert session.confirmed_config is not None
         assert session.confirmed_config.voice == "marin"
+
+
+async def test_update_rejected_by_the_server_raises_and_keeps_the_old_config() -> None:
+    concierge, _ = make_agents()
+    async with rt.Runner(concierge, provider=testing.local(WEATHER)).connect() as session:
+        await testing.run_turn(session, "what about my invoice")  # the assistant speaks
+        with pytest.raises(rt.ServerError) as info:
+            await session.update(voice="cedar")
+        assert info.value.code == "cannot_update_voice"
+        assert info.value.message == (
+            "Cannot update a conversation's voice if assistant audio is present."
+        )
+        assert session.confirmed_config is not None
+        assert session.confirmed_config.voice == "marin"
+        assert session.effective_config.config.voice == "marin"  # the run-time layer rolled back
+        turn = await testing.run_turn(session, "what about my invoice")
+        assert turn.transcript == "Your invoice is paid."
