@@ -9,14 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import openai.types.beta.realtime as beta_types
-import openai.types.realtime as ga_types
 import pytest
-from pydantic import TypeAdapter
 
 from realtalk.cli import main
 from realtalk.config import Layer, SemanticVAD, ServerVAD, SessionConfig
 from realtalk.explain import field_provenance, load_layers
+from tests.oracle import validate_client_event
 
 ROOT = Path(__file__).resolve().parents[1]
 CONCIERGE = ROOT / "examples" / "config" / "concierge.toml"
@@ -50,7 +48,7 @@ def test_concierge_provenance_and_payloads_for_every_provider(
     assert fields["output_modalities"] == ("['audio']", "runner")
 
     ga = provider(report, "openai")["session_update"]
-    TypeAdapter(ga_types.RealtimeClientEvent).validate_python(ga)
+    validate_client_event("ga", ga)
     assert ga["session"]["output_modalities"] == ["audio"]
     assert ga["session"]["audio"]["input"]["turn_detection"] == {
         "type": "semantic_vad",
@@ -66,7 +64,7 @@ def test_concierge_provenance_and_payloads_for_every_provider(
     assert not set(session) & {"type", "output_modalities", "audio"}
     assert session["modalities"] == ["audio", "text"]
     assert session["max_response_output_tokens"] == 1024
-    TypeAdapter(beta_types.RealtimeClientEvent).validate_python(preview["session_update"])
+    validate_client_event("beta", preview["session_update"])
 
 
 def test_text_report_shows_layers_sources_and_each_provider(
@@ -202,25 +200,21 @@ def test_console_entry_point_in_a_subprocess() -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     env.pop("OPENAI_API_KEY", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "realtalk", "explain", str(CONCIERGE), "--provider", "all"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+
+    result = run("realtalk", "explain", str(CONCIERGE), "--provider", "all")
     assert result.returncode == 0, result.stderr
     assert "== azure-preview: Azure OpenAI preview rules, beta wire shape ==" in result.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "realtalk.cli", "explain", "does-not-exist.toml"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    bad = run("realtalk.cli", "explain", "does-not-exist.toml")
     assert bad.returncode == 2
     assert "no such config file" in bad.stderr

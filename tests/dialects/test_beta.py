@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from realtalk.commands import CreateItem, CreateResponse, ResponseOptions, UpdateSession
 from realtalk.config import (
@@ -12,65 +13,17 @@ from realtalk.config import (
     SemanticVAD,
     ServerVAD,
     SessionConfig,
-    ToolSpec,
     Transcription,
 )
 from realtalk.dialects import BETA, get_dialect
 from realtalk.items import InputText, ItemReference, MessageItem, OutputAudio, OutputText
-
-GET_TIME = ToolSpec("get_time", "Current time", {"type": "object", "properties": {}})
+from tests.samples import REFERENCE_CONFIG, beta_reference_update, beta_transcription_update
 
 
 def test_the_reference_config_encodes_to_the_protocol_md_beta_payload() -> None:
-    # protocol.md 2.7, beta column.
-    config = SessionConfig(
-        instructions="Be brief.",
-        output_modalities=("audio",),
-        input_format=AudioFormat.pcm16(),
-        output_format=AudioFormat.pcm16(),
-        noise_reduction=NoiseReduction(type="near_field"),
-        transcription=Transcription(model="gpt-4o-mini-transcribe", language="en"),
-        turn_detection=ServerVAD(0.5, 300, 500, create_response=True, interrupt_response=True),
-        voice="alloy",
-        speed=1.0,
-        tools=(GET_TIME,),
-        tool_choice="auto",
-        temperature=0.8,
-        max_output_tokens="inf",
-    )
-    expected = {
-        "type": "session.update",
-        "session": {
-            "instructions": "Be brief.",
-            "modalities": ["audio", "text"],
-            "input_audio_format": "pcm16",
-            "output_audio_format": "pcm16",
-            "input_audio_noise_reduction": {"type": "near_field"},
-            "input_audio_transcription": {"model": "gpt-4o-mini-transcribe", "language": "en"},
-            "turn_detection": {
-                "type": "server_vad",
-                "threshold": 0.5,
-                "prefix_padding_ms": 300,
-                "silence_duration_ms": 500,
-                "create_response": True,
-                "interrupt_response": True,
-            },
-            "voice": "alloy",
-            "speed": 1.0,
-            "tools": [
-                {
-                    "type": "function",
-                    "name": "get_time",
-                    "description": "Current time",
-                    "parameters": {"type": "object", "properties": {}},
-                }
-            ],
-            "tool_choice": "auto",
-            "temperature": 0.8,
-            "max_response_output_tokens": "inf",
-        },
-    }
-    assert BETA.encode_command(UpdateSession(config), None) == expected
+    # protocol.md 2.7, beta column (which adds temperature).
+    config = replace(REFERENCE_CONFIG, temperature=0.8)
+    assert BETA.encode_command(UpdateSession(config), None) == beta_reference_update()
 
 
 def test_beta_payloads_never_carry_type_output_modalities_or_audio() -> None:
@@ -148,26 +101,9 @@ def test_transcription_only_update_is_a_transcription_session_update() -> None:
         include=("item.input_audio_transcription.logprobs",),
     )
     # protocol.md 2.3's transcription_session.update example.
-    assert BETA.encode_command(UpdateSession(config, transcription_only=True), None) == {
-        "type": "transcription_session.update",
-        "session": {
-            "input_audio_format": "pcm16",
-            "turn_detection": {
-                "type": "server_vad",
-                "threshold": 0.5,
-                "prefix_padding_ms": 300,
-                "silence_duration_ms": 500,
-                "create_response": True,
-            },
-            "input_audio_noise_reduction": {"type": "near_field"},
-            "input_audio_transcription": {
-                "model": "gpt-4o-transcribe",
-                "language": "",
-                "prompt": "",
-            },
-            "include": ["item.input_audio_transcription.logprobs"],
-        },
-    }
+    assert BETA.encode_command(UpdateSession(config, transcription_only=True), None) == (
+        beta_transcription_update()
+    )
 
 
 def test_items_use_beta_content_types() -> None:

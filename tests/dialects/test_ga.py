@@ -29,7 +29,6 @@ from realtalk.config import (
     SemanticVAD,
     ServerVAD,
     SessionConfig,
-    ToolSpec,
     Tracing,
     Transcription,
 )
@@ -43,64 +42,12 @@ from realtalk.items import (
     MessageItem,
     OutputText,
 )
-
-GET_TIME = ToolSpec("get_time", "Current time", {"type": "object", "properties": {}})
+from tests.samples import REFERENCE_CONFIG, ga_reference_update, ga_transcription_update
 
 
 def test_the_reference_config_encodes_to_the_protocol_md_ga_payload() -> None:
     # protocol.md 2.7, GA column.
-    config = SessionConfig(
-        instructions="Be brief.",
-        output_modalities=("audio",),
-        input_format=AudioFormat.pcm16(),
-        output_format=AudioFormat.pcm16(),
-        noise_reduction=NoiseReduction(type="near_field"),
-        transcription=Transcription(model="gpt-4o-mini-transcribe", language="en"),
-        turn_detection=ServerVAD(0.5, 300, 500, create_response=True, interrupt_response=True),
-        voice="alloy",
-        speed=1.0,
-        tools=(GET_TIME,),
-        tool_choice="auto",
-        max_output_tokens="inf",
-    )
-    assert GA.encode_command(UpdateSession(config), None) == {
-        "type": "session.update",
-        "session": {
-            "type": "realtime",
-            "instructions": "Be brief.",
-            "output_modalities": ["audio"],
-            "audio": {
-                "input": {
-                    "format": {"type": "audio/pcm", "rate": 24000},
-                    "noise_reduction": {"type": "near_field"},
-                    "transcription": {"model": "gpt-4o-mini-transcribe", "language": "en"},
-                    "turn_detection": {
-                        "type": "server_vad",
-                        "threshold": 0.5,
-                        "prefix_padding_ms": 300,
-                        "silence_duration_ms": 500,
-                        "create_response": True,
-                        "interrupt_response": True,
-                    },
-                },
-                "output": {
-                    "format": {"type": "audio/pcm", "rate": 24000},
-                    "voice": "alloy",
-                    "speed": 1.0,
-                },
-            },
-            "tools": [
-                {
-                    "type": "function",
-                    "name": "get_time",
-                    "description": "Current time",
-                    "parameters": {"type": "object", "properties": {}},
-                }
-            ],
-            "tool_choice": "auto",
-            "max_output_tokens": "inf",
-        },
-    }
+    assert GA.encode_command(UpdateSession(REFERENCE_CONFIG), None) == ga_reference_update()
 
 
 def test_user_report_text_audio_with_semantic_vad() -> None:
@@ -292,19 +239,10 @@ def test_transcription_only_update_uses_session_type_transcription() -> None:
         transcription=Transcription(model="gpt-live-transcribe"),
         turn_detection=None,
     )
-    assert GA.encode_command(UpdateSession(config, transcription_only=True), None) == {
-        "type": "session.update",
-        "session": {
-            "type": "transcription",
-            "audio": {
-                "input": {
-                    "format": {"type": "audio/pcm", "rate": 24000},
-                    "transcription": {"model": "gpt-live-transcribe"},
-                    "turn_detection": None,
-                }
-            },
-        },
-    }
+    # protocol.md 2.2's example from the OpenAI transcription guide.
+    assert GA.encode_command(UpdateSession(config, transcription_only=True), None) == (
+        ga_transcription_update()
+    )
 
 
 def test_item_create_uses_ga_content_types() -> None:

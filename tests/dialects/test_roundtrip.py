@@ -6,11 +6,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from wire_oracle import beta_configs, ga_configs, items
 
 from realtalk.config import SessionConfig
 from realtalk.dialects import BETA, GA
 from realtalk.events import ItemAdded, OutputItemDone
+from tests.dialects.strategies import beta_configs, ga_configs, items
 
 ROUND_TRIP = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

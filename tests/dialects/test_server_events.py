@@ -10,7 +10,6 @@ from typing import Any
 import openai.types.beta.realtime as beta_types
 import openai.types.realtime as ga_types
 import pytest
-from wire_oracle import BETA_SERVER, GA_SERVER, minimal, server_event_classes
 
 from realtalk import events as ev
 from realtalk.config import UNSET, AudioFormat, ServerVAD, SessionConfig
@@ -24,6 +23,8 @@ from realtalk.items import (
     OutputAudio,
     OutputText,
 )
+from tests.oracle import BETA_SERVER, GA_SERVER, minimal, server_event_classes
+from tests.samples import error_event, ga_session_created
 
 DIALECTS = pytest.mark.parametrize("dialect", [GA, BETA], ids=["ga", "beta"])
 PROTOCOL_MD = Path("/work/shared/reference/protocol.md")
@@ -165,46 +166,7 @@ def test_every_server_example_in_protocol_md_decodes(
 
 
 def test_the_spec_ga_session_created_example_decodes_field_by_field() -> None:
-    raw = {
-        "type": "session.created",
-        "event_id": "event_C9G5RJeJ2gF77mV7f2B1j",
-        "session": {
-            "type": "realtime",
-            "object": "realtime.session",
-            "id": "sess_C9G5QPteg4UIbotdKLoYQ",
-            "model": "gpt-realtime-2025-08-28",
-            "output_modalities": ["audio"],
-            "instructions": "Your knowledge cutoff is 2023-10.",
-            "tools": [],
-            "tool_choice": "auto",
-            "max_output_tokens": "inf",
-            "tracing": None,
-            "prompt": None,
-            "expires_at": 1756324625,
-            "audio": {
-                "input": {
-                    "format": {"type": "audio/pcm", "rate": 24000},
-                    "transcription": None,
-                    "noise_reduction": None,
-                    "turn_detection": {
-                        "type": "server_vad",
-                        "threshold": 0.5,
-                        "prefix_padding_ms": 300,
-                        "silence_duration_ms": 200,
-                        "idle_timeout_ms": None,
-                        "create_response": True,
-                        "interrupt_response": True,
-                    },
-                },
-                "output": {
-                    "format": {"type": "audio/pcm", "rate": 24000},
-                    "voice": "marin",
-                    "speed": 1,
-                },
-            },
-            "include": None,
-        },
-    }
+    raw = ga_session_created()
     event = GA.decode_event(raw)
     assert event == ev.SessionCreated(
         SessionConfig(
@@ -396,18 +358,7 @@ def test_failed_response_carries_its_error() -> None:
 
 @DIALECTS
 def test_error_event(dialect: Dialect) -> None:
-    raw = {
-        "type": "error",
-        "event_id": "event_890",
-        "error": {
-            "type": "invalid_request_error",
-            "code": "invalid_event",
-            "message": "The 'type' field is missing.",
-            "param": None,
-            "event_id": "event_567",
-        },
-    }
-    event = dialect.decode_event(raw)
+    event = dialect.decode_event(error_event())
     assert isinstance(event, ev.ErrorEvent)
     assert event.error.event_id == "event_567"
     assert event.error.code == "invalid_event"

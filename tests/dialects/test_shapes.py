@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -14,32 +15,17 @@ from realtalk.config import (
     SemanticVAD,
     ServerVAD,
     SessionConfig,
-    ToolSpec,
-    Transcription,
 )
 from realtalk.dialects import BETA, GA
 from realtalk.errors import ConfigError
-
-GET_TIME = ToolSpec("get_time", "Current time", {"type": "object", "properties": {}})
-REFERENCE = SessionConfig(
-    instructions="Be brief.",
-    output_modalities=("audio",),
-    input_format=AudioFormat.pcm16(),
-    output_format=AudioFormat.pcm16(),
-    noise_reduction=NoiseReduction(type="near_field"),
-    transcription=Transcription(model="gpt-4o-mini-transcribe", language="en"),
-    turn_detection=ServerVAD(0.5, 300, 500, create_response=True, interrupt_response=True),
-    voice="alloy",
-    speed=1.0,
-    tools=(GET_TIME,),
-    tool_choice="auto",
-    max_output_tokens="inf",
-)
+from tests.samples import GET_TIME, REFERENCE_CONFIG, beta_reference_update, ga_reference_update
 
 
 def test_the_ga_shape_pasted_from_the_docs() -> None:
-    pasted = GA.encode_session(REFERENCE)
-    assert SessionConfig.from_dict(pasted) == REFERENCE
+    pasted = GA.encode_session(REFERENCE_CONFIG)
+    assert SessionConfig.from_dict(pasted) == REFERENCE_CONFIG
+    # ... and protocol.md 2.7's GA payload itself.
+    assert SessionConfig.from_dict(ga_reference_update()["session"]) == REFERENCE_CONFIG
 
 
 def test_the_beta_shape_pasted_from_the_docs() -> None:
@@ -63,7 +49,11 @@ def test_the_beta_shape_pasted_from_the_docs() -> None:
         temperature=0.8,
         tool_choice=FunctionChoice("f"),
     )
-    assert SessionConfig.from_dict(BETA.encode_session(REFERENCE)) == REFERENCE
+    assert SessionConfig.from_dict(BETA.encode_session(REFERENCE_CONFIG)) == REFERENCE_CONFIG
+    # ... and protocol.md 2.7's beta payload itself (it adds temperature).
+    assert SessionConfig.from_dict(beta_reference_update()["session"]) == replace(
+        REFERENCE_CONFIG, temperature=0.8
+    )
 
 
 def test_realtalks_own_field_names() -> None:

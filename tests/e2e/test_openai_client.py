@@ -17,8 +17,8 @@ from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 from realtalk.server import ServerHandle, serve
 from realtalk.server.engines import ToneSynthesizer
+from tests.oracle import assert_valid_server_event
 from tests.server.harness import tone_engines
-from tests.server.wirecheck import assert_valid_server_event
 
 SYNTH = ToneSynthesizer(24000)
 
@@ -48,22 +48,28 @@ async def collect_until_done(conn: Any, dialect: str) -> list[dict[str, Any]]:
         assert event["type"] != "error", event
 
 
+async def text_turn(conn: Any, dialect: str, text: str) -> list[dict[str, Any]]:
+    """Send ``text`` as a user message, ask for a response and collect its events."""
+    await conn.conversation.item.create(
+        item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+    )
+    await conn.response.create()
+    return await collect_until_done(conn, dialect)
+
+
+def deltas(events: list[dict[str, Any]], kind: str) -> str:
+    """The text deltas of every ``kind`` event, joined."""
+    return "".join(e["delta"] for e in events if e["type"] == kind)
+
+
 async def test_ga_text_turn(server: ServerHandle) -> None:
     client = AsyncOpenAI(api_key=server.api_key, websocket_base_url=server.url)
     async with client.realtime.connect(model="gpt-realtime") as conn:
         await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
-        await conn.conversation.item.create(
-            item={
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "Hello there."}],
-            }
-        )
-        await conn.response.create()
-        events = await collect_until_done(conn, "ga")
+        events = await text_turn(conn, "ga", "Hello there.")
     kinds = [e["type"] for e in events]
     assert kinds[:3] == ["session.created", "conversation.created", "session.updated"]
-    text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    text = deltas(events, "response.output_text.delta")
     assert text == "Hello there."
     assert events[-1]["response"]["status"] == "completed"
 
@@ -93,9 +99,7 @@ async def test_ga_audio_turn_with_server_vad(server: ServerHandle) -> None:
         assert expected in kinds
     [completed] = [e for e in events if e["type"].endswith("transcription.completed")]
     assert completed["transcript"] == "what time is it"
-    transcript = "".join(
-        e["delta"] for e in events if e["type"] == "response.output_audio_transcript.delta"
-    )
+    transcript = deltas(events, "response.output_audio_transcript.delta")
     assert transcript == "what time is it"
     audio_out = b"".join(
         base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta"
@@ -107,18 +111,10 @@ async def test_beta_text_and_audio_turns(server: ServerHandle) -> None:
     client = AsyncOpenAI(api_key=server.api_key, websocket_base_url=server.url)
     async with client.beta.realtime.connect(model="gpt-4o-realtime-preview") as conn:
         await conn.session.update(session={"modalities": ["text"], "turn_detection": None})
-        await conn.conversation.item.create(
-            item={
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "Hi beta."}],
-            }
-        )
-        await conn.response.create()
-        events = await collect_until_done(conn, "beta")
+        events = await text_turn(conn, "beta", "Hi beta.")
         assert events[0]["type"] == "session.created"
         assert "modalities" in events[0]["session"]
-        text = "".join(e["delta"] for e in events if e["type"] == "response.text.delta")
+        text = deltas(events, "response.text.delta")
         assert text == "Hi beta."
 
         await conn.session.update(session={"modalities": ["audio", "text"]})
@@ -130,9 +126,7 @@ async def test_beta_text_and_audio_turns(server: ServerHandle) -> None:
     assert "input_audio_buffer.committed" in kinds
     assert "conversation.item.created" in kinds
     assert "response.audio.delta" in kinds
-    transcript = "".join(
-        e["delta"] for e in events if e["type"] == "response.audio_transcript.delta"
-    )
+    transcript = deltas(events, "response.audio_transcript.delta")
     assert transcript == "good night"
 
 
@@ -164,15 +158,7 @@ async def test_azure_ga_route_with_openai_client(server: ServerHandle) -> None:
     )
     async with client.realtime.connect(model="my-deployment") as conn:
         await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
-        await conn.conversation.item.create(
-            item={
-                "type": "message",
-                "role": "user",
-                "content": [{"type": "input_text", "text": "Azure."}],
-            }
-        )
-        await conn.response.create()
-        events = await collect_until_done(conn, "ga")
+        events = await text_turn(conn, "ga", "Azure.")
     assert events[0]["session"]["model"] == "my-deployment"
     assert events[-1]["response"]["output"][0]["content"][0]["text"] == "Azure."
 

@@ -3,13 +3,12 @@ server hears it (Silero VAD, Whisper tiny.en), the scripted brain answers and Pi
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 import realtalk as rt
 from realtalk import events as ev
 from realtalk import testing
+from tests.wer import word_error_rate
 
 pytestmark = pytest.mark.speech
 
@@ -17,20 +16,6 @@ SENTENCES = [
     "What is the weather in Paris today?",
     "Please book a table for two at eight.",
 ]
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower())
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
 
 
 @pytest.fixture(scope="module")

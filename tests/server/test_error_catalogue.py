@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from openai.types.beta.realtime import ErrorEvent as BetaErrorEvent
-from openai.types.realtime import RealtimeErrorEvent
 
 from realtalk.server import wire
+from tests.oracle import validate_server_event
+from tests.samples import error_event
 
 GA_SESSION = wire.default_session("ga", "openai", "gpt-realtime", session_id="sess_1", now_s=1000)
 BETA_SESSION = wire.default_session(
@@ -472,19 +472,9 @@ def test_state_error_catalogue_messages() -> None:
 
 def test_error_event_carries_the_client_event_id_and_parses_in_both_sdk_unions() -> None:
     event = wire.error_event(wire.invalid_event_missing_type(), "event_890", "event_567")
-    assert event == {
-        "type": "error",
-        "event_id": "event_890",
-        "error": {
-            "type": "invalid_request_error",
-            "code": "invalid_event",
-            "message": "The 'type' field is missing.",
-            "param": None,
-            "event_id": "event_567",
-        },
-    }
-    RealtimeErrorEvent.model_validate(event)
-    BetaErrorEvent.model_validate(event)
+    assert event == error_event()  # protocol.md §7.1
+    validate_server_event("ga", event)
+    validate_server_event("beta", event)
     assert wire.error_event(wire.cancel_not_active(), "event_1", None)["error"]["event_id"] is None
 
 

@@ -9,11 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from openai.types.beta.realtime import RealtimeClientEvent as BetaClientEvent
-from openai.types.beta.realtime import SessionCreatedEvent as BetaSessionCreated
 from openai.types.beta.realtime import SessionUpdateEvent as BetaSessionUpdate
 from openai.types.realtime import (
-    RealtimeClientEvent,
     RealtimeResponseCreateParams,
     RealtimeSessionCreateRequest,
     RealtimeTranscriptionSessionCreateRequest,
@@ -22,62 +19,75 @@ from openai.types.realtime import (
 from openai.types.realtime.realtime_audio_config_input import RealtimeAudioConfigInput
 from openai.types.realtime.realtime_audio_config_output import RealtimeAudioConfigOutput
 from openai.types.realtime.realtime_audio_input_turn_detection import SemanticVad, ServerVad
-from openai.types.realtime.response_create_event_with_references_param import (
-    ResponseCreateEventWithReferencesParam,
-)
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from realtalk.server import wire
 from realtalk.server.wire_schema import Disc, Node, Obj, decimal_places
-from realtalk.server.wire_shapes import beta_session, ga_response_params, ga_session
+from realtalk.server.wire_shapes import beta_session, ga_response_params
+from realtalk.server.wire_shapes import ga_session as ga_session_schema
+from tests.oracle import GA_RESPONSE_WITH_REFERENCES, validate_client_event, validate_server_event
+from tests.samples import (
+    beta_reference_update,
+    beta_transcription_update,
+    ga_reference_update,
+    ga_session,
+    ga_transcription_update,
+    get_time_tool,
+)
 
-GA_ADAPTER: TypeAdapter[Any] = TypeAdapter(RealtimeClientEvent)
-# The parse models have no item_reference in response.input; the SDK's "with references" param
-# type (what a client sends for out-of-band responses, protocol.md §6.7) has.
-GA_REFERENCES_ADAPTER: TypeAdapter[Any] = TypeAdapter(ResponseCreateEventWithReferencesParam)
-BETA_ADAPTER: TypeAdapter[Any] = TypeAdapter(BetaClientEvent)
+TOOL = get_time_tool()
 
-TOOL = {
-    "type": "function",
-    "name": "get_time",
-    "description": "Current time",
-    "parameters": {"type": "object", "properties": {}},
-}
+# protocol.md §6.1, §6.3, §6.6: events the GA and the beta client-event unions both accept as
+# they stand (checked below, once per dialect), so the server must accept them on either.
+BOTH_ACCEPTED: list[dict[str, Any]] = [
+    *(
+        {
+            "type": "conversation.item.create",
+            "item": {
+                "type": "message",
+                "role": role,
+                "content": [{"type": "input_text", "text": text}],
+            },
+        }
+        for role, text in (("user", "hi"), ("system", "Be nice."))
+    ),
+    {
+        "type": "conversation.item.create",
+        "item": {"type": "function_call", "name": "get_time", "arguments": "{}", "call_id": "c1"},
+    },
+    *(
+        {
+            "type": "conversation.item.create",
+            "item": {"type": "function_call_output", "call_id": "c1", "output": output},
+        }
+        for output in ("12:00", "{}")
+    ),
+    {"type": "conversation.item.delete", "item_id": "item_1"},
+    {"type": "conversation.item.retrieve", "item_id": "item_1"},
+    *(
+        {
+            "type": "conversation.item.truncate",
+            "item_id": "item_1",
+            "content_index": 0,
+            "audio_end_ms": audio_end_ms,
+        }
+        for audio_end_ms in (1500, 0)
+    ),
+    *({"type": "input_audio_buffer.append", "audio": audio} for audio in ("AAAAAA==", "", "AAAA")),
+    {"type": "input_audio_buffer.commit"},
+    {"type": "input_audio_buffer.commit", "event_id": "evt_2"},
+    {"type": "input_audio_buffer.clear", "event_id": None},
+    {"type": "output_audio_buffer.clear"},
+    {"type": "response.cancel"},
+    {"type": "response.cancel", "response_id": "resp_1"},
+    {"type": "response.create"},
+    {"type": "response.create", "response": None},
+]
 
 # protocol.md §2.7, §2.1 (SDK docstring), §2.2, §6.6, §6.7, §6.1: every one of these is accepted
 # by the official SDK's GA client-event union (checked below), so the server must accept it.
 GA_ACCEPTED: list[dict[str, Any]] = [
-    {
-        "type": "session.update",
-        "session": {
-            "type": "realtime",
-            "instructions": "Be brief.",
-            "output_modalities": ["audio"],
-            "audio": {
-                "input": {
-                    "format": {"type": "audio/pcm", "rate": 24000},
-                    "noise_reduction": {"type": "near_field"},
-                    "transcription": {"model": "gpt-4o-mini-transcribe", "language": "en"},
-                    "turn_detection": {
-                        "type": "server_vad",
-                        "threshold": 0.5,
-                        "prefix_padding_ms": 300,
-                        "silence_duration_ms": 500,
-                        "create_response": True,
-                        "interrupt_response": True,
-                    },
-                },
-                "output": {
-                    "format": {"type": "audio/pcm", "rate": 24000},
-                    "voice": "alloy",
-                    "speed": 1.0,
-                },
-            },
-            "tools": [TOOL],
-            "tool_choice": "auto",
-            "max_output_tokens": "inf",
-        },
-    },
+    ga_reference_update(),
     {
         "type": "session.update",
         "session": {"type": "realtime", "audio": {"input": {"noise_reduction": None}}},
@@ -87,19 +97,7 @@ GA_ACCEPTED: list[dict[str, Any]] = [
         "event_id": "evt_1",
         "session": {"type": "realtime", "instructions": "x"},
     },
-    {
-        "type": "session.update",
-        "session": {
-            "type": "transcription",
-            "audio": {
-                "input": {
-                    "format": {"type": "audio/pcm", "rate": 24000},
-                    "transcription": {"model": "gpt-live-transcribe"},
-                    "turn_detection": None,
-                }
-            },
-        },
-    },
+    ga_transcription_update(),
     {
         "type": "session.update",
         "session": {
@@ -142,14 +140,6 @@ GA_ACCEPTED: list[dict[str, Any]] = [
     },
     {
         "type": "conversation.item.create",
-        "item": {
-            "type": "message",
-            "role": "user",
-            "content": [{"type": "input_text", "text": "hi"}],
-        },
-    },
-    {
-        "type": "conversation.item.create",
         "previous_item_id": "root",
         "item": {
             "id": "item_abc",
@@ -165,43 +155,10 @@ GA_ACCEPTED: list[dict[str, Any]] = [
         "type": "conversation.item.create",
         "item": {
             "type": "message",
-            "role": "system",
-            "content": [{"type": "input_text", "text": "Be nice."}],
-        },
-    },
-    {
-        "type": "conversation.item.create",
-        "item": {
-            "type": "message",
             "role": "assistant",
             "content": [{"type": "output_text", "text": "Hello!"}],
         },
     },
-    {
-        "type": "conversation.item.create",
-        "item": {"type": "function_call", "name": "get_time", "arguments": "{}", "call_id": "c1"},
-    },
-    {
-        "type": "conversation.item.create",
-        "item": {"type": "function_call_output", "call_id": "c1", "output": "12:00"},
-    },
-    {"type": "conversation.item.delete", "item_id": "item_1"},
-    {"type": "conversation.item.retrieve", "item_id": "item_1"},
-    {
-        "type": "conversation.item.truncate",
-        "item_id": "item_1",
-        "content_index": 0,
-        "audio_end_ms": 1500,
-    },
-    {"type": "input_audio_buffer.append", "audio": "AAAAAA=="},
-    {"type": "input_audio_buffer.append", "audio": ""},
-    {"type": "input_audio_buffer.commit"},
-    {"type": "input_audio_buffer.clear", "event_id": None},
-    {"type": "output_audio_buffer.clear"},
-    {"type": "response.cancel"},
-    {"type": "response.cancel", "response_id": "resp_1"},
-    {"type": "response.create"},
-    {"type": "response.create", "response": None},
     {
         "type": "response.create",
         "response": {
@@ -234,33 +191,18 @@ GA_ACCEPTED: list[dict[str, Any]] = [
             "tools": [TOOL],
         },
     },
+    *BOTH_ACCEPTED,
 ]
 
+
+def _without_speed(event: dict[str, Any]) -> dict[str, Any]:
+    # Azure preview does not document speed (protocol.md §2.4), and these run on both flavors.
+    del event["session"]["speed"]
+    return event
+
+
 BETA_ACCEPTED: list[dict[str, Any]] = [
-    {
-        "type": "session.update",
-        "session": {
-            "instructions": "Be brief.",
-            "modalities": ["audio", "text"],
-            "input_audio_format": "pcm16",
-            "output_audio_format": "pcm16",
-            "input_audio_noise_reduction": {"type": "near_field"},
-            "input_audio_transcription": {"model": "gpt-4o-mini-transcribe", "language": "en"},
-            "turn_detection": {
-                "type": "server_vad",
-                "threshold": 0.5,
-                "prefix_padding_ms": 300,
-                "silence_duration_ms": 500,
-                "create_response": True,
-                "interrupt_response": True,
-            },
-            "voice": "alloy",
-            "tools": [TOOL],
-            "tool_choice": "auto",
-            "temperature": 0.8,
-            "max_response_output_tokens": "inf",
-        },
-    },
+    _without_speed(beta_reference_update()),
     {"type": "session.update", "session": {"tools": [TOOL], "tool_choice": "auto"}},
     {"type": "session.update", "session": {"modalities": ["text"], "turn_detection": None}},
     {"type": "session.update", "session": {"modalities": ["text", "audio"], "voice": "verse"}},
@@ -276,30 +218,10 @@ BETA_ACCEPTED: list[dict[str, Any]] = [
         "type": "conversation.item.create",
         "item": {
             "type": "message",
-            "role": "user",
-            "content": [{"type": "input_text", "text": "hi"}],
-        },
-    },
-    {
-        "type": "conversation.item.create",
-        "item": {
-            "type": "message",
             "role": "assistant",
             "content": [{"type": "text", "text": "Hello!"}],
         },
     },
-    {
-        "type": "conversation.item.create",
-        "item": {"type": "function_call_output", "call_id": "c1", "output": "{}"},
-    },
-    {
-        "type": "conversation.item.truncate",
-        "item_id": "item_1",
-        "content_index": 0,
-        "audio_end_ms": 0,
-    },
-    {"type": "input_audio_buffer.append", "audio": "AAAA"},
-    {"type": "input_audio_buffer.commit", "event_id": "evt_2"},
     {
         "type": "response.create",
         "response": {
@@ -311,35 +233,20 @@ BETA_ACCEPTED: list[dict[str, Any]] = [
             "input": [{"type": "item_reference", "id": "item_1"}],
         },
     },
-    {"type": "response.cancel"},
+    *BOTH_ACCEPTED,
 ]
 
-BETA_TRANSCRIPTION_UPDATE = {
-    "type": "transcription_session.update",
-    "session": {
-        "input_audio_format": "pcm16",
-        "input_audio_transcription": {"model": "gpt-4o-transcribe", "prompt": "", "language": ""},
-        "turn_detection": {
-            "type": "server_vad",
-            "threshold": 0.5,
-            "prefix_padding_ms": 300,
-            "silence_duration_ms": 500,
-            "create_response": True,
-        },
-        "input_audio_noise_reduction": {"type": "near_field"},
-        "include": ["item.input_audio_transcription.logprobs"],
-    },
-}
+BETA_TRANSCRIPTION_UPDATE = beta_transcription_update()  # protocol.md §2.3
 
 
 def ga_default() -> dict[str, Any]:
     return wire.default_session("ga", "openai", "gpt-realtime", session_id="sess_1", now_s=10)
 
 
-def beta_default(flavor: str = "openai", session_type: str = "realtime") -> dict[str, Any]:
+def beta_default(flavor: wire.Flavor = "openai", session_type: str = "realtime") -> dict[str, Any]:
     return wire.default_session(
         "beta",
-        flavor,  # type: ignore[arg-type]
+        flavor,
         "gpt-4o-realtime-preview",
         session_id="sess_2",
         now_s=10,
@@ -347,47 +254,50 @@ def beta_default(flavor: str = "openai", session_type: str = "realtime") -> dict
     )
 
 
+def ga_current(event: dict[str, Any]) -> dict[str, Any]:
+    """The session a GA event is sent in: a transcription session for a transcription update."""
+    if event["type"] == "session.update" and event["session"]["type"] == "transcription":
+        return wire.default_session(
+            "ga", "openai", "", session_id="s", now_s=0, session_type="transcription"
+        )
+    return ga_default()
+
+
+def server_error(
+    dialect: wire.Dialect, flavor: wire.Flavor, event: dict[str, Any], current: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The server's answer to ``event``, checked on a copy so the case lists stay as written."""
+    return wire.validate_client_event(dialect, flavor, copy.deepcopy(event), current=current)
+
+
 # --- no false rejections ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("event", GA_ACCEPTED, ids=lambda e: str(e["type"]))
 @pytest.mark.parametrize("flavor", ["openai", "azure"])
-def test_ga_payloads_the_sdk_accepts_are_accepted(event: dict[str, Any], flavor: str) -> None:
+def test_ga_payloads_the_sdk_accepts_are_accepted(
+    event: dict[str, Any], flavor: wire.Flavor
+) -> None:
     try:
-        GA_ADAPTER.validate_python(event)  # the oracle: the official SDK accepts it
+        validate_client_event("ga", event)  # the oracle: the official SDK accepts it
     except ValidationError:
-        GA_REFERENCES_ADAPTER.validate_python(event, strict=True)
+        GA_RESPONSE_WITH_REFERENCES.validate_python(event, strict=True)
     if flavor == "azure" and "output_modalities" in (event.get("response") or {}):
         pytest.skip("Azure GA is reported to reject response.output_modalities")
-    current = ga_default()
-    if event["type"] == "session.update" and event["session"]["type"] == "transcription":
-        current = wire.default_session(
-            "ga", "openai", "", session_id="s", now_s=0, session_type="transcription"
-        )
-    error = wire.validate_client_event(
-        "ga",
-        flavor,  # type: ignore[arg-type]
-        copy.deepcopy(event),
-        current=current,
-    )
-    assert error is None
+    assert server_error("ga", flavor, event, ga_current(event)) is None
 
 
 @pytest.mark.parametrize("event", BETA_ACCEPTED, ids=lambda e: str(e["type"]))
 @pytest.mark.parametrize("flavor", ["openai", "azure"])
-def test_beta_payloads_the_sdk_accepts_are_accepted(event: dict[str, Any], flavor: str) -> None:
-    BETA_ADAPTER.validate_python(event)
-    error = wire.validate_client_event(
-        "beta",
-        flavor,  # type: ignore[arg-type]
-        copy.deepcopy(event),
-        current=beta_default(flavor),
-    )
-    assert error is None
+def test_beta_payloads_the_sdk_accepts_are_accepted(
+    event: dict[str, Any], flavor: wire.Flavor
+) -> None:
+    validate_client_event("beta", event)
+    assert server_error("beta", flavor, event, beta_default(flavor)) is None
 
 
 def test_beta_transcription_session_update_example_is_accepted() -> None:
-    BETA_ADAPTER.validate_python(BETA_TRANSCRIPTION_UPDATE)
+    validate_client_event("beta", BETA_TRANSCRIPTION_UPDATE)
     current = beta_default(session_type="transcription")
     assert (
         wire.validate_client_event("beta", "openai", BETA_TRANSCRIPTION_UPDATE, current=current)
@@ -403,13 +313,11 @@ def test_beta_transcription_session_update_example_is_accepted() -> None:
     }
 
 
-def test_a_json_round_trip_with_wire_floats_is_accepted() -> None:
-    for event in GA_ACCEPTED:
-        parsed, error = wire.parse_client_message(json.dumps(event))
-        assert error is None
-        assert wire.validate_client_event("ga", "openai", parsed, current=ga_default()) is None or (
-            parsed["type"] == "session.update" and parsed["session"]["type"] == "transcription"
-        )
+@pytest.mark.parametrize("event", GA_ACCEPTED, ids=lambda e: str(e["type"]))
+def test_a_json_round_trip_with_wire_floats_is_accepted(event: dict[str, Any]) -> None:
+    parsed, error = wire.parse_client_message(json.dumps(event))
+    assert error is None
+    assert wire.validate_client_event("ga", "openai", parsed, current=ga_current(event)) is None
 
 
 # --- the tables know every field the SDK types know -------------------------------------------
@@ -432,7 +340,7 @@ def _variant(node: Node, tag: str) -> Obj:
 
 
 def test_schema_fields_match_the_sdk_types() -> None:
-    ga = ga_session("openai")
+    ga = ga_session_schema("openai")
     realtime = _variant(ga, "realtime")
     assert _fields(realtime) == _model_fields(RealtimeSessionCreateRequest)
     transcription = _variant(ga, "transcription")
@@ -462,47 +370,29 @@ def test_schema_fields_match_the_sdk_types() -> None:
 
 def test_ga_default_session_is_the_spec_example() -> None:
     session = ga_default()
-    assert session["id"] == "sess_1"
-    assert session["expires_at"] == 10 + 3600
-    assert session["audio"] == {
-        "input": {
-            "format": {"type": "audio/pcm", "rate": 24000},
-            "transcription": None,
-            "noise_reduction": None,
-            "turn_detection": {
-                "type": "server_vad",
-                "threshold": 0.5,
-                "prefix_padding_ms": 300,
-                "silence_duration_ms": 200,
-                "idle_timeout_ms": None,
-                "create_response": True,
-                "interrupt_response": True,
-            },
-        },
-        "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "marin", "speed": 1},
-    }
-    assert {k: session[k] for k in ("output_modalities", "tool_choice", "max_output_tokens")} == {
-        "output_modalities": ["audio"],
-        "tool_choice": "auto",
-        "max_output_tokens": "inf",
-    }
-    assert session["tracing"] is None
-    assert session["prompt"] is None
-    assert session["include"] is None
-    SessionCreatedEvent.model_validate(
-        {"type": "session.created", "event_id": "event_1", "session": session}
+    # protocol.md §2.1's session.created example, but for what this server was asked for and
+    # its own default instructions.
+    assert session == ga_session(
+        id="sess_1",
+        model="gpt-realtime",
+        expires_at=10 + 3600,
+        instructions=session["instructions"],
+    )
+    validate_server_event(
+        "ga", {"type": "session.created", "event_id": "event_1", "session": session}
     )
     transcription = wire.default_session(
         "ga", "azure", "", session_id="sess_t", now_s=0, session_type="transcription"
     )
-    parsed = SessionCreatedEvent.model_validate(
-        {"type": "session.created", "event_id": "event_1", "session": transcription}
+    parsed = validate_server_event(
+        "ga", {"type": "session.created", "event_id": "event_1", "session": transcription}
     )
+    assert isinstance(parsed, SessionCreatedEvent)
     assert parsed.session.type == "transcription"
 
 
 @pytest.mark.parametrize("flavor", ["openai", "azure"])
-def test_beta_default_session_is_the_azure_preview_example(flavor: str) -> None:
+def test_beta_default_session_is_the_azure_preview_example(flavor: wire.Flavor) -> None:
     session = beta_default(flavor)
     assert session["modalities"] == ["audio", "text"]
     assert session["voice"] == "alloy"
@@ -518,25 +408,40 @@ def test_beta_default_session_is_the_azure_preview_example(flavor: str) -> None:
         "interrupt_response": True,
     }
     assert ("speed" in session) is (flavor == "openai")
-    BetaSessionCreated.model_validate(
-        {"type": "session.created", "event_id": "event_1", "session": session}
+    validate_server_event(
+        "beta", {"type": "session.created", "event_id": "event_1", "session": session}
     )
 
 
 # --- merge semantics (protocol.md §2.6, §3) ---------------------------------------------------
 
 
-def merge_ga(current: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    assert (
-        wire.validate_session_update("ga", "openai", update, current, assistant_audio_present=False)
-        is None
+def merge(
+    current: dict[str, Any],
+    update: dict[str, Any],
+    dialect: wire.Dialect = "ga",
+    flavor: wire.Flavor = "openai",
+) -> dict[str, Any]:
+    """``update`` applied to ``current``, after checking the server accepts it."""
+    error = wire.validate_session_update(
+        dialect, flavor, update, current, assistant_audio_present=False
     )
-    return wire.apply_session_update("ga", current, update)
+    assert error is None
+    return wire.apply_session_update(dialect, current, update)
+
+
+def rejected_param(current: dict[str, Any], update: dict[str, Any]) -> str:
+    """The param the GA server names in rejecting ``update`` (it must reject it)."""
+    error = wire.validate_session_update(
+        "ga", "openai", update, current, assistant_audio_present=False
+    )
+    assert error is not None
+    return str(error["param"])
 
 
 def test_only_fields_present_change() -> None:
     before = ga_default()
-    after = merge_ga(before, {"type": "realtime", "instructions": "Be brief."})
+    after = merge(before, {"type": "realtime", "instructions": "Be brief."})
     assert after["instructions"] == "Be brief."
     assert {k: v for k, v in after.items() if k != "instructions"} == {
         k: v for k, v in before.items() if k != "instructions"
@@ -545,11 +450,11 @@ def test_only_fields_present_change() -> None:
 
 
 def test_clearing_rules() -> None:
-    session = merge_ga(ga_default(), {"type": "realtime", "tools": [TOOL], "instructions": "x"})
-    session = merge_ga(session, {"type": "realtime", "tools": [], "instructions": ""})
+    session = merge(ga_default(), {"type": "realtime", "tools": [TOOL], "instructions": "x"})
+    session = merge(session, {"type": "realtime", "tools": [], "instructions": ""})
     assert session["tools"] == []
     assert session["instructions"] == ""
-    off = merge_ga(
+    off = merge(
         session,
         {
             "type": "realtime",
@@ -564,29 +469,29 @@ def test_clearing_rules() -> None:
 
 
 def test_nested_objects_merge_key_wise() -> None:
-    session = merge_ga(
+    session = merge(
         ga_default(),
         {
             "type": "realtime",
             "audio": {"input": {"noise_reduction": {"type": "near_field", "strength": 0.4}}},
         },
     )
-    session = merge_ga(
+    session = merge(
         session,
         {"type": "realtime", "audio": {"input": {"noise_reduction": {"type": "far_field"}}}},
     )
     assert session["audio"]["input"]["noise_reduction"] == {"type": "far_field", "strength": 0.4}
-    session = merge_ga(session, {"type": "realtime", "audio": {"output": {"speed": 1.2}}})
+    session = merge(session, {"type": "realtime", "audio": {"output": {"speed": 1.2}}})
     assert session["audio"]["output"]["voice"] == "marin"
     assert session["audio"]["output"]["speed"] == 1.2
     assert session["audio"]["input"]["noise_reduction"]["type"] == "far_field"
-    session = merge_ga(session, {"type": "realtime", "audio": {"input": {"noise_reduction": None}}})
+    session = merge(session, {"type": "realtime", "audio": {"input": {"noise_reduction": None}}})
     assert session["audio"]["input"]["noise_reduction"] is None
 
 
 def test_turn_detection_is_replaced_and_filled_with_its_types_defaults() -> None:
     custom = {"type": "server_vad", "threshold": 0.7, "silence_duration_ms": 800}
-    session = merge_ga(
+    session = merge(
         ga_default(), {"type": "realtime", "audio": {"input": {"turn_detection": custom}}}
     )
     assert session["audio"]["input"]["turn_detection"] == {
@@ -598,7 +503,7 @@ def test_turn_detection_is_replaced_and_filled_with_its_types_defaults() -> None
         "create_response": True,
         "interrupt_response": True,
     }
-    semantic = merge_ga(
+    semantic = merge(
         session,
         {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "semantic_vad"}}}},
     )
@@ -609,7 +514,7 @@ def test_turn_detection_is_replaced_and_filled_with_its_types_defaults() -> None
         "interrupt_response": True,
     }
     # A bare server_vad after a custom one comes back with defaults, not the old values.
-    bare = merge_ga(
+    bare = merge(
         session,
         {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad"}}}},
     )
@@ -623,13 +528,7 @@ def test_beta_merge_is_field_wise_and_fills_turn_detection() -> None:
         "voice": "verse",
         "input_audio_transcription": None,
     }
-    assert (
-        wire.validate_session_update(
-            "beta", "openai", update, current, assistant_audio_present=False
-        )
-        is None
-    )
-    after = wire.apply_session_update("beta", current, update)
+    after = merge(current, update, "beta")
     assert after["turn_detection"] == {
         "type": "server_vad",
         "threshold": 0.6,
@@ -640,9 +539,7 @@ def test_beta_merge_is_field_wise_and_fills_turn_detection() -> None:
     }
     assert after["voice"] == "verse"
     assert after["modalities"] == ["audio", "text"]
-    BetaSessionCreated.model_validate(
-        {"type": "session.updated", "event_id": "e", "session": after} | {"type": "session.created"}
-    )
+    validate_server_event("beta", {"type": "session.created", "event_id": "e", "session": after})
 
 
 def test_model_is_not_updatable_but_may_be_resent() -> None:
@@ -651,59 +548,29 @@ def test_model_is_not_updatable_but_may_be_resent() -> None:
     )
     for same in ("gpt-realtime-2025-08-28", "gpt-realtime"):
         update = {"type": "realtime", "model": same}
-        assert (
-            wire.validate_session_update(
-                "ga", "openai", update, current, assistant_audio_present=False
-            )
-            is None
-        )
-        assert (
-            wire.apply_session_update("ga", current, update)["model"] == "gpt-realtime-2025-08-28"
-        )
+        assert merge(current, update)["model"] == "gpt-realtime-2025-08-28"
     other = {"type": "realtime", "model": "gpt-realtime-mini"}
-    error = wire.validate_session_update(
-        "ga", "openai", other, current, assistant_audio_present=False
-    )
-    assert error is not None
-    assert error["param"] == "session.model"
+    assert rejected_param(current, other) == "session.model"
 
 
 def test_session_type_cannot_switch() -> None:
-    update = {"type": "transcription"}
-    error = wire.validate_session_update(
-        "ga", "openai", update, ga_default(), assistant_audio_present=False
-    )
-    assert error is not None
-    assert error["param"] == "session.type"
+    assert rejected_param(ga_default(), {"type": "transcription"}) == "session.type"
 
 
 def test_tracing_is_immutable_once_enabled() -> None:
-    session = merge_ga(ga_default(), {"type": "realtime", "tracing": "auto"})
+    session = merge(ga_default(), {"type": "realtime", "tracing": "auto"})
     update = {"type": "realtime", "tracing": {"workflow_name": "w"}}
-    error = wire.validate_session_update(
-        "ga", "openai", update, session, assistant_audio_present=False
-    )
-    assert error is not None
-    assert error["param"] == "session.tracing"
-    assert (
-        wire.validate_session_update(
-            "ga",
-            "openai",
-            {"type": "realtime", "tracing": "auto"},
-            session,
-            assistant_audio_present=False,
-        )
-        is None
-    )
+    assert rejected_param(session, update) == "session.tracing"
+    assert merge(session, {"type": "realtime", "tracing": "auto"}) == session
 
 
 def test_merged_sessions_still_parse_in_the_sdk() -> None:
     session = ga_default()
     for event in GA_ACCEPTED:
         if event["type"] == "session.update" and event["session"]["type"] == "realtime":
-            session = merge_ga(session, event["session"])
-            SessionCreatedEvent.model_validate(
-                {"type": "session.created", "event_id": "e", "session": session}
+            session = merge(session, event["session"])
+            validate_server_event(
+                "ga", {"type": "session.created", "event_id": "e", "session": session}
             )
 
 
@@ -747,26 +614,18 @@ SHAPED = st.recursive(
     kind=st.sampled_from(wire.BETA_CLIENT_EVENTS),
 )
 def test_random_json_never_raises(
-    value: Any, dialect: str, flavor: str, audio: bool, kind: str
+    value: Any, dialect: wire.Dialect, flavor: wire.Flavor, audio: bool, kind: str
 ) -> None:
-    current = wire.default_session(dialect, flavor, "m", session_id="s", now_s=0)  # type: ignore[arg-type]
+    current = wire.default_session(dialect, flavor, "m", session_id="s", now_s=0)
     result = wire.validate_session_update(
-        dialect,
-        flavor,
-        value,
-        current,
-        assistant_audio_present=audio,  # type: ignore[arg-type]
+        dialect, flavor, value, current, assistant_audio_present=audio
     )
     assert result is None or set(result) == {"type", "code", "message", "param"}
     if result is None:
-        wire.apply_session_update(dialect, current, value)  # type: ignore[arg-type]
+        wire.apply_session_update(dialect, current, value)
     for event in (value, {"type": kind, "session": value, "item": value, "response": value}):
         result = wire.validate_client_event(
-            dialect,
-            flavor,
-            event,
-            current=current,
-            assistant_audio_present=audio,  # type: ignore[arg-type]
+            dialect, flavor, event, current=current, assistant_audio_present=audio
         )
         assert result is None or isinstance(result["message"], str)
 
@@ -870,21 +729,31 @@ BETA_UPDATES = st.fixed_dictionaries(
 )
 
 
+def assert_merge_chain(
+    dialect: wire.Dialect,
+    flavor: wire.Flavor,
+    session: dict[str, Any],
+    updates: list[dict[str, Any]],
+    read_only: set[str],
+) -> None:
+    """Each update is SDK-valid and accepted, each merge a session the SDK parses, and the last
+    session sent back without its read-only keys changes nothing."""
+    for update in updates:
+        validate_client_event(dialect, {"type": "session.update", "session": update})
+        session = merge(session, update, dialect, flavor)
+        validate_server_event(
+            dialect, {"type": "session.created", "event_id": "e", "session": session}
+        )
+    echo = {k: v for k, v in session.items() if k not in read_only}
+    assert merge(session, echo, dialect, flavor) == session
+
+
 @settings(max_examples=150, deadline=None)
 @given(updates=st.lists(GA_UPDATES, min_size=1, max_size=3))
 def test_valid_ga_updates_merge_into_sdk_valid_echo_stable_sessions(
     updates: list[dict[str, Any]],
 ) -> None:
-    session = ga_default()
-    for update in updates:
-        GA_ADAPTER.validate_python({"type": "session.update", "session": update})
-        assert merge_ga(session, update) is not None
-        session = merge_ga(session, update)
-        SessionCreatedEvent.model_validate(
-            {"type": "session.created", "event_id": "e", "session": session}
-        )
-    echo = {k: v for k, v in session.items() if k not in ("id", "object", "expires_at")}
-    assert merge_ga(session, echo) == session
+    assert_merge_chain("ga", "openai", ga_default(), updates, {"id", "object", "expires_at"})
 
 
 @settings(max_examples=150, deadline=None)
@@ -893,35 +762,7 @@ def test_valid_ga_updates_merge_into_sdk_valid_echo_stable_sessions(
     flavor=st.sampled_from(["openai", "azure"]),
 )
 def test_valid_beta_updates_merge_into_sdk_valid_echo_stable_sessions(
-    updates: list[dict[str, Any]], flavor: str
+    updates: list[dict[str, Any]], flavor: wire.Flavor
 ) -> None:
-    session = beta_default(flavor)
-    for update in updates:
-        BETA_ADAPTER.validate_python({"type": "session.update", "session": update})
-        assert (
-            wire.validate_session_update(
-                "beta",
-                flavor,
-                update,
-                session,
-                assistant_audio_present=False,  # type: ignore[arg-type]
-            )
-            is None
-        )
-        session = wire.apply_session_update("beta", session, update)
-        BetaSessionCreated.model_validate(
-            {"type": "session.created", "event_id": "e", "session": session}
-        )
     read_only = {"id", "object", "expires_at", "client_secret", "include"}
-    echo = {k: v for k, v in session.items() if k not in read_only}
-    assert (
-        wire.validate_session_update(
-            "beta",
-            flavor,
-            echo,
-            session,
-            assistant_audio_present=False,  # type: ignore[arg-type]
-        )
-        is None
-    )
-    assert wire.apply_session_update("beta", session, echo) == session
+    assert_merge_chain("beta", flavor, beta_default(flavor), updates, read_only)

@@ -6,7 +6,6 @@ they are reported, never asserted on: CI machines vary.
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from realtalk import audio
 from realtalk.config import AudioFormat
 from realtalk.errors import EngineUnavailable
+from tests.wer import word_errors
 
 pytestmark = pytest.mark.speech
 
@@ -26,21 +26,6 @@ SENTENCES = [
     "Turn off the lights in the kitchen.",
     "My flight to Berlin leaves at nine in the morning.",
 ]
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
-
-
-def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edit distance in words, reference length): the parts of the word error rate."""
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1], len(ref)
 
 
 def test_word_errors_counts_substitutions_insertions_and_deletions() -> None:

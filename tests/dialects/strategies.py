@@ -1,21 +1,14 @@
-"""Test helpers for the dialect tests: the openai SDK as a wire-shape oracle, and strategies.
+"""Hypothesis strategies for the dialect tests: neutral configs, items and commands per dialect.
 
-The SDK's pydantic models allow extra keys, so "validates" alone would accept a payload full of
-keys the server rejects (``type`` on beta, ``threshold`` on semantic VAD...). ``validate_*``
-therefore also walks the validated model and fails on any key outside the declared fields.
+They stay inside what each shape accepts, so whatever they build must pass the wire oracle
+(tests/oracle.py) once encoded.
 """
 
 from __future__ import annotations
 
-import types
-import typing
-from collections.abc import Mapping
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any
 
-import openai.types.beta.realtime as beta_types
-import openai.types.realtime as ga_types
 from hypothesis import strategies as st
-from pydantic import BaseModel, TypeAdapter
 
 from realtalk.commands import (
     AppendAudio,
@@ -56,83 +49,6 @@ from realtalk.items import (
     MessageItem,
     OutputText,
 )
-
-GA_CLIENT = TypeAdapter(ga_types.RealtimeClientEvent)
-GA_CLIENT_PARAM = TypeAdapter(ga_types.RealtimeClientEventParam)
-GA_SERVER = TypeAdapter(ga_types.RealtimeServerEvent)
-BETA_CLIENT = TypeAdapter(beta_types.RealtimeClientEvent)
-BETA_SERVER = TypeAdapter(beta_types.RealtimeServerEvent)
-
-
-# -- the oracle ------------------------------------------------------------------------------
-
-
-def undeclared_keys(value: Any, path: str = "") -> list[str]:
-    """Every key of a validated model tree that is not a declared field (pydantic extras)."""
-    found: list[str] = []
-    if isinstance(value, BaseModel):
-        found += [f"{path}.{key}".lstrip(".") for key in (value.model_extra or {})]
-        for name in type(value).model_fields:
-            found += undeclared_keys(getattr(value, name), f"{path}.{name}")
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            found += undeclared_keys(item, f"{path}[{index}]")
-    return found
-
-
-def validate(adapter: TypeAdapter[Any], event: Mapping[str, Any]) -> BaseModel:
-    model = adapter.validate_python(event)
-    assert isinstance(model, BaseModel)
-    extras = undeclared_keys(model)
-    assert not extras, f"keys outside the SDK's declared fields: {extras} in {event}"
-    # The chosen union member must be the one for this type.
-    assert getattr(model, "type", None) == event["type"]
-    return model
-
-
-def validate_ga(event: Mapping[str, Any]) -> BaseModel:
-    return validate(GA_CLIENT, event)
-
-
-def validate_beta(event: Mapping[str, Any]) -> BaseModel:
-    return validate(BETA_CLIENT, event)
-
-
-# -- minimal examples of SDK server events ---------------------------------------------------
-
-_B64 = "AAAA"  # valid base64 and a fine stand-in for any required string
-
-
-def minimal(annotation: Any) -> Any:
-    """The smallest value that satisfies ``annotation`` (required fields only)."""
-    origin = get_origin(annotation)
-    args = get_args(annotation)
-    if origin is typing.Annotated:
-        return minimal(args[0])
-    if origin is Literal:
-        return args[0]
-    if origin in (Union, types.UnionType):
-        options = [a for a in args if a is not type(None)]
-        return minimal(options[0])
-    if origin in (list, typing.List):  # noqa: UP006
-        return []
-    if origin in (dict, typing.Dict):  # noqa: UP006
-        return {}
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return {
-            (info.alias or name): minimal(info.annotation)
-            for name, info in annotation.model_fields.items()
-            if info.is_required()
-        }
-    return {str: _B64, int: 1, float: 1.0, bool: True}.get(annotation, {})
-
-
-def server_event_classes(union: Any) -> list[type[BaseModel]]:
-    members = (
-        get_args(get_args(union)[0]) if get_origin(union) is typing.Annotated else get_args(union)
-    )
-    return [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-
 
 # -- strategies ------------------------------------------------------------------------------
 
@@ -347,27 +263,21 @@ def items(*, beta: bool) -> st.SearchStrategy[Any]:
             )
         )
     status = st.sampled_from([None, "completed", "incomplete", "in_progress"])
+    parts_by_role = {
+        "user": st.one_of(*user_parts),
+        "system": st.builds(InputText, _text),
+        "assistant": st.builds(OutputText, _text),
+    }
     return st.one_of(
-        st.builds(
-            MessageItem,
-            st.just("user"),
-            st.lists(st.one_of(*user_parts), min_size=1, max_size=2).map(tuple),
-            st.none() | _ids,
-            status,
-        ),
-        st.builds(
-            MessageItem,
-            st.just("system"),
-            st.lists(st.builds(InputText, _text), min_size=1, max_size=2).map(tuple),
-            st.none() | _ids,
-            status,
-        ),
-        st.builds(
-            MessageItem,
-            st.just("assistant"),
-            st.lists(st.builds(OutputText, _text), min_size=1, max_size=2).map(tuple),
-            st.none() | _ids,
-            status,
+        *(
+            st.builds(
+                MessageItem,
+                st.just(role),
+                st.lists(parts, min_size=1, max_size=2).map(tuple),
+                st.none() | _ids,
+                status,
+            )
+            for role, parts in parts_by_role.items()
         ),
         st.builds(
             FunctionCallItem, _name, st.just('{"x": 1}'), st.none() | _ids, st.none() | _ids, status
