@@ -19,7 +19,7 @@ import inspect
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from realtalk.agent import Agent
 from realtalk.commands import (
@@ -40,6 +40,7 @@ from realtalk.errors import (
     ServerError,
     TransportError,
 )
+from realtalk.event_queue import EventQueue, Overflow, QueueClosed
 from realtalk.events import (
     AudioDelta,
     AudioDone,
@@ -92,7 +93,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Overflow", "Session", "SessionOptions"]
 
-Overflow = Literal["block", "drop_oldest", "error"]
 
 # Codes after which the session cannot go on (protocol.md 7.2 / 10.5).
 FATAL_CODES = frozenset(
@@ -130,8 +130,6 @@ _HISTORY_EVENTS = (
     TextDone,
     FunctionCallArgumentsDone,
 )
-
-_CLOSED = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +180,9 @@ class Session:
         )
         self._transport: Transport | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._queue: asyncio.Queue[object] = asyncio.Queue(self.options.queue_size)
+        self._events: EventQueue[Event] = EventQueue(
+            self.options.queue_size, self.options.overflow, on_overflow=self._on_overflow
+        )
         self._created: asyncio.Future[SessionCreated] | None = None
         self._update_waiters: deque[tuple[str, asyncio.Future[SessionConfig]]] = deque()
         self._send_lock = asyncio.Lock()
@@ -329,15 +329,7 @@ class Session:
                 update_waiter.set_exception(
                     InvalidState("the session closed before the server answered")
                 )
-        self._put_closed()
-
-    def _put_closed(self) -> None:
-        while True:
-            try:
-                self._queue.put_nowait(_CLOSED)
-                return
-            except asyncio.QueueFull:
-                self._queue.get_nowait()
+        self._events.close()
 
     async def __aenter__(self) -> Session:
         return self
@@ -348,40 +340,24 @@ class Session:
     # -- events to the app --------------------------------------------------------------------
 
     def __aiter__(self) -> AsyncIterator[Event]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Event]:
-        while True:
-            queue = self._queue
-            item = queue.get_nowait() if not queue.empty() else await queue.get()
-            if item is _CLOSED:
-                self._put_closed()  # later iterators end too
-                return
-            yield item  # type: ignore[misc]
+        return self._events.__aiter__()
 
     async def next_event(self, timeout: float | None = None) -> Event:
         """The next event; raises :class:`ConnectionClosed` once the session has ended."""
-        item = await asyncio.wait_for(self._queue.get(), timeout)
-        if item is _CLOSED:
-            self._put_closed()
-            raise self._close_error or ConnectionClosed(None, "session closed")
-        return item  # type: ignore[return-value]
+        try:
+            return await self._events.get(timeout)
+        except QueueClosed:
+            raise self._close_error or ConnectionClosed(None, "session closed") from None
 
     async def _emit(self, event: Event) -> None:
-        queue = self._queue
-        if not queue.full():
-            queue.put_nowait(event)  # the common case, without a coroutine per event
-        elif self.options.overflow == "block":
-            await queue.put(event)
-        elif self.options.overflow == "drop_oldest":
-            queue.get_nowait()
-            queue.put_nowait(event)
-        elif self._close_error is None:
-            self._close_error = InvalidState(
-                f"the app fell {self.options.queue_size} events behind (overflow='error')"
-            )
-            # Held, not fire-and-forget; not in _background, which close() itself cancels.
-            self._closer = asyncio.create_task(self.close(), name="realtalk-overflow-close")
+        await self._events.put(event)
+
+    def _on_overflow(self) -> None:
+        self._close_error = InvalidState(
+            f"the app fell {self.options.queue_size} events behind (overflow='error')"
+        )
+        # Held, not fire-and-forget; not in _background, which close() itself cancels.
+        self._closer = asyncio.create_task(self.close(), name="realtalk-overflow-close")
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -637,7 +613,7 @@ class Session:
                     if not waiter.done():
                         waiter.set_exception(InvalidState("the connection closed"))
                 self._tools.cancel()
-                self._put_closed()
+                self._events.close()
 
     async def _dispatch(self, event: Any) -> None:
         if type(event) is AudioDelta:
