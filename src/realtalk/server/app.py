@@ -468,6 +468,7 @@ class _Connection:
             options=server.config.session,
             session=route.session,
             session_type=route.session_type,
+            early_transcription=server.engines.transcriber.early_transcription,
         )
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()

@@ -18,18 +18,19 @@ from __future__ import annotations
 import base64
 import math
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from realtalk.server import wire_errors as errors
 from realtalk.server.codec import WireFormat, bytes_for_ms, duration_ms
-from realtalk.server.conversation import Conversation, StoredItem, render_item
+from realtalk.server.conversation import Conversation, StoredItem, parse_client_item, render_item
 from realtalk.server.engines.base import CallTool, Say
 from realtalk.server.engines.synthesize import SentenceBuffer
 from realtalk.server.settings import Settings
 from realtalk.server.work import Synthesize, Work
 
-__all__ = ["ResponseHost", "ResponseParams", "ResponseRun"]
+__all__ = ["ResponseHost", "ResponseParams", "ResponseRun", "response_context"]
 
 Dialect = Literal["ga", "beta"]
 _NO_DELAY = -math.inf
@@ -102,7 +103,8 @@ class ResponseRun:
     """Transcription work ids that must finish before the brain is asked."""
     outputs: list[StoredItem] = field(default_factory=list)
     _message: _Message | None = None
-    _sentences: SentenceBuffer = field(default_factory=SentenceBuffer)
+    # The first clause is spoken on its own: the first audio comes sooner (see SentenceBuffer).
+    _sentences: SentenceBuffer = field(default_factory=lambda: SentenceBuffer(first_clause=True))
     _steps: deque[_Step] = field(default_factory=deque)
     _synth: tuple[str, str] | None = None  # (work_id, sentence) in flight
     _synth_heard: bool = False  # the sentence in flight has had its transcript delta
@@ -597,3 +599,35 @@ def _ga_format(fmt: WireFormat) -> dict[str, Any]:
     if fmt == "g711_alaw":
         return {"type": "audio/pcma"}
     return {"type": "audio/pcm", "rate": 24000}
+
+
+def response_context(
+    dialect: Dialect,
+    conversation: Conversation,
+    raw_input: Any,
+    settings: Settings | None,
+    new_id: Callable[[str], str],
+) -> tuple[list[StoredItem] | None, dict[str, Any] | None]:
+    """``response.create``'s ``input`` -> (the items the brain sees, or the error to report).
+
+    ``None`` items mean the whole conversation, read when the brain is asked."""
+    if raw_input is None:
+        return None, None
+    assert settings is not None
+    out: list[StoredItem] = []
+    for index, raw in enumerate(raw_input):
+        if isinstance(raw, Mapping) and raw.get("type") == "item_reference":
+            item = conversation.get(str(raw.get("id")))
+            if item is None:
+                param = f"response.input[{index}].id"
+                return None, errors.item_not_found(str(raw.get("id")), param)
+            out.append(item)
+            continue
+        parsed = parse_client_item(dialect, raw, new_id("item"), settings.input_format)
+        if isinstance(parsed, dict):
+            parsed["param"] = (parsed.get("param") or "item").replace(
+                "item", f"response.input[{index}]", 1
+            )
+            return None, parsed
+        out.append(parsed)
+    return out, None

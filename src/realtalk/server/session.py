@@ -24,11 +24,12 @@ import json
 import math
 import secrets
 from collections.abc import Mapping
+from functools import partial
 from typing import Any, Literal
 
 from realtalk.items import Item
 from realtalk.server import wire_errors as errors
-from realtalk.server.codec import bytes_for_ms
+from realtalk.server.codec import WireFormat, bytes_for_ms
 from realtalk.server.conversation import (
     Conversation,
     StoredItem,
@@ -48,11 +49,18 @@ from realtalk.server.requests import (
     text_of,
     wrong_update_event,
 )
-from realtalk.server.responses import ResponseParams, ResponseRun
+from realtalk.server.responses import ResponseParams, ResponseRun, response_context
 from realtalk.server.settings import Settings, read_settings
 from realtalk.server.timings import ArrivalLog, ResponseStamps, TurnStamps
 from realtalk.server.transcripts import record_transcript
-from realtalk.server.turns import InputBuffer, TurnDetector
+from realtalk.server.turns import (
+    Draft,
+    Drafts,
+    InputBuffer,
+    TurnDetector,
+    draft_pause_ms,
+    transcription_hints,
+)
 from realtalk.server.wire_events import parse_client_message, validate_client_event
 from realtalk.server.wire_session import (
     apply_session_update,
@@ -101,6 +109,7 @@ class ServerSession:
         options: ServerOptions | None = None,
         session: Mapping[str, Any] | None = None,
         session_type: SessionType | None = None,
+        early_transcription: bool = False,
     ) -> None:
         """``session`` is a session object (in ``dialect``'s shape) applied on top of the
         defaults before ``session.created``, e.g. the config attached to a client secret.
@@ -108,6 +117,9 @@ class ServerSession:
         ``session_type="transcription"`` (a connection with ``intent=transcription``) makes a
         transcription session: it transcribes committed audio and never responds. Without it,
         the type of ``session`` decides (a transcription client secret), else ``realtime``.
+
+        ``early_transcription``: transcribe the turn at each pause in the speech, so the
+        transcript is (nearly) ready when the turn ends (:class:`~realtalk.server.turns.Drafts`).
         """
         self.dialect: Dialect = dialect
         if session_type is None:
@@ -131,6 +143,7 @@ class ServerSession:
         self._transcribing: dict[str, tuple[str, bool]] = {}  # work id -> (item id, emit events)
         self._buffer = InputBuffer("pcm16")
         self._detector: TurnDetector | None = None
+        self._drafts = Drafts() if early_transcription else None
         self._speech_item_id: str | None = None
         self._speech_start_ms = 0.0
         self._assistant_audio = False
@@ -250,7 +263,10 @@ class ServerSession:
             return
         self._now = now_ms
         if isinstance(result, TranscriptionResult):
-            self._on_transcription(result)
+            if self._drafts is not None and self._drafts.owns(result.work_id):
+                self._request_draft(self._drafts.finished(result, partial(_random_id, "work")))
+            else:
+                self._on_transcription(result)
         elif isinstance(result, BrainStep):
             run = self._think.get(result.work_id)
             if run is not None:
@@ -311,9 +327,9 @@ class ServerSession:
         if settings.turn is not None and self._vad is not None:
             if self._detector is None:
                 self._detector = TurnDetector(self._vad, settings.input_format)
-                self._detector.reset(self._buffer.end_ms)
+                self._reset_detector()
             elif turn_changed or format_changed:
-                self._detector.reset(self._buffer.end_ms, settings.input_format)
+                self._reset_detector(settings.input_format)
         if settings.turn is None or settings.turn.idle_timeout_ms is None:
             self._idle_deadline_ms = None
 
@@ -375,11 +391,28 @@ class ServerSession:
         settings = self._settings
         if settings is None or settings.turn is None or self._detector is None:
             return
-        for turn_event in self._detector.feed(audio, settings.turn):
+        pause_ms = draft_pause_ms(settings.turn) if self._drafts is not None else None
+        for turn_event in self._detector.feed(audio, settings.turn, pause_ms):
             if turn_event.kind == "started":
                 self._speech_started(turn_event.at_ms, settings, now)
-            else:
+            elif turn_event.kind == "stopped":
                 self._speech_stopped(turn_event.at_ms, settings, now)
+            elif self._drafts is not None and turn_event.kind == "paused":
+                new_id = partial(_random_id, "work")
+                self._request_draft(self._drafts.pause(self._speech_start_ms, turn_event, new_id))
+            elif self._drafts is not None:
+                self._drafts.reset()
+
+    def _reset_detector(self, fmt: WireFormat | None = None) -> None:
+        if self._detector is not None:
+            self._detector.reset(self._buffer.end_ms, fmt)
+        if self._drafts is not None:
+            self._drafts.reset()
+
+    def _request_draft(self, draft: Draft | None) -> None:
+        if draft is not None:
+            hints = transcription_hints(self._settings)
+            self._out.append(draft.work(self._buffer, self._speech_item_id or "", *hints))
 
     def _speech_started(self, onset_ms: float, settings: Settings, now: float) -> None:
         assert settings.turn is not None
@@ -410,8 +443,9 @@ class ServerSession:
                 "item_id": item_id,
             }
         )
+        draft = self._drafts.adopt(self._speech_start_ms) if self._drafts is not None else None
         audio = self._buffer.take(self._speech_start_ms, end_ms)
-        turn = self._commit(audio, item_id)
+        turn = self._commit(audio, item_id, draft)
         turn.speech_end_audio_ms = end_ms - settings.turn.silence_duration_ms
         turn.speech_end_at = self._arrivals.arrival_of(turn.speech_end_audio_ms)
         if settings.turn.create_response and self._active_run() is None:
@@ -427,8 +461,7 @@ class ServerSession:
         item_id = self._speech_item_id or self.new_id("item")
         self._speech_item_id = None
         audio = self._buffer.take()
-        if self._detector is not None:
-            self._detector.reset(self._buffer.end_ms)
+        self._reset_detector()
         self._commit(audio, item_id)
 
     def _on_input_audio_buffer_clear(
@@ -436,8 +469,7 @@ class ServerSession:
     ) -> None:
         self._buffer.clear()
         self._speech_item_id = None
-        if self._detector is not None:
-            self._detector.reset(self._buffer.end_ms)
+        self._reset_detector()
         self._send({"type": "input_audio_buffer.cleared"})
 
     def _on_output_audio_buffer_clear(
@@ -454,7 +486,7 @@ class ServerSession:
             client_id,
         )
 
-    def _commit(self, audio: bytes, item_id: str) -> TurnStamps:
+    def _commit(self, audio: bytes, item_id: str, draft: Draft | None = None) -> TurnStamps:
         settings = self._settings
         assert settings is not None
         item = StoredItem(
@@ -478,34 +510,30 @@ class ServerSession:
         )
         self._announce_item(item, previous)
         # The brain hears the transcript whether or not the client asked for its events.
-        work_id = self._transcribe(
-            item, emit=settings.transcription is not None or self.transcription_only
-        )
-        self._turn = self._turn_work[work_id] = TurnStamps(item_id, committed_at=self._now)
-        return self._turn
+        emit = settings.transcription is not None or self.transcription_only
+        if draft is None:
+            work_id = self._transcribe(item, emit=emit)
+        else:  # the turn's transcription started at its last pause
+            work_id = draft.work_id
+            self._transcribing[work_id] = (item_id, emit)
+        turn = self._turn = self._turn_work[work_id] = TurnStamps(item_id, committed_at=self._now)
+        turn.early = draft is not None
+        if draft is not None and draft.result is not None:
+            self._on_transcription(draft.result)
+        return turn
 
     def _announce_item(self, item: StoredItem, previous: str | None) -> None:
         rendered = render_item(self.dialect, item)
-        if self.dialect == "ga":
-            self._send(
-                {"type": "conversation.item.added", "previous_item_id": previous, "item": rendered}
-            )
-            self._send(
-                {"type": "conversation.item.done", "previous_item_id": previous, "item": rendered}
-            )
-        else:
-            self._send(
-                {
-                    "type": "conversation.item.created",
-                    "previous_item_id": previous,
-                    "item": rendered,
-                }
-            )
+        kinds = (
+            ("conversation.item.added", "conversation.item.done")
+            if self.dialect == "ga"
+            else ("conversation.item.created",)
+        )
+        for kind in kinds:
+            self._send({"type": kind, "previous_item_id": previous, "item": rendered})
 
     def _transcribe(self, item: StoredItem, *, emit: bool) -> str:
-        transcription = (self._settings.transcription if self._settings else None) or {}
-        language = transcription.get("language") if isinstance(transcription, Mapping) else None
-        prompt = transcription.get("prompt") if isinstance(transcription, Mapping) else None
+        language, prompt = transcription_hints(self._settings)
         work_id = self.new_id("work")
         self._transcribing[work_id] = (item.id, emit)
         self._out.append(
@@ -514,8 +542,8 @@ class ServerSession:
                 item_id=item.id,
                 audio=bytes(item.audio.get(0, b"")),
                 audio_format=item.audio_format,
-                language=language or None,
-                prompt=prompt or None,
+                language=language,
+                prompt=prompt,
             )
         )
         return work_id
@@ -672,8 +700,11 @@ class ServerSession:
         conversation: Literal["auto", "none"] = (
             "none" if params.get("conversation") == "none" else "auto"
         )
-        ok, context = self._context(params.get("input"), client_id)
-        if not ok:
+        context, error = response_context(
+            self.dialect, self.conversation, params.get("input"), self._settings, self.new_id
+        )
+        if error is not None:
+            self._error(error, client_id)
             return
         seen = context if context is not None else self.conversation.items()
         input_tokens = math.ceil(
@@ -733,38 +764,6 @@ class ServerSession:
             )
         )
 
-    def _context(
-        self, raw_input: Any, client_id: str | None
-    ) -> tuple[bool, list[StoredItem] | None]:
-        """``response.create``'s ``input`` -> (ok, the items the brain sees).
-
-        ``None`` items mean the whole conversation, read when the brain is asked."""
-        if raw_input is None:
-            return True, None
-        settings = self._settings
-        assert settings is not None
-        out: list[StoredItem] = []
-        for index, raw in enumerate(raw_input):
-            if isinstance(raw, Mapping) and raw.get("type") == "item_reference":
-                item = self.conversation.get(str(raw.get("id")))
-                if item is None:
-                    param = f"response.input[{index}].id"
-                    self._error(errors.item_not_found(str(raw.get("id")), param), client_id)
-                    return False, None
-                out.append(item)
-                continue
-            parsed = parse_client_item(
-                self.dialect, raw, self.new_id("item"), settings.input_format
-            )
-            if isinstance(parsed, dict):
-                parsed["param"] = (parsed.get("param") or "item").replace(
-                    "item", f"response.input[{index}]", 1
-                )
-                self._error(parsed, client_id)
-                return False, None
-            out.append(parsed)
-        return True, out
-
     def _after_response(self, run: ResponseRun, now: float) -> None:
         settings = self._settings
         if (
@@ -793,7 +792,6 @@ class ServerSession:
                 }
             )
         self._commit(self._buffer.take(), item_id)
-        if self._detector is not None:
-            self._detector.reset(self._buffer.end_ms)
+        self._reset_detector()
         if self._active_run() is None:
             self._start_response({}, None, now)

@@ -50,7 +50,11 @@ class TurnTimings:
     """End of speech reached the server -> the VAD decided the turn was over (this includes
     the ``silence_duration_ms`` it has to hear first)."""
     transcription_ms: float | None = None
-    """Commit -> transcript ready (the brain waits for it)."""
+    """Commit -> transcript ready (the brain waits for it). With early transcription this is
+    only what was left of the draft's run when the turn ended (0 if it was done)."""
+    early_transcription: bool = False
+    """The transcript came from a draft started at the last pause in the speech, before the
+    silence rule ended the turn."""
     brain_ms: float | None = None
     """Brain asked -> its first text (or tool call)."""
     synthesis_ms: float | None = None
@@ -77,6 +81,7 @@ class TurnStamps:
     speech_end_audio_ms: float | None = None
     speech_end_at: float | None = None
     transcribed_at: float | None = None
+    early: bool = False
 
 
 @dataclass(slots=True)
@@ -120,6 +125,7 @@ class ResponseStamps:
             speech_end_audio_ms=turn.speech_end_audio_ms if turn else None,
             vad_ms=_span(turn.speech_end_at, turn.committed_at) if turn else None,
             transcription_ms=_span(turn.committed_at, turn.transcribed_at) if turn else None,
+            early_transcription=turn.early if turn else False,
             brain_ms=_span(self.think_at, self.first_text_at),
             synthesis_ms=_span(self.synth_at, self.first_chunk_at),
             first_audio_ms=_span(start, first_audio_at),

@@ -14,19 +14,57 @@ the same detector with threshold 0.5 and 300 ms padding, ending the turn after
 ``SEMANTIC_SILENCE_FRACTION`` of the eagerness cap of silence (low 8 s / medium 4 s / high 2 s,
 auto = medium, protocol.md §3), i.e. 1000 / 500 / 250 ms: always well inside the documented
 maximum wait.
+
+Early transcription: the detector also reports a *pause* (speech still on, but
+:func:`draft_pause_ms` of silence heard) and a *resume* (speech again after a pause). At a pause
+the session transcribes the turn so far in the background (a *draft*, see :class:`Drafts`),
+padded with digital silence to where the silence rule would end the turn. If the turn does end
+there, the draft's transcript is the turn's: the rest of the rule held no speech (else the draft
+would be stale), and with the padding the transcriber hears as much trailing silence as in the
+committed audio (Whisper's words can shift with it; when that rest is digital silence, as from
+a test or a muted microphone, the two are byte for byte the same). The draft runs while the
+silence rule is still being heard, so little or none of it is left when the turn ends.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from realtalk.audio import Converter
+from realtalk.audio import Converter, silence
 from realtalk.server.codec import WireFormat, audio_format, bytes_for_ms, duration_ms
 from realtalk.server.engines.base import VAD
-from realtalk.server.settings import TurnSettings
+from realtalk.server.settings import Settings, TurnSettings
+from realtalk.server.work import Transcribe, TranscriptionResult
 
-__all__ = ["InputBuffer", "TurnDetector", "TurnEvent"]
+__all__ = [
+    "DRAFT_PAUSE_MS",
+    "Draft",
+    "Drafts",
+    "InputBuffer",
+    "TurnDetector",
+    "TurnEvent",
+    "draft_pause_ms",
+    "transcription_hints",
+]
+
+DRAFT_PAUSE_MS = 160.0
+"""Silence after speech that starts a draft transcription (capped at half the silence rule).
+
+Shorter catches the end of the turn sooner but drafts more often inside a sentence (a draft
+that speech interrupts is wasted engine time); 160 ms is five Silero frames: with Whisper tiny.en
+(~0.3 s on 2 cores) and the 500 ms rule the draft is done about when the turn ends."""
+
+
+def draft_pause_ms(turn: TurnSettings) -> float:
+    return min(DRAFT_PAUSE_MS, turn.silence_duration_ms / 2)
+
+
+def transcription_hints(settings: Settings | None) -> tuple[str | None, str | None]:
+    """The session's input transcription ``language`` and ``prompt``, if set."""
+    transcription = (settings.transcription if settings else None) or {}
+    return transcription.get("language") or None, transcription.get("prompt") or None
 
 
 class InputBuffer:
@@ -47,6 +85,13 @@ class InputBuffer:
 
     def append(self, audio: bytes) -> None:
         self.data.extend(audio)
+
+    def peek(self, from_ms: float, to_ms: float) -> bytes:
+        """A copy of the audio in [from_ms, to_ms), left in the buffer."""
+        start = bytes_for_ms(max(0.0, from_ms - self.start_ms), self.format)
+        end = bytes_for_ms(max(0.0, to_ms - self.start_ms), self.format)
+        start = min(start, len(self.data))
+        return bytes(self.data[start : max(start, min(end, len(self.data)))])
 
     def take(self, from_ms: float | None = None, to_ms: float | None = None) -> bytes:
         """Remove and return the audio in [from_ms, to_ms); audio before ``from_ms`` is dropped."""
@@ -80,9 +125,19 @@ class InputBuffer:
 
 @dataclass(frozen=True, slots=True)
 class TurnEvent:
-    kind: Literal["started", "stopped"]
+    kind: Literal["started", "paused", "resumed", "stopped"]
     at_ms: float
-    """``started``: the speech onset (padding not applied). ``stopped``: ``audio_end_ms``."""
+    """``started``: the speech onset (padding not applied). ``stopped``: ``audio_end_ms``.
+    ``paused``: the end of the frame that completed the pause. ``resumed``: the onset of the
+    speech after the pause."""
+    turn_end_ms: float = 0.0
+    """``paused``: where the silence rule will end the turn if no speech comes first."""
+
+
+def _vad_converter(fmt: WireFormat, vad: VAD) -> Converter:
+    # A VAD needs no studio-grade filter: soxr's "LQ" holds back ~6 ms of audio where "HQ"
+    # holds back ~21 ms, and every held-back millisecond delays the end of the turn.
+    return Converter(audio_format(fmt), vad.sample_rate, quality="LQ")
 
 
 class TurnDetector:
@@ -91,25 +146,33 @@ class TurnDetector:
     def __init__(self, vad: VAD, fmt: WireFormat) -> None:
         self.vad = vad
         self._fmt = fmt
-        self._converter = Converter(audio_format(fmt), vad.sample_rate)
+        self._converter = _vad_converter(fmt, vad)
         self._origin_ms = 0.0
         self._frames = 0
         self.speaking = False
+        self.paused = False
         self.onset_ms = 0.0
-        self._last_speech_end_ms = 0.0
+        self.last_speech_end_ms = 0.0
 
     def reset(self, at_ms: float, fmt: WireFormat | None = None) -> None:
         """Forget audio and state; the next frame starts at ``at_ms`` on the timeline."""
         if fmt is not None and fmt != self._fmt:
             self._fmt = fmt
-        self._converter = Converter(audio_format(self._fmt), self.vad.sample_rate)
+        self._converter = _vad_converter(self._fmt, self.vad)
         self.vad.reset()
         self._origin_ms = at_ms
         self._frames = 0
         self.speaking = False
+        self.paused = False
 
-    def feed(self, audio: bytes, turn: TurnSettings) -> list[TurnEvent]:
-        """Consume wire audio (already appended to the buffer); return the turn events it caused."""
+    def feed(
+        self, audio: bytes, turn: TurnSettings, pause_ms: float | None = None
+    ) -> list[TurnEvent]:
+        """Consume wire audio (already appended to the buffer); return the turn events it caused.
+
+        With ``pause_ms``, ``pause_ms`` of silence inside a turn gives one ``paused`` event, and
+        speech after it one ``resumed``; without, only ``started`` and ``stopped``.
+        """
         # One converter per turn: the resampler's filter state and a PCM16 append's odd byte
         # carry over to the next append.
         pcm = self._converter.process(audio)
@@ -124,10 +187,114 @@ class TurnDetector:
                     self.speaking = True
                     self.onset_ms = frame_start
                     events.append(TurnEvent("started", frame_start))
-                self._last_speech_end_ms = frame_end
-            elif self.speaking and frame_end - self._last_speech_end_ms >= turn.silence_duration_ms:
-                self.speaking = False
-                events.append(
-                    TurnEvent("stopped", self._last_speech_end_ms + turn.silence_duration_ms)
-                )
+                elif self.paused:
+                    self.paused = False
+                    events.append(TurnEvent("resumed", frame_start))
+                self.last_speech_end_ms = frame_end
+            elif self.speaking:
+                silence = frame_end - self.last_speech_end_ms
+                if silence >= turn.silence_duration_ms:
+                    self.speaking = self.paused = False
+                    events.append(
+                        TurnEvent("stopped", self.last_speech_end_ms + turn.silence_duration_ms)
+                    )
+                elif pause_ms is not None and not self.paused and silence >= pause_ms:
+                    self.paused = True
+                    turn_end = self.last_speech_end_ms + turn.silence_duration_ms
+                    events.append(TurnEvent("paused", frame_end, turn_end))
         return events
+
+
+@dataclass(slots=True)
+class Draft:
+    """A background transcription of a turn's audio so far, started at a pause."""
+
+    work_id: str
+    start_ms: float
+    """Where the turn's audio starts on the input timeline (the committed item's start)."""
+    end_ms: float
+    """Where the draft's audio ends (the pause)."""
+    pad_ms: float = 0.0
+    """Digital silence after the audio: the rest of the silence rule."""
+    result: TranscriptionResult | None = None
+    stale: bool = False
+
+    def work(
+        self, buffer: InputBuffer, item_id: str, language: str | None, prompt: str | None
+    ) -> Transcribe:
+        """The work request: the turn's audio so far, left in the buffer."""
+        return Transcribe(
+            work_id=self.work_id,
+            item_id=item_id,
+            audio=buffer.peek(self.start_ms, self.end_ms)
+            + silence(self.pad_ms, audio_format(buffer.format)),
+            audio_format=buffer.format,
+            language=language,
+            prompt=prompt,
+        )
+
+
+class Drafts:
+    """The draft transcriptions of one session (pure bookkeeping; the session sends the work).
+
+    At most one draft is in flight. A started engine call cannot be stopped (CTranslate2 decodes
+    to the end), and a cancelled task would hide when the engine is free again, so a draft made
+    stale by more speech is left to finish and its result dropped; a pause meanwhile waits for it
+    (the engine would run it only afterwards anyway) rather than queue a second one behind it.
+    """
+
+    def __init__(self) -> None:
+        self.current: Draft | None = None
+        self._in_flight: Draft | None = None
+        self._pending: tuple[float, float, float] | None = None
+
+    def pause(self, start_ms: float, pause: TurnEvent, new_id: Callable[[], str]) -> Draft | None:
+        """A ``paused`` event in the turn whose audio starts at ``start_ms``: the draft to
+        request now, if the engine is free of ours."""
+        end_ms, pad_ms = pause.at_ms, pause.turn_end_ms - pause.at_ms
+        if self.current is not None:
+            self.current.stale = True
+        self.current = None
+        if self._in_flight is not None:
+            self._pending = (start_ms, end_ms, pad_ms)
+            return None
+        return self._new(start_ms, end_ms, pad_ms, new_id)
+
+    def reset(self) -> None:
+        """Speech resumed, or the turn's audio changed: the current draft no longer fits."""
+        if self.current is not None:
+            self.current.stale = True
+        self.current = None
+        self._pending = None
+
+    def owns(self, work_id: str) -> bool:
+        return self._in_flight is not None and self._in_flight.work_id == work_id
+
+    def finished(self, result: TranscriptionResult, new_id: Callable[[], str]) -> Draft | None:
+        """The result of the draft in flight; returns a waiting draft to request now."""
+        draft, self._in_flight = self._in_flight, None
+        if draft is not None and not draft.stale:
+            draft.result = result
+        if self._pending is None:
+            return None
+        (start_ms, end_ms, pad_ms), self._pending = self._pending, None
+        return self._new(start_ms, end_ms, pad_ms, new_id)
+
+    def adopt(self, start_ms: float) -> Draft | None:
+        """The turn starting at ``start_ms`` ended with no speech since the current draft:
+        the draft (done, or still running) becomes the turn's transcription."""
+        draft, self.current = self.current, None
+        self._pending = None
+        if draft is None or draft.stale or draft.start_ms != start_ms:
+            return None
+        if draft.result is not None and draft.result.error is not None:
+            return None  # the committed audio gets its own try
+        if draft is self._in_flight:
+            self._in_flight = None  # from now on its result is the turn's, not a draft's
+        return draft
+
+    def _new(
+        self, start_ms: float, end_ms: float, pad_ms: float, new_id: Callable[[], str]
+    ) -> Draft:
+        self.current = self._in_flight = Draft(new_id(), start_ms, end_ms, max(0.0, pad_ms))
+        return self.current

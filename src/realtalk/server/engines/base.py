@@ -102,6 +102,9 @@ class Transcriber(abc.ABC):
     """Speech to text over a whole utterance of PCM16 mono audio at :attr:`sample_rate`."""
 
     sample_rate: int = 16000
+    early_transcription: bool = False
+    """Worth running on a draft at a pause inside speech (slow engines), so that the turn's
+    transcript is ready, or nearly, when the silence rule ends the turn."""
 
     @abc.abstractmethod
     def transcribe(
