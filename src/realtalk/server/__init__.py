@@ -22,7 +22,8 @@ All values are milliseconds of the server's monotonic clock, ``None`` for a stag
 happen; see :mod:`realtalk.server.timings` for the exact start and end of each stage.
 """
 
-from realtalk.server.app import ServerConfig, ServerHandle, run, serve
+from realtalk.server.app import ServerConfig, ServerHandle, serve
+from realtalk.server.cli import run
 from realtalk.server.options import ServerOptions
 from realtalk.server.session import ServerSession
 from realtalk.server.timings import TurnTimings

@@ -1,0 +1,109 @@
+"""``realtalk serve``: the local Realtime server from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+from collections.abc import Sequence
+
+from realtalk.server.app import API_KEY_ENV, serve
+from realtalk.server.engines.registry import EngineSpec, load_engines
+from realtalk.server.options import ServerOptions
+
+__all__ = ["add_serve_arguments", "run", "run_from_args", "serve_main"]
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``realtalk serve``."""
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: loopback)"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        default=[],
+        help=f"accepted API key (repeatable; default: ${API_KEY_ENV}, else a random one)",
+    )
+    parser.add_argument("--no-auth", action="store_true", help="accept any client (loopback only)")
+    parser.add_argument(
+        "--retire-beta",
+        action="store_true",
+        help="answer OpenAI-Beta: realtime=v1 with beta_api_shape_disabled, as OpenAI does now",
+    )
+    parser.add_argument("--realtime-pacing", action="store_true", help="send audio in real time")
+    parser.add_argument("--max-sessions", type=int, default=64)
+    parser.add_argument("--max-session-minutes", type=float, default=60.0)
+    parser.add_argument("--idle-timeout", type=float, default=600.0, help="seconds")
+    parser.add_argument("--vad", default="auto", help="silero | energy | auto")
+    parser.add_argument(
+        "--transcriber", default="auto", help="whisper | tone | scripted | none | auto"
+    )
+    parser.add_argument("--synthesizer", default="auto", help="piper | tone | auto")
+    parser.add_argument("--brain", default="echo", help="script | echo | openai-chat")
+    parser.add_argument("--scenario", default=None, help="scenario file for --brain script")
+    parser.add_argument("--chat-base-url", default=None)
+    parser.add_argument("--chat-model", default=None)
+
+
+async def _run_forever(args: argparse.Namespace) -> None:
+    keys = list(args.api_key)
+    if not keys and os.environ.get(API_KEY_ENV):
+        keys.append(os.environ[API_KEY_ENV])
+    spec = EngineSpec(
+        vad=args.vad,
+        transcriber=args.transcriber,
+        synthesizer=args.synthesizer,
+        brain=args.brain,
+        scenario=args.scenario,
+        chat_base_url=args.chat_base_url,
+        chat_model=args.chat_model,
+    )
+    engines = load_engines(spec)
+    options = ServerOptions(
+        realtime_pacing=args.realtime_pacing, max_session_s=args.max_session_minutes * 60
+    )
+    async with serve(
+        args.host,
+        args.port,
+        api_keys=keys,
+        no_auth=args.no_auth,
+        retire_beta=args.retire_beta,
+        engines=engines,
+        options=options,
+        max_sessions=args.max_sessions,
+        idle_timeout_s=args.idle_timeout,
+    ) as handle:
+        print(
+            f"realtalk server listening on {handle.url}/realtime ({engines.describe()})", flush=True
+        )
+        if handle.api_key and not args.api_key and not os.environ.get(API_KEY_ENV):
+            # Printed once on the console so a local user can connect; never logged.
+            print(f"API key: {handle.api_key}", flush=True)
+        try:
+            await asyncio.Future()
+        finally:
+            await engines.aclose()
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run until interrupted; the exit code for the CLI."""
+    try:
+        asyncio.run(_run_forever(args))
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Blocking entry point: parse ``argv`` as ``realtalk serve`` does and run."""
+    return serve_main(argv)
+
+
+def serve_main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="realtalk serve", description="Run the local Realtime server."
+    )
+    add_serve_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
