@@ -231,14 +231,20 @@ def test_pcm_rate_must_be_24k_and_g711_8k() -> None:
 # -- voices ----------------------------------------------------------------------------------
 
 
-def test_custom_voice_is_fine_on_ga_and_advice_on_azure_preview() -> None:
+def test_custom_voice_is_fine_on_ga_and_an_error_on_the_beta_shape() -> None:
     config = SessionConfig(voice="voice_1234")
     assert validate(config, GA_RULES) == []
     assert advise(config, GA_RULES) == []
-    assert validate(config, AZURE_PREVIEW_RULES) == []
-    [note] = advise(config, AZURE_PREVIEW_RULES)
-    assert note.path == "session.voice"
-    assert "not documented for Azure OpenAI preview" in note.rule
+    # A beta-shape server rejects an unknown voice and with it the whole session.update, so the
+    # session would run on its old config: refuse it before sending (protocol.md 2.3, 2.4).
+    for rules in (AZURE_PREVIEW_RULES, BETA_RULES):
+        [problem] = validate(config, rules)
+        assert problem.path == "session.voice"
+        assert "alloy" in problem.rule
+    assert [p.path for p in validate(SessionConfig(voice="marin"), AZURE_PREVIEW_RULES)] == [
+        "session.voice"
+    ]
+    assert validate(SessionConfig(voice="marin"), BETA_RULES) == []
 
 
 def test_a_voice_must_be_a_string() -> None:

@@ -327,3 +327,54 @@ async def test_update_rejected_by_the_server_raises_and_keeps_the_old_config() -
         assert session.effective_config.config.voice == "marin"  # the run-time layer rolled back
         turn = await testing.run_turn(session, "what about my invoice")
         assert turn.transcript == "Your invoice is paid."
+
+
+@pytest.mark.parametrize("flavor", ["openai", "azure", "azure-preview"])
+async def test_every_provider_shape_end_to_end(flavor: str) -> None:
+    concierge, _ = make_agents()
+    concierge.config = rt.SessionConfig(voice="alloy")  # a voice every shape offers
+    provider = testing.local(WEATHER, flavor=flavor)  # type: ignore[arg-type]
+    async with rt.Runner(concierge, provider=provider).connect() as session:
+        assert session.provider.dialect.name == ("beta" if flavor == "azure-preview" else "ga")
+        turn = await testing.run_turn(session, "What is the weather in paris?")
+        assert turn.tool_outputs == {"get_weather": "Sunny and 21 degrees in Paris."}
+        assert turn.transcript == "Here is the weather. Sunny and 21 degrees in Paris."
+        assert len(turn.audio) > 0
+        assert not turn.of_type(ev.ErrorEvent)
+        assert session.confirmed_config is not None
+        assert session.confirmed_config.voice == "alloy"
+        assert session.confirmed_config.instructions == "You are a concierge."
+
+
+async def test_a_voice_the_preview_shape_lacks_fails_before_connecting() -> None:
+    concierge, _ = make_agents()  # voice "marin": GA only
+    provider = testing.local(WEATHER, flavor="azure-preview")
+    with pytest.raises(rt.ConfigError) as info:
+        async with rt.Runner(concierge, provider=provider).connect():
+            pass
+    assert info.value.paths == ("session.voice",)
+    assert "verse" in str(info.value)
+
+
+async def test_g711_audio_in_and_out() -> None:
+    from realtalk import audio
+
+    runner = rt.Runner(
+        rt.Agent("echo"),
+        provider=testing.local(),
+        config=rt.SessionConfig(
+            turn_detection=None,
+            input_format=rt.AudioFormat.pcmu(),
+            output_format=rt.AudioFormat.pcma(),
+        ),
+    )
+    async with runner.connect() as session:
+        spoken = audio.ulaw_encode(
+            audio.resample(testing.speak("telephone call", 24000), 24000, 8000)
+        )
+        await session.send_audio(spoken, format=rt.AudioFormat.pcmu())
+        turn = await testing.run_turn(session, audio=b"")
+        assert turn.transcript == "telephone call"
+        # A-law at 8 kHz: one byte per sample, and the duration the server reports matches.
+        item_id = next(e.item_id for e in turn.events if isinstance(e, ev.AudioDelta))
+        assert session.conversation.audio_ms(item_id) == pytest.approx(len(turn.audio) / 8, abs=1)

@@ -285,7 +285,9 @@ BETA_RULES = GA_RULES.derive(
             note='["audio"] (audio + transcript) or ["text"]; wire: modalities ["audio","text"]'
             ' or ["text"]',
         ),
-        "voice": Rule(choices=_GA_VOICES, choice_policy="warn", note="locked after first audio"),
+        # The beta shape's servers reject a voice outside their list (the whole update fails,
+        # leaving the session on its old config): an error here, not a warning.
+        "voice": Rule(choices=_GA_VOICES, choice_policy="strict", note="locked after first audio"),
         "turn_detection.idle_timeout_ms": Rule(support="no", note=_BETA_ONLY_NOT),
         "noise_reduction.strength": Rule(
             support="no", note="the beta shape takes only the noise reduction type"
@@ -319,7 +321,9 @@ AZURE_PREVIEW_RULES = BETA_RULES.derive(
     name="Azure OpenAI preview",
     fields={
         "model": Rule(note="the deployment name (the URL already fixes it)"),
-        "voice": Rule(choices=_BETA_VOICES, choice_policy="warn", note="locked after first audio"),
+        "voice": Rule(
+            choices=_BETA_VOICES, choice_policy="strict", note="locked after first audio"
+        ),
         "speed": Rule(support="undocumented", note=_AZURE_SILENT),
         "turn_detection.idle_timeout_ms": Rule(support="undocumented", note=_AZURE_SILENT),
         "transcription.model": Rule(choices=_AZURE_PREVIEW_TRANSCRIBE, choice_policy="warn"),
