@@ -81,7 +81,7 @@ from realtalk.events import (
     Warning,
 )
 from realtalk.guardrails import GuardrailFailed, GuardrailOutcome, GuardrailRunner, OutputGuardrail
-from realtalk.items import FunctionCallItem, InputText, Item, MessageItem
+from realtalk.items import ErrorInfo, FunctionCallItem, InputText, Item, MessageItem
 from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
 from realtalk.tool_calls import ToolCalls
@@ -479,7 +479,15 @@ class Session:
         except ServerError as exc:
             if raise_errors:
                 raise
-            await self._emit(SessionError(str(exc), exc.code))
+            # Not silent: the session goes on, but on the server's previous configuration.
+            await self._emit(
+                SessionError(
+                    f"the server rejected the session configuration, so the previous one stays "
+                    f"in force: {exc}",
+                    exc.code,
+                    error=ErrorInfo(exc.message, exc.type, exc.code, exc.param, exc.event_id),
+                )
+            )
             return None
 
     async def _hold_back_voice(self, update: SessionConfig) -> SessionConfig:

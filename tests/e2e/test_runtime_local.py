@@ -378,3 +378,24 @@ async def test_g711_audio_in_and_out() -> None:
         # A-law at 8 kHz: one byte per sample, and the duration the server reports matches.
         item_id = next(e.item_id for e in turn.events if isinstance(e, ev.AudioDelta))
         assert session.conversation.audio_ms(item_id) == pytest.approx(len(turn.audio) / 8, abs=1)
+
+
+async def test_a_connect_update_the_server_rejects_is_reported_not_silent() -> None:
+    def add_unknown_field(event: dict[str, object]) -> dict[str, object]:
+        if event["type"] == "session.update":
+            event["session"]["bogus"] = 1  # type: ignore[index]
+        return event
+
+    provider = testing.local(WEATHER)
+    provider.on_send = add_unknown_field
+    runner = rt.Runner(rt.Agent("a", instructions="Be brief."), provider=provider)
+    async with runner.connect() as session:
+        events = await testing.collect(session, ev.SessionReady)
+        errors = [e for e in events if isinstance(e, ev.SessionError)]
+        assert len(errors) == 1
+        assert errors[0].code == "unknown_parameter"
+        assert errors[0].error is not None
+        assert errors[0].error.param == "session.bogus"
+        assert "previous one stays in force" in errors[0].message
+        assert session.confirmed_config is not None
+        assert session.confirmed_config.instructions != "Be brief."
