@@ -399,3 +399,37 @@ async def test_a_connect_update_the_server_rejects_is_reported_not_silent() -> N
         assert "previous one stays in force" in errors[0].message
         assert session.confirmed_config is not None
         assert session.confirmed_config.instructions != "Be brief."
+
+
+async def test_server_vad_barge_in_stops_the_assistant() -> None:
+    runner = rt.Runner(
+        rt.Agent("a"),
+        provider=testing.local(WEATHER, realtime_pacing=True),
+        config=rt.SessionConfig(turn_detection=rt.ServerVAD(silence_duration_ms=300)),
+    )
+    async with runner.connect() as session:
+        await session.send_text("tell me a story")
+        received = 0
+        while received < 5:
+            event = await session.next_event(timeout=10)
+            if isinstance(event, ev.AudioDelta):
+                received += 1
+                response_id = event.response_id
+        session.playback.played(ms=200)
+        # The user talks over the assistant.
+        await session.send_audio(testing.speak("stop please") + testing.silence(600))
+        events = await testing.collect(session, ev.Interrupted, timeout=10)
+        interrupted = events[-1]
+        assert interrupted.reason == "barge-in"
+        assert interrupted.response_id == response_id
+        assert interrupted.audio_end_ms == 200
+        rest = await testing.collect(session, ev.SessionIdle, timeout=20)
+        late = [e for e in rest if isinstance(e, ev.AudioDelta) and e.response_id == response_id]
+        assert late == []
+        done = [e for e in rest if isinstance(e, ev.ResponseDone)]
+        assert done[0].response.id == response_id
+        assert done[0].response.status == "cancelled"
+        truncated = [e for e in events + rest if isinstance(e, ev.ItemTruncated)]
+        if not truncated:
+            truncated = (await testing.collect(session, ev.ItemTruncated, timeout=5))[-1:]
+        assert [t.audio_end_ms for t in truncated] == [200]
