@@ -18,7 +18,6 @@ import contextlib
 import inspect
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from realtalk.agent import Agent
@@ -82,6 +81,7 @@ from realtalk.events import (
 )
 from realtalk.guardrails import GuardrailFailed, GuardrailOutcome, GuardrailRunner, OutputGuardrail
 from realtalk.items import ErrorInfo, FunctionCallItem, InputText, Item, MessageItem
+from realtalk.options import SessionOptions
 from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
 from realtalk.tool_calls import ToolCalls
@@ -130,25 +130,6 @@ _HISTORY_EVENTS = (
     TextDone,
     FunctionCallArgumentsDone,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SessionOptions:
-    """Run options: how the session behaves, as opposed to what the model does."""
-
-    queue_size: int = 1024
-    """Events buffered for the app. See ``overflow`` for what happens when it is full."""
-    overflow: Overflow = "block"
-    """``block``: the reader waits for the app (back-pressure reaches the socket, nothing is lost).
-    ``drop_oldest``: the oldest buffered event is dropped (for apps that only want the latest).
-    ``error``: the session ends with a SessionError."""
-    connect_timeout: float = 10.0
-    update_timeout: float = 10.0
-    raw_tap: bool = False
-    """Also deliver every wire message as a :class:`~realtalk.events.RawMessage`."""
-    retain_audio: bool = False
-    """Keep assistant audio bytes on history entries."""
-    auto_respond_after_tools: bool = True
 
 
 class Session:

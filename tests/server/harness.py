@@ -1,7 +1,7 @@
 """A synchronous driver for ServerSession: runs work requests inline with deterministic engines.
 
 Every event the session sends is checked against the official openai union for its dialect
-(``wirecheck``), so each test also proves wire validity.
+(``tests.oracle``), so each test also proves wire validity.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from realtalk.server.work import (
     WorkResult,
 )
 from realtalk.server.worker import synthesis_results, transcribe_blocking
-from tests.server.wirecheck import assert_valid_server_event
+from tests.oracle import assert_valid_server_event
 
 _ENGINES: Engines | None = None
 

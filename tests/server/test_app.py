@@ -16,8 +16,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from realtalk.errors import ConfigError
 from realtalk.server import serve
 from realtalk.server.app import RealtimeServer, ServerConfig
+from tests.oracle import assert_valid_server_event
 from tests.server.harness import tone_engines
-from tests.server.wirecheck import assert_valid_server_event
 
 
 def ws_url(port: int, path: str) -> str:

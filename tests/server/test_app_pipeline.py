@@ -23,9 +23,9 @@ from realtalk.server import TurnTimings, serve
 from realtalk.server.engines.base import Action, Brain, BrainRequest, Say, Synthesizer
 from realtalk.server.engines.registry import Engines
 from realtalk.server.engines.synthesize import ToneSynthesizer
+from tests.oracle import assert_valid_server_event
 from tests.server.harness import tone_engines
 from tests.server.test_app import post
-from tests.server.wirecheck import assert_valid_server_event
 
 URL = "/v1/realtime?model=gpt-realtime"
 WAIT_S = 5.0

@@ -1,0 +1,29 @@
+"""Run options: how a session behaves, as opposed to what the model does (SessionConfig) or
+where it connects (the provider)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from realtalk.event_queue import Overflow
+
+__all__ = ["SessionOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """Run options: how the session behaves, as opposed to what the model does."""
+
+    queue_size: int = 1024
+    """Events buffered for the app. See ``overflow`` for what happens when it is full."""
+    overflow: Overflow = "block"
+    """``block``: the reader waits for the app (back-pressure reaches the socket, nothing is lost).
+    ``drop_oldest``: the oldest buffered event is dropped (for apps that only want the latest).
+    ``error``: the session ends with a SessionError."""
+    connect_timeout: float = 10.0
+    update_timeout: float = 10.0
+    raw_tap: bool = False
+    """Also deliver every wire message as a :class:`~realtalk.events.RawMessage`."""
+    retain_audio: bool = False
+    """Keep assistant audio bytes on history entries."""
+    auto_respond_after_tools: bool = True
