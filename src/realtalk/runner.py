@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import TYPE_CHECKING, Any
 
 from realtalk.agent import Agent
-from realtalk.config import Effective, Layer, SessionConfig, merge
-from realtalk.session import Session, SessionOptions
+from realtalk.config import Effective, SessionConfig
+from realtalk.session import Session, SessionOptions, merge_layers
 from realtalk.transports import Transport
 
 if TYPE_CHECKING:
@@ -62,12 +62,7 @@ class Runner:
 
     def explain(self, agent: Agent | None = None) -> Effective:
         """The effective configuration a new session would ask for, with provenance."""
-        active = agent or self.agent
-        return merge(
-            Layer("provider", self.provider.defaults()),
-            Layer("runner", self.config),
-            Layer(f"agent:{active.name}", active.session_layer()),
-        )
+        return merge_layers(self.provider, self.config, agent or self.agent, SessionConfig())
 
     @contextlib.asynccontextmanager
     async def connect(self, *, agent: Agent | None = None) -> AsyncIterator[Session]:

@@ -31,7 +31,16 @@ from realtalk.commands import (
     ResponseOptions,
     UpdateSession,
 )
-from realtalk.config import AudioFormat, Effective, Layer, SessionConfig, diff, is_set, merge
+from realtalk.config import (
+    UNSET,
+    AudioFormat,
+    Effective,
+    Layer,
+    SessionConfig,
+    diff,
+    is_set,
+    merge,
+)
 from realtalk.errors import (
     ConnectionClosed,
     InvalidState,
@@ -91,7 +100,7 @@ if TYPE_CHECKING:
     pass
     from realtalk.providers import Provider
 
-__all__ = ["Overflow", "Session", "SessionOptions"]
+__all__ = ["Overflow", "Session", "SessionOptions", "merge_layers"]
 
 
 # Codes after which the session cannot go on (protocol.md 7.2 / 10.5).
@@ -243,12 +252,7 @@ class Session:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def _compute_effective(self) -> Effective:
-        return merge(
-            Layer("provider", self.provider.defaults()),
-            Layer("runner", self._runner_config),
-            Layer(f"agent:{self.agent.name}", self.agent.session_layer()),
-            Layer("session.update", self._runtime),
-        )
+        return merge_layers(self.provider, self._runner_config, self.agent, self._runtime)
 
     async def _open(self) -> None:
         # Validate before anything touches the network: bad config loses nothing.
@@ -443,12 +447,20 @@ class Session:
         warning; an explicit run-time ``update(voice=...)`` goes to the server, whose error is
         raised to the caller.
         """
-        confirmed = self._proto.confirmed or SessionConfig()
-        update = diff(confirmed, self._effective.config)
-        if not update.set_fields():
-            return None
+        update = await self._next_update(hold_back_voice=hold_back_voice)
+        return await self._send_update(update, raise_errors=raise_errors)
+
+    async def _next_update(self, *, hold_back_voice: bool) -> SessionConfig:
+        """The diff from the confirmed session to the effective config, voice held back if asked."""
+        update = diff(self._proto.confirmed or SessionConfig(), self._effective.config)
         if hold_back_voice:
             update = await self._hold_back_voice(update)
+        return update
+
+    async def _send_update(
+        self, update: SessionConfig, *, raise_errors: bool
+    ) -> SessionConfig | None:
+        """Send ``update`` (if it says anything) and wait for the server's answer."""
         if not update.set_fields():
             return None
         waiter: asyncio.Future[SessionConfig] = self._loop.create_future()
@@ -484,7 +496,7 @@ class Session:
                 field="voice",
             )
         )
-        return update.replace(voice=_unset())
+        return update.replace(voice=UNSET)
 
     async def switch_agent(self, agent: Agent) -> SessionConfig:
         """Make ``agent`` the active agent, sending only what changes. Returns that update."""
@@ -494,16 +506,13 @@ class Session:
         if tuple(agent.output_guardrails) != tuple(previous.output_guardrails):
             old, self._guards = self._guards, self._make_guardrail_runner()
             self._spawn(old.aclose(), "realtalk-guardrail-close")
-        confirmed = self._proto.confirmed or SessionConfig()
-        update = diff(confirmed, self._effective.config)
         try:
-            await self._sync_config(raise_errors=True)
+            update = await self._next_update(hold_back_voice=True)
+            await self._send_update(update, raise_errors=True)
         except BaseException:
             self.agent = previous
             self._effective = self._compute_effective()
             raise
-        if is_set(update.voice) and any(e.audio_bytes for e in self._proto.conversation.entries()):
-            update = update.replace(voice=_unset())
         await self._emit(Handoff(previous.name, agent.name, update))
         return update
 
@@ -776,12 +785,19 @@ class Session:
         await self._emit(Interrupted(rid, item_id, end_ms, f"guardrail:{outcome.name}"))
 
 
+def merge_layers(
+    provider: Provider, runner_config: SessionConfig, agent: Agent, runtime: SessionConfig
+) -> Effective:
+    """The one precedence rule, for connect, handoff and ``Runner.explain`` alike: provider
+    defaults < Runner < current Agent < run-time ``session.update``."""
+    return merge(
+        Layer("provider", provider.defaults()),
+        Layer("runner", runner_config),
+        Layer(f"agent:{agent.name}", agent.session_layer()),
+        Layer("session.update", runtime),
+    )
+
+
 def _fmt(config: SessionConfig | None, name: str) -> AudioFormat:
     value = getattr(config, name, None) if config is not None else None
     return value if isinstance(value, AudioFormat) else AudioFormat.pcm16()
-
-
-def _unset() -> Any:
-    from realtalk.config import UNSET
-
-    return UNSET
