@@ -144,22 +144,7 @@ def _provider(args: argparse.Namespace, real_speech: bool) -> Any:
     if args.provider == "openai":
         return rt.providers.OpenAI()
     if args.provider == "azure":
-        import os
-
-        endpoint = os.environ.get("AZURE_OPENAI_ENDPOINT")
-        deployment = os.environ.get("AZURE_OPENAI_DEPLOYMENT", "gpt-realtime")
-        if not endpoint:
-            raise rt.ConfigError(
-                [
-                    rt.ConfigProblem(
-                        "AZURE_OPENAI_ENDPOINT",
-                        None,
-                        "is not set",
-                        "export AZURE_OPENAI_ENDPOINT=https://<resource>.openai.azure.com",
-                    )
-                ]
-            )
-        return rt.providers.AzureOpenAI(endpoint=endpoint, deployment=deployment)
+        return rt.providers.AzureOpenAI.from_env()
     from realtalk.server.engines import EngineSpec
 
     if real_speech:

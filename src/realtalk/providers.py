@@ -404,6 +404,28 @@ class AzureOpenAI(Provider):
         self._base = _azure_base(endpoint)
         super().__init__(headers=headers, on_send=on_send)
 
+    @classmethod
+    def from_env(
+        cls, *, deployment: str | None = None, api_version: str | None = None
+    ) -> AzureOpenAI:
+        """Endpoint and deployment from ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_DEPLOYMENT``
+        (the key from ``AZURE_OPENAI_API_KEY`` at handshake), as the CLI commands use them."""
+        endpoint = os.environ.get("AZURE_OPENAI_ENDPOINT")
+        if not endpoint:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "AZURE_OPENAI_ENDPOINT",
+                        NO_VALUE,
+                        "is not set",
+                        "export AZURE_OPENAI_ENDPOINT=https://<resource>.openai.azure.com",
+                    )
+                ],
+                target="azure",
+            )
+        chosen = os.environ.get("AZURE_OPENAI_DEPLOYMENT") or deployment or "gpt-realtime"
+        return cls(endpoint=endpoint, deployment=chosen, api_version=api_version)
+
     @property
     def url(self) -> str:
         if self.api_version is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from typing import Any
 
@@ -38,12 +37,8 @@ def make_provider(args: argparse.Namespace) -> Any:
     if args.provider == "openai":
         return rt.providers.OpenAI(model=args.model)
     if args.provider in ("azure", "azure-preview"):
-        endpoint = os.environ.get("AZURE_OPENAI_ENDPOINT", "")
-        deployment = os.environ.get("AZURE_OPENAI_DEPLOYMENT", args.model)
         version = "2025-04-01-preview" if args.provider == "azure-preview" else None
-        return rt.providers.AzureOpenAI(
-            endpoint=endpoint, deployment=deployment, api_version=version
-        )
+        return rt.providers.AzureOpenAI.from_env(deployment=args.model, api_version=version)
     if args.provider == "compatible":
         if not args.url:
             raise rt.ConfigError([rt.ConfigProblem("--url", None, "is required", "pass --url")])
