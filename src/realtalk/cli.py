@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script passes it to ``sys.exit``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:
-        from realtalk.server.cli import serve_main
+        from realtalk.server.front.cli import serve_main
 
         return serve_main(argv[1:])
     args = build_parser().parse_args(argv)

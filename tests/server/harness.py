@@ -11,11 +11,9 @@ import base64
 import json
 from typing import Any
 
-from realtalk.server.engines import EngineSpec, load_engines
-from realtalk.server.engines.registry import Engines
-from realtalk.server.options import ServerOptions
-from realtalk.server.session import ServerSession
-from realtalk.server.work import (
+from realtalk.server.core.options import ServerOptions
+from realtalk.server.core.session import ServerSession
+from realtalk.server.core.work import (
     BrainDone,
     BrainStep,
     CancelWork,
@@ -28,7 +26,9 @@ from realtalk.server.work import (
     Work,
     WorkResult,
 )
-from realtalk.server.worker import synthesis_results, transcribe_blocking
+from realtalk.server.engines import EngineSpec, load_engines
+from realtalk.server.engines.registry import Engines
+from realtalk.server.front.worker import synthesis_results, transcribe_blocking
 from tests.oracle import assert_valid_server_event
 
 _ENGINES: Engines | None = None

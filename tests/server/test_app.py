@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from realtalk.errors import ConfigError
 from realtalk.server import serve
-from realtalk.server.app import RealtimeServer, ServerConfig
+from realtalk.server.front.app import RealtimeServer, ServerConfig
 from tests.oracle import assert_valid_server_event
 from tests.server.harness import tone_engines
 

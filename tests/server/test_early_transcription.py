@@ -6,13 +6,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from realtalk.server.codec import duration_ms
+from realtalk.server.core.codec import duration_ms
+from realtalk.server.core.session import ServerSession
+from realtalk.server.core.settings import TurnSettings
+from realtalk.server.core.turns import Drafts, TurnDetector, TurnEvent
+from realtalk.server.core.work import Think, Transcribe, TranscriptionResult
 from realtalk.server.engines.synthesize import ToneSynthesizer
 from realtalk.server.engines.vad import EnergyVAD
-from realtalk.server.session import ServerSession
-from realtalk.server.settings import TurnSettings
-from realtalk.server.turns import Drafts, TurnDetector, TurnEvent
-from realtalk.server.work import Think, Transcribe, TranscriptionResult
 from tests.server.harness import Harness
 
 SYNTH = ToneSynthesizer()

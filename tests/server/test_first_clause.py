@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from realtalk.server.codec import duration_ms
+from realtalk.server.core.codec import duration_ms
+from realtalk.server.core.work import BrainDone, BrainStep, SynthesisResult, Synthesize, Think
 from realtalk.server.engines.base import Say
 from realtalk.server.engines.synthesize import SentenceBuffer, ToneSynthesizer
-from realtalk.server.work import BrainDone, BrainStep, SynthesisResult, Synthesize, Think
 from tests.server.harness import Harness, user_text
 
 SYNTH = ToneSynthesizer()

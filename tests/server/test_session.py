@@ -11,10 +11,10 @@ import json
 import numpy as np
 import pytest
 
-from realtalk.server.codec import duration_ms
+from realtalk.server.core.codec import duration_ms
+from realtalk.server.core.options import ServerOptions
 from realtalk.server.engines import EngineSpec, ScriptBrain, load_engines
 from realtalk.server.engines.synthesize import ToneSynthesizer
-from realtalk.server.options import ServerOptions
 from tests.server.harness import Harness, tone_engines, user_text
 
 SYNTH = ToneSynthesizer(24000)

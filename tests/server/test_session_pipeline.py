@@ -9,10 +9,8 @@ from typing import Any
 
 import pytest
 
-from realtalk.server.codec import duration_ms
-from realtalk.server.engines.base import Say
-from realtalk.server.engines.synthesize import ToneSynthesizer
-from realtalk.server.work import (
+from realtalk.server.core.codec import duration_ms
+from realtalk.server.core.work import (
     BrainDone,
     BrainStep,
     SynthesisChunk,
@@ -21,6 +19,8 @@ from realtalk.server.work import (
     Think,
     Transcribe,
 )
+from realtalk.server.engines.base import Say
+from realtalk.server.engines.synthesize import ToneSynthesizer
 from tests.server.harness import Harness, user_text
 
 SYNTH = ToneSynthesizer(24000)

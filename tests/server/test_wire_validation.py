@@ -22,9 +22,9 @@ from openai.types.realtime.realtime_audio_input_turn_detection import SemanticVa
 from pydantic import BaseModel, ValidationError
 
 from realtalk.server import wire
-from realtalk.server.wire_schema import Disc, Node, Obj, decimal_places
-from realtalk.server.wire_shapes import beta_session, ga_response_params
-from realtalk.server.wire_shapes import ga_session as ga_session_schema
+from realtalk.server.wire.schema import Disc, Node, Obj, decimal_places
+from realtalk.server.wire.shapes import beta_session, ga_response_params
+from realtalk.server.wire.shapes import ga_session as ga_session_schema
 from tests.oracle import GA_RESPONSE_WITH_REFERENCES, validate_client_event, validate_server_event
 from tests.samples import (
     beta_reference_update,

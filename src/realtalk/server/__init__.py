@@ -9,8 +9,9 @@ transcription session: committed audio is transcribed, nothing responds.
 Turn latency: every response that ends leaves a :class:`TurnTimings` record saying where the
 time went between the end of the user's speech and the first audio delta (VAD decision,
 transcription, brain to first text, synthesis to first audio chunk, and the total). The server
-keeps the newest :data:`~realtalk.server.app.TIMINGS_KEPT` in ``handle.timings`` (oldest first)
-and passes each to ``serve(on_timings=callback)`` on the event loop as the response ends::
+keeps the newest :data:`~realtalk.server.front.app.TIMINGS_KEPT` in ``handle.timings``
+(oldest first) and passes each to ``serve(on_timings=callback)`` on the event loop as the
+response ends::
 
     async with serve(on_timings=print) as handle:
         ...  # run a turn
@@ -19,14 +20,28 @@ and passes each to ``serve(on_timings=callback)`` on the event loop as the respo
         last.first_audio_ms, last.other_ms  # the total, and what the stages do not explain
 
 All values are milliseconds of the server's monotonic clock, ``None`` for a stage that did not
-happen; see :mod:`realtalk.server.timings` for the exact start and end of each stage.
+happen; see :mod:`realtalk.server.core.timings` for the exact start and end of each stage.
+
+The package imports lazily (PEP 562): ``import realtalk.server.core`` or ``realtalk.server.wire``
+loads the pure layers without asyncio or websockets; a name below is imported when first used.
+
+Layout: ``wire/`` (pure: provider shapes, schema, errors, event encoders), ``core/`` (pure:
+:class:`ServerSession` and its turns, responses, items, timings, work), ``front/`` (asyncio: the
+HTTP + WebSocket app, the connection worker, the CLI), ``engines/`` (VAD, transcription,
+synthesis, the brain).
 """
 
-from realtalk.server.app import ServerConfig, ServerHandle, serve
-from realtalk.server.cli import run
-from realtalk.server.options import ServerOptions
-from realtalk.server.session import ServerSession
-from realtalk.server.timings import TurnTimings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from realtalk.server.core.options import ServerOptions
+    from realtalk.server.core.session import ServerSession
+    from realtalk.server.core.timings import TurnTimings
+    from realtalk.server.front.app import ServerConfig, ServerHandle, serve
+    from realtalk.server.front.cli import run
 
 __all__ = [
     "ServerConfig",
@@ -37,3 +52,26 @@ __all__ = [
     "run",
     "serve",
 ]
+
+_HOMES = {
+    "ServerConfig": "realtalk.server.front.app",
+    "ServerHandle": "realtalk.server.front.app",
+    "ServerOptions": "realtalk.server.core.options",
+    "ServerSession": "realtalk.server.core.session",
+    "TurnTimings": "realtalk.server.core.timings",
+    "run": "realtalk.server.front.cli",
+    "serve": "realtalk.server.front.app",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -13,45 +13,52 @@ transcription   ``WhisperTranscriber`` (tiny.en)            ``ToneTranscriber``,
 synthesis       ``PiperSynthesizer`` (joe, GPL-3)           ``ToneSynthesizer``
 brain           ``OpenAIChatBrain`` (any chat endpoint)     ``ScriptBrain``, ``EchoBrain``
 ==============  ==========================================  ==================================
+
+Imports are lazy (PEP 562): the server's pure core reads the interfaces in :mod:`.base`
+without loading every engine.
 """
 
 from __future__ import annotations
 
-from realtalk.server.engines.base import (
-    VAD,
-    Action,
-    Brain,
-    BrainRequest,
-    CallTool,
-    EngineError,
-    EngineMissing,
-    Say,
-    Synthesizer,
-    Transcriber,
-    Transcript,
-)
-from realtalk.server.engines.brain import EchoBrain, ScriptBrain
-from realtalk.server.engines.openai_chat import OpenAIChatBrain
-from realtalk.server.engines.registry import (
-    Engines,
-    EngineSpec,
-    load_engines,
-    speech_extra_installed,
-)
-from realtalk.server.engines.synthesize import (
-    PiperSynthesizer,
-    SentenceBuffer,
-    ToneSynthesizer,
-    split_sentences,
-    synthesize_as,
-)
-from realtalk.server.engines.transcribe import (
-    ScriptedTranscriber,
-    ToneTranscriber,
-    UnavailableTranscriber,
-    WhisperTranscriber,
-)
-from realtalk.server.engines.vad import EnergyVAD, SileroVAD
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from realtalk.server.engines.base import (
+        VAD,
+        Action,
+        Brain,
+        BrainRequest,
+        CallTool,
+        EngineError,
+        EngineMissing,
+        Say,
+        Synthesizer,
+        Transcriber,
+        Transcript,
+    )
+    from realtalk.server.engines.brain import EchoBrain, ScriptBrain
+    from realtalk.server.engines.openai_chat import OpenAIChatBrain
+    from realtalk.server.engines.registry import (
+        Engines,
+        EngineSpec,
+        load_engines,
+        speech_extra_installed,
+    )
+    from realtalk.server.engines.synthesize import (
+        PiperSynthesizer,
+        SentenceBuffer,
+        ToneSynthesizer,
+        split_sentences,
+        synthesize_as,
+    )
+    from realtalk.server.engines.transcribe import (
+        ScriptedTranscriber,
+        ToneTranscriber,
+        UnavailableTranscriber,
+        WhisperTranscriber,
+    )
+    from realtalk.server.engines.vad import EnergyVAD, SileroVAD
 
 __all__ = [
     "VAD",
@@ -84,3 +91,48 @@ __all__ = [
     "split_sentences",
     "synthesize_as",
 ]
+
+_HOMES = {
+    "Action": "realtalk.server.engines.base",
+    "Brain": "realtalk.server.engines.base",
+    "BrainRequest": "realtalk.server.engines.base",
+    "CallTool": "realtalk.server.engines.base",
+    "EchoBrain": "realtalk.server.engines.brain",
+    "EnergyVAD": "realtalk.server.engines.vad",
+    "EngineError": "realtalk.server.engines.base",
+    "EngineMissing": "realtalk.server.engines.base",
+    "EngineSpec": "realtalk.server.engines.registry",
+    "Engines": "realtalk.server.engines.registry",
+    "OpenAIChatBrain": "realtalk.server.engines.openai_chat",
+    "PiperSynthesizer": "realtalk.server.engines.synthesize",
+    "Say": "realtalk.server.engines.base",
+    "ScriptBrain": "realtalk.server.engines.brain",
+    "ScriptedTranscriber": "realtalk.server.engines.transcribe",
+    "SentenceBuffer": "realtalk.server.engines.synthesize",
+    "SileroVAD": "realtalk.server.engines.vad",
+    "Synthesizer": "realtalk.server.engines.base",
+    "ToneSynthesizer": "realtalk.server.engines.synthesize",
+    "ToneTranscriber": "realtalk.server.engines.transcribe",
+    "Transcriber": "realtalk.server.engines.base",
+    "Transcript": "realtalk.server.engines.base",
+    "UnavailableTranscriber": "realtalk.server.engines.transcribe",
+    "VAD": "realtalk.server.engines.base",
+    "WhisperTranscriber": "realtalk.server.engines.transcribe",
+    "load_engines": "realtalk.server.engines.registry",
+    "speech_extra_installed": "realtalk.server.engines.registry",
+    "split_sentences": "realtalk.server.engines.synthesize",
+    "synthesize_as": "realtalk.server.engines.synthesize",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

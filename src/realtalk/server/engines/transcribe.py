@@ -62,7 +62,7 @@ class WhisperTranscriber(Transcriber):
 
     early_transcription = True
     """Slow enough that the server drafts the transcript at pauses in the user's speech
-    (:class:`~realtalk.server.turns.Drafts`); the server reads it with ``getattr``."""
+    (:class:`~realtalk.server.core.turns.Drafts`); the server reads it with ``getattr``."""
 
     def __init__(
         self,

@@ -1,4 +1,5 @@
-"""What the pure :class:`~realtalk.server.session.ServerSession` asks of its front, and the answers.
+"""What the pure :class:`~realtalk.server.core.session.ServerSession` asks of its front, and
+the answers.
 
 The session never blocks and never reads the clock. Everything slow (speech recognition, the
 brain, speech synthesis) leaves it as a *work request* in :meth:`ServerSession.outgoing`; the
@@ -12,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from realtalk.server.codec import WireFormat
+from realtalk.server.core.codec import WireFormat
+from realtalk.server.core.timings import TurnTimings
 from realtalk.server.engines.base import Action, BrainRequest
-from realtalk.server.timings import TurnTimings
 
 __all__ = [
     "BrainDone",
@@ -100,7 +101,7 @@ class CancelWork:
 Work: TypeAlias = Transcribe | Think | Synthesize
 Outgoing: TypeAlias = Send | Close | Transcribe | Think | Synthesize | CancelWork | TurnTimings
 """:class:`TurnTimings` is a report, not a request: a response ended and this is where its
-time went (see :mod:`realtalk.server.timings`)."""
+time went (see :mod:`realtalk.server.core.timings`)."""
 
 
 # --- front -> session ---------------------------------------------------------------------

@@ -4,7 +4,7 @@
 dialect (GA or beta) and provider flavor (OpenAI or Azure). It never blocks, never sleeps and
 never reads the clock: time comes in as ``now_ms`` arguments. Slow work (transcription, the
 brain, synthesis) leaves as requests in :meth:`ServerSession.outgoing` and comes back through
-:meth:`ServerSession.feed` (see :mod:`realtalk.server.work`). Use it like this::
+:meth:`ServerSession.feed` (see :mod:`realtalk.server.core.work`). Use it like this::
 
     session = ServerSession(dialect="ga", vad=EnergyVAD())
     session.start(now_ms)                      # queues session.created, conversation.created
@@ -28,18 +28,16 @@ from functools import partial
 from typing import Any, Literal
 
 from realtalk.items import Item
-from realtalk.server import wire_errors as errors
-from realtalk.server.codec import WireFormat, bytes_for_ms
-from realtalk.server.conversation import (
+from realtalk.server.core.codec import WireFormat, bytes_for_ms
+from realtalk.server.core.conversation import (
     Conversation,
     StoredItem,
     parse_client_item,
     render_item,
     to_neutral,
 )
-from realtalk.server.engines.base import VAD, BrainRequest
-from realtalk.server.options import ServerOptions
-from realtalk.server.requests import (
+from realtalk.server.core.options import ServerOptions
+from realtalk.server.core.requests import (
     BETA_FALLBACK_MODEL,
     BETA_MODELS,
     client_event_id,
@@ -49,11 +47,11 @@ from realtalk.server.requests import (
     text_of,
     wrong_update_event,
 )
-from realtalk.server.responses import ResponseParams, ResponseRun, response_context
-from realtalk.server.settings import Settings, read_settings
-from realtalk.server.timings import ArrivalLog, ResponseStamps, TurnStamps
-from realtalk.server.transcripts import record_transcript
-from realtalk.server.turns import (
+from realtalk.server.core.responses import ResponseParams, ResponseRun, response_context
+from realtalk.server.core.settings import Settings, read_settings
+from realtalk.server.core.timings import ArrivalLog, ResponseStamps, TurnStamps
+from realtalk.server.core.transcripts import record_transcript
+from realtalk.server.core.turns import (
     Draft,
     Drafts,
     InputBuffer,
@@ -61,13 +59,7 @@ from realtalk.server.turns import (
     draft_pause_ms,
     transcription_hints,
 )
-from realtalk.server.wire_events import parse_client_message, validate_client_event
-from realtalk.server.wire_session import (
-    apply_session_update,
-    default_session,
-    is_transcription_session,
-)
-from realtalk.server.work import (
+from realtalk.server.core.work import (
     BrainDone,
     BrainStep,
     CancelWork,
@@ -82,6 +74,14 @@ from realtalk.server.work import (
     TranscriptionResult,
     Work,
     WorkResult,
+)
+from realtalk.server.engines.base import VAD, BrainRequest
+from realtalk.server.wire import errors
+from realtalk.server.wire.events import parse_client_message, validate_client_event
+from realtalk.server.wire.session import (
+    apply_session_update,
+    default_session,
+    is_transcription_session,
 )
 
 __all__ = ["ServerSession"]
@@ -119,7 +119,8 @@ class ServerSession:
         the type of ``session`` decides (a transcription client secret), else ``realtime``.
 
         ``early_transcription``: transcribe the turn at each pause in the speech, so the
-        transcript is (nearly) ready when the turn ends (:class:`~realtalk.server.turns.Drafts`).
+        transcript is (nearly) ready when the turn ends
+        (:class:`~realtalk.server.core.turns.Drafts`).
         """
         self.dialect: Dialect = dialect
         if session_type is None:

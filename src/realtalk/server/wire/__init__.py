@@ -2,13 +2,13 @@
 
 This is the import point for the session state machine; the work is split by concept:
 
-* :mod:`realtalk.server.wire_errors` -- every ``error`` object the server sends, worded as the
+* :mod:`realtalk.server.wire.errors` -- every ``error`` object the server sends, worded as the
   provider words it (protocol.md §7), and :func:`error_event` for the full server event;
-* :mod:`realtalk.server.wire_session` -- :func:`default_session`, :func:`validate_session_update`
+* :mod:`realtalk.server.wire.session` -- :func:`default_session`, :func:`validate_session_update`
   and :func:`apply_session_update` (protocol.md §2, §3);
-* :mod:`realtalk.server.wire_events` -- :func:`parse_client_message` and
+* :mod:`realtalk.server.wire.events` -- :func:`parse_client_message` and
   :func:`validate_client_event` for every client event (protocol.md §6);
-* :mod:`realtalk.server.wire_shapes` / :mod:`realtalk.server.wire_schema` -- the per-provider
+* :mod:`realtalk.server.wire.shapes` / :mod:`realtalk.server.wire.schema` -- the per-provider
   shape tables and the small checker behind them.
 
 Everything here is pure (standard library only; no clock, no randomness): ids and times are
@@ -18,7 +18,7 @@ preview); the flavor (``"openai"`` or ``"azure"``) selects the provider's narrow
 
 from __future__ import annotations
 
-from realtalk.server.wire_errors import (
+from realtalk.server.wire.errors import (
     active_response,
     beta_api_shape_disabled,
     cancel_not_active,
@@ -44,15 +44,15 @@ from realtalk.server.wire_errors import (
     unknown_event_type,
     unknown_parameter,
 )
-from realtalk.server.wire_events import (
+from realtalk.server.wire.events import (
     BETA_CLIENT_EVENTS,
     GA_CLIENT_EVENTS,
     MAX_APPEND_BYTES,
     parse_client_message,
     validate_client_event,
 )
-from realtalk.server.wire_schema import WireFloat
-from realtalk.server.wire_session import (
+from realtalk.server.wire.schema import WireFloat
+from realtalk.server.wire.session import (
     DEFAULT_INSTRUCTIONS,
     DEFAULT_MAX_DURATION_S,
     SEMANTIC_VAD_DEFAULTS,
@@ -62,7 +62,7 @@ from realtalk.server.wire_session import (
     is_transcription_session,
     validate_session_update,
 )
-from realtalk.server.wire_shapes import Dialect, Flavor
+from realtalk.server.wire.shapes import Dialect, Flavor
 
 __all__ = [
     "BETA_CLIENT_EVENTS",

@@ -7,9 +7,9 @@ import asyncio
 import os
 from collections.abc import Sequence
 
-from realtalk.server.app import API_KEY_ENV, serve
+from realtalk.server.core.options import ServerOptions
 from realtalk.server.engines.registry import EngineSpec, load_engines
-from realtalk.server.options import ServerOptions
+from realtalk.server.front.app import API_KEY_ENV, serve
 
 __all__ = ["add_serve_arguments", "run", "run_from_args", "serve_main"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from realtalk.server import wire_errors as E
-from realtalk.server.wire_schema import (
+from realtalk.server.wire import errors as E
+from realtalk.server.wire.schema import (
     Alt,
     AnyJSON,
     Arr,

@@ -18,11 +18,8 @@ import threading
 from collections.abc import Callable, Iterator
 
 from realtalk.audio import convert
-from realtalk.server.codec import audio_format, whole_samples
-from realtalk.server.engines.base import EngineError
-from realtalk.server.engines.registry import Engines
-from realtalk.server.engines.synthesize import synthesize_as
-from realtalk.server.work import (
+from realtalk.server.core.codec import audio_format, whole_samples
+from realtalk.server.core.work import (
     BrainDone,
     BrainStep,
     SynthesisChunk,
@@ -34,6 +31,9 @@ from realtalk.server.work import (
     Work,
     WorkResult,
 )
+from realtalk.server.engines.base import EngineError
+from realtalk.server.engines.registry import Engines
+from realtalk.server.engines.synthesize import synthesize_as
 
 __all__ = ["run_work", "synthesis_results", "transcribe_blocking"]
 

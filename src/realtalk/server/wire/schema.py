@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from realtalk.server import wire_errors as E
+from realtalk.server.wire import errors as E
 
 __all__ = [
     "MAX_DECIMAL_PLACES",

@@ -14,9 +14,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from realtalk.server import wire_errors as E
-from realtalk.server.wire_schema import plain
-from realtalk.server.wire_shapes import (
+from realtalk.server.wire import errors as E
+from realtalk.server.wire.schema import plain
+from realtalk.server.wire.shapes import (
     Dialect,
     Flavor,
     beta_session,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from realtalk import items as neutral
-from realtalk.server import wire_errors as errors
-from realtalk.server.codec import WireFormat, duration_ms
+from realtalk.server.core.codec import WireFormat, duration_ms
+from realtalk.server.wire import errors
 
 __all__ = ["Conversation", "StoredItem", "parse_client_item", "render_item", "to_neutral"]
 

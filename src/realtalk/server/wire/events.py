@@ -4,7 +4,7 @@
 every float, for the 16-decimal rule) or an ``invalid_event`` error. :func:`validate_client_event`
 returns the first error the service would report for an event's shape, or ``None``. State rules
 (unknown item ids, active responses, buffer length) belong to the session state machine; it uses
-the constructors in :mod:`realtalk.server.wire_errors` for those.
+the constructors in :mod:`realtalk.server.wire.errors` for those.
 
 Pure: standard library only.
 """
@@ -15,10 +15,10 @@ import json
 import re
 from typing import Any
 
-from realtalk.server import wire_errors as E
-from realtalk.server.wire_schema import Int, Node, Obj, Str, WireFloat
-from realtalk.server.wire_session import validate_session_update
-from realtalk.server.wire_shapes import (
+from realtalk.server.wire import errors as E
+from realtalk.server.wire.schema import Int, Node, Obj, Str, WireFloat
+from realtalk.server.wire.session import validate_session_update
+from realtalk.server.wire.shapes import (
     Dialect,
     Flavor,
     beta_item,
@@ -68,7 +68,7 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
 def parse_client_message(text: str | bytes) -> tuple[Any, dict[str, Any] | None]:
     """One WebSocket text frame -> ``(value, None)`` or ``(None, invalid_event error)``.
 
-    Floats are parsed as :class:`~realtalk.server.wire_schema.WireFloat` so the 16-decimal rule
+    Floats are parsed as :class:`~realtalk.server.wire.schema.WireFloat` so the 16-decimal rule
     sees the digits as sent. Non-finite literals (``NaN``, ``Infinity``) are not JSON: rejected.
     """
     if isinstance(text, bytes):
@@ -169,7 +169,7 @@ def validate_client_event(
     ``event`` is a parsed JSON value (from :func:`parse_client_message`). For
     ``session.update`` / ``transcription_session.update`` the ``session`` member is checked too
     when ``current`` (the effective session) is given; otherwise only the envelope is checked
-    and the caller runs :func:`~realtalk.server.wire_session.validate_session_update`.
+    and the caller runs :func:`~realtalk.server.wire.session.validate_session_update`.
     """
     if not isinstance(event, dict):
         return E.invalid_event_not_object()

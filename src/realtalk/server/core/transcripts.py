@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from realtalk.server.conversation import StoredItem
-from realtalk.server.work import TranscriptionResult
+from realtalk.server.core.conversation import StoredItem
+from realtalk.server.core.work import TranscriptionResult
 
 __all__ = ["record_transcript"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from realtalk.server import wire_errors as errors
-from realtalk.server.conversation import StoredItem
-from realtalk.server.options import ServerOptions
+from realtalk.server.core.conversation import StoredItem
+from realtalk.server.core.options import ServerOptions
+from realtalk.server.wire import errors
 
 __all__ = [
     "BETA_FALLBACK_MODEL",

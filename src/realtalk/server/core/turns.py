@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from realtalk.audio import Converter, silence
-from realtalk.server.codec import WireFormat, audio_format, bytes_for_ms, duration_ms
+from realtalk.server.core.codec import WireFormat, audio_format, bytes_for_ms, duration_ms
+from realtalk.server.core.settings import Settings, TurnSettings
+from realtalk.server.core.work import Transcribe, TranscriptionResult
 from realtalk.server.engines.base import VAD
-from realtalk.server.settings import Settings, TurnSettings
-from realtalk.server.work import Transcribe, TranscriptionResult
 
 __all__ = [
     "DRAFT_PAUSE_MS",

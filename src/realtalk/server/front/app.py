@@ -1,6 +1,6 @@
 """The asyncio front of the local Realtime server: sockets, routes, auth, limits, timing.
 
-Everything protocol-shaped happens in :class:`~realtalk.server.session.ServerSession`; this
+Everything protocol-shaped happens in :class:`~realtalk.server.core.session.ServerSession`; this
 module only moves text, runs engine work off the loop and keeps time. Routes (protocol.md §1):
 
 ===========================================  =========  =========================================
@@ -49,22 +49,15 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from realtalk.errors import ConfigError, ConfigProblem
-from realtalk.server import wire_errors as errors
-from realtalk.server.engines.registry import Engines, EngineSpec, load_engines
-from realtalk.server.options import MAX_APPEND_BYTES, ServerOptions
-from realtalk.server.secrets import (
+from realtalk.server.core.options import MAX_APPEND_BYTES, ServerOptions
+from realtalk.server.core.secrets import (
     DEFAULT_TTL_S,
     MAX_TTL_S,
     MIN_TTL_S,
     ClientSecretStore,
 )
-from realtalk.server.session import ServerSession, SessionType
-from realtalk.server.wire_session import (
-    apply_session_update,
-    default_session,
-    validate_session_update,
-)
-from realtalk.server.work import (
+from realtalk.server.core.session import ServerSession, SessionType
+from realtalk.server.core.work import (
     CancelWork,
     Close,
     Send,
@@ -74,7 +67,14 @@ from realtalk.server.work import (
     TurnTimings,
     WorkResult,
 )
-from realtalk.server.worker import run_work
+from realtalk.server.engines.registry import Engines, EngineSpec, load_engines
+from realtalk.server.front.worker import run_work
+from realtalk.server.wire import errors
+from realtalk.server.wire.session import (
+    apply_session_update,
+    default_session,
+    validate_session_update,
+)
 
 __all__ = [
     "API_KEY_ENV",
@@ -614,7 +614,7 @@ class ServerHandle:
     @property
     def timings(self) -> deque[TurnTimings]:
         """Where the time of each finished response went (newest last, the last
-        :data:`TIMINGS_KEPT`); see :class:`~realtalk.server.timings.TurnTimings`."""
+        :data:`TIMINGS_KEPT`); see :class:`~realtalk.server.core.timings.TurnTimings`."""
         return self.server.timings
 
     @property

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from realtalk.config import ToolSpec
-from realtalk.server.codec import WireFormat
+from realtalk.server.core.codec import WireFormat
 
 __all__ = ["Settings", "TurnSettings", "read_settings", "wire_format"]
 

@@ -4,7 +4,7 @@ A :class:`ResponseRun` turns the brain's actions (text pieces, tool calls) into 
 stream of a response: output items, content parts, text or audio + transcript deltas,
 function-call argument deltas, and ``response.done`` with usage. In audio mode the brain's text
 is cut into sentences as it streams in (the engines' :class:`SentenceBuffer`); each sentence is
-synthesised by a :class:`~realtalk.server.work.Synthesize` work as soon as it is complete, and
+synthesised by a :class:`~realtalk.server.core.work.Synthesize` work as soon as it is complete, and
 its audio goes out as deltas chunk by chunk while the synthesizer is still working, after the
 sentence's transcript delta.
 
@@ -22,13 +22,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from realtalk.server import wire_errors as errors
-from realtalk.server.codec import WireFormat, bytes_for_ms, duration_ms
-from realtalk.server.conversation import Conversation, StoredItem, parse_client_item, render_item
+from realtalk.server.core.codec import WireFormat, bytes_for_ms, duration_ms
+from realtalk.server.core.conversation import (
+    Conversation,
+    StoredItem,
+    parse_client_item,
+    render_item,
+)
+from realtalk.server.core.settings import Settings
+from realtalk.server.core.work import Synthesize, Work
 from realtalk.server.engines.base import CallTool, Say
 from realtalk.server.engines.synthesize import SentenceBuffer
-from realtalk.server.settings import Settings
-from realtalk.server.work import Synthesize, Work
+from realtalk.server.wire import errors
 
 __all__ = ["ResponseHost", "ResponseParams", "ResponseRun", "response_context"]
 

@@ -1,0 +1,1 @@
+"""The local server's asyncio front: the HTTP + WebSocket app, the connection worker, the CLI."""
