@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from realtalk.errors import ConfigError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "parse_args"]
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -180,6 +180,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(subparsers)
     _add_talk(subparsers)
     return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse a ``realtalk`` command line as :func:`main` would, without running it.
+
+    The docs' tests check every command they show this way; a bad option exits with status 2,
+    as argparse does.
+    """
+    argv = list(argv)
+    if argv[:1] == ["serve"]:
+        from realtalk.server.front.cli import add_serve_arguments
+
+        parser = argparse.ArgumentParser(prog="realtalk serve")
+        add_serve_arguments(parser)
+        return parser.parse_args(argv[1:])
+    return build_parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
