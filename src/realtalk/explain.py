@@ -378,7 +378,7 @@ def render_text(explained: Report) -> str:
         provider = report.provider
         shape = provider.dialect.name
         lines += ["", f"== {provider.name}: {provider.rules.name} rules, {shape} wire shape =="]
-        lines.append(f"connect: {provider.url}")
+        lines.append(f"connect: {provider.display_url}")
         headers = provider.redacted_headers()
         if headers:
             lines.append("headers: " + ", ".join(f"{k}: {v}" for k, v in headers.items()))
@@ -419,7 +419,7 @@ def render_json(explained: Report) -> dict[str, Any]:
                 "name": r.provider.name,
                 "target": r.provider.rules.name,
                 "dialect": r.provider.dialect.name,
-                "url": r.provider.url,
+                "url": r.provider.display_url,
                 "headers": r.provider.redacted_headers(),
                 "session_update": r.event,
                 "problems": [_problem_json(p) for p in (r.error.problems if r.error else ())],

@@ -45,6 +45,13 @@ from realtalk.dialects.rules import (
     validate,
 )
 from realtalk.errors import NO_VALUE, ConfigError, ConfigProblem
+from realtalk.redact import (
+    install_log_redaction,
+    is_sensitive_name,
+    redact_url,
+    remember_secret,
+    remember_url_secrets,
+)
 
 __all__ = [
     "AzureOpenAI",
@@ -62,37 +69,68 @@ OnSend = Callable[[dict[str, Any]], dict[str, Any] | None]
 TokenProvider = Callable[[], str | Awaitable[str]]
 """Returns a bearer token (e.g. a Microsoft Entra token); called at every handshake."""
 
-_SENSITIVE = ("authorization", "api-key", "apikey", "key", "token", "secret", "cookie", "password")
+
+def _url_problem(field: str, url: str, rule: str, fix: str) -> ConfigError:
+    return ConfigError([ConfigProblem(field, redact_url(url), rule, fix)])
 
 
-def _sensitive(header: str) -> bool:
-    lowered = header.lower()
-    return any(word in lowered for word in _SENSITIVE)
+def _ws_url(url: object, field: str = "url") -> str:
+    """``http(s)://`` -> ``ws(s)://``; a URL without a scheme is taken as ``wss://``.
 
-
-def _ws_url(url: str) -> str:
-    """``http(s)://`` -> ``ws(s)://``; a URL without a scheme is taken as ``wss://``."""
+    Every way a URL can be unusable (wrong type or scheme, no host, a port out of range, a broken
+    IPv6 address) is a :class:`ConfigError` naming the fix; the URL shown is redacted.
+    """
+    if not isinstance(url, str):
+        raise TypeError(f"{field} must be a URL string such as 'wss://host/path', not {url!r}")
+    original = url
     if "://" not in url:
         url = "wss://" + url
-    parts = urlsplit(url)
-    scheme = {"https": "wss", "http": "ws"}.get(parts.scheme, parts.scheme)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        if "IPv6" in str(exc):
+            raise _url_problem(
+                field,
+                original,
+                "is not a valid URL: the IPv6 address is not closed with ']'",
+                "write an IPv6 host in brackets, e.g. ws://[::1]:8080/v1/realtime",
+            ) from None
+        raise _url_problem(
+            field,
+            original,
+            "has an invalid port (it must be a number from 1 to 65535)",
+            "fix the number after the host's ':', e.g. wss://host:443/v1/realtime",
+        ) from None
+    scheme = {"https": "wss", "http": "ws"}.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in ("ws", "wss"):
-        raise ConfigError(
-            [ConfigProblem("url", url, "must be a ws://, wss://, http:// or https:// URL")]
+        raise _url_problem(
+            field,
+            original,
+            "must be a ws://, wss://, http:// or https:// URL",
+            "start it with wss:// (or ws:// for a server on this machine)",
+        )
+    if not parts.hostname:
+        raise _url_problem(
+            field,
+            original,
+            "has no host",
+            "write it as wss://<host>/<path>, e.g. wss://gw.example/v1",
+        )
+    if port == 0:
+        raise _url_problem(
+            field, original, "has port 0", "give the server's real port, or leave the port out"
+        )
+    if any(c.isspace() for c in url):
+        raise _url_problem(
+            field, original, "contains whitespace", "remove it or percent-encode it as %20"
         )
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), parts.query, ""))
 
 
 def _redact_url(url: str) -> str:
-    """The URL with secret-looking query values hidden (some gateways take keys there)."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    pairs = [
-        (k, "<redacted>" if _sensitive(k) else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(pairs, safe="<>")))
+    """The URL with its userinfo and secret-looking query values hidden."""
+    return redact_url(url)
 
 
 class Provider:
@@ -119,8 +157,14 @@ class Provider:
 
     @property
     def url(self) -> str:
-        """The WebSocket URL (never carries a secret)."""
+        """The WebSocket URL connected to. A :class:`Compatible` URL may carry a credential
+        (userinfo, a query key): show :attr:`display_url` instead."""
         raise NotImplementedError
+
+    @property
+    def display_url(self) -> str:
+        """:attr:`url` with its userinfo and secret-looking query values redacted."""
+        return redact_url(self.url)
 
     def defaults(self) -> SessionConfig:
         """The provider-defaults layer, the lowest in the precedence chain (empty by default)."""
@@ -174,7 +218,7 @@ class Provider:
         credential = self._credential()
         if inspect.isawaitable(credential):
             credential = await credential
-        return self.url, self._merge_headers(self._auth_headers(self._checked(credential)))
+        return self._remembered(self.url, self._auth_headers(self._checked(credential)))
 
     def handshake_sync(self) -> tuple[str, dict[str, str]]:
         """:meth:`handshake` for synchronous callers; refuses an async token provider."""
@@ -183,7 +227,17 @@ class Provider:
             if inspect.iscoroutine(credential):
                 credential.close()  # never awaited on purpose: no "never awaited" warning
             raise TypeError("the token_provider is async: use `await provider.handshake()`")
-        return self.url, self._merge_headers(self._auth_headers(self._checked(credential)))
+        return self._remembered(self.url, self._auth_headers(self._checked(credential)))
+
+    def _remembered(self, url: str, auth: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+        """The handshake, after telling :mod:`realtalk.redact` every secret in it, so that no
+        log record (websockets logs each header at DEBUG), repr or error can show them."""
+        headers = self._merge_headers(auth)
+        remember_url_secrets(url)
+        for name, value in headers.items():
+            if name in auth or is_sensitive_name(name):
+                remember_secret(value)
+        return url, headers
 
     def _checked(self, credential: object) -> str | None:
         if credential is None or (isinstance(credential, str) and credential):
@@ -204,7 +258,7 @@ class Provider:
 
         Does not call the token provider or read the environment.
         """
-        shown = {k: ("<redacted>" if _sensitive(k) else v) for k, v in self._headers.items()}
+        shown = {k: ("<redacted>" if is_sensitive_name(k) else v) for k, v in self._headers.items()}
         shown.update({k: "<redacted>" for k in self._auth_headers("<redacted>")})
         return shown
 
@@ -314,6 +368,7 @@ class OpenAI(Provider):
         self.rules = GA_RULES
         self.model = model
         self.base_url = base_url
+        self._base_ws = _ws_url(base_url, "base_url")  # a bad URL fails here, not at connect
         self.organization = organization
         self.project = project
         self.__api_key = api_key
@@ -325,7 +380,7 @@ class OpenAI(Provider):
 
     @property
     def url(self) -> str:
-        return f"{_ws_url(self.base_url)}/realtime?{urlencode({'model': self.model})}"
+        return f"{self._base_ws}/realtime?{urlencode({'model': self.model})}"
 
     def _credential(self) -> str:
         key = self.__api_key or os.environ.get("OPENAI_API_KEY")
@@ -337,7 +392,7 @@ class OpenAI(Provider):
         return {"Authorization": f"Bearer {credential}"}
 
     def _repr_fields(self) -> dict[str, object]:
-        fields: dict[str, object] = {"model": self.model, "base_url": self.base_url}
+        fields: dict[str, object] = {"model": self.model, "base_url": redact_url(self.base_url)}
         fields["api_key"] = _key_state(self.__api_key, "OPENAI_API_KEY")
         if self.organization:
             fields["organization"] = self.organization
@@ -347,12 +402,50 @@ class OpenAI(Provider):
 
 
 def _azure_base(endpoint: str) -> str:
-    """``https://res.openai.azure.com/`` (or ``.../openai[/v1]``) -> ``wss://res.openai.azure.com``."""
-    base = _ws_url(endpoint)
+    """``https://res.openai.azure.com/`` (or ``.../openai[/v1]``) -> ``wss://res.openai.azure.com``.
+
+    Anything else after the host (the portal's full realtime URL, a query) is a
+    :class:`ConfigError` saying which part to keep and where the rest goes.
+    """
+    base = _ws_url(endpoint, "endpoint")
+    parts = urlsplit(base)
+    path = parts.path
     for suffix in ("/openai/v1", "/openai"):
-        if base.endswith(suffix):
-            return base[: -len(suffix)]
-    return base
+        if path.endswith(suffix) and path[: -len(suffix)] == "":
+            path = ""
+    if path or parts.query:
+        keep = urlunsplit((_http_scheme(endpoint), parts.netloc, "", "", ""))
+        query = dict(parse_qsl(parts.query))
+        moves = []
+        if "api-version" in query:
+            moves.append(
+                f"api_version={query['api-version']!r} (the preview surface; leave it out for GA)"
+            )
+        for name in ("deployment", "model"):
+            if name in query:
+                moves.append(f"deployment={query[name]!r}")
+                break
+        fix = f"keep only {redact_url(keep)!r} as endpoint"
+        if moves:
+            fix += " and pass " + ", ".join(moves)
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "endpoint",
+                    redact_url(endpoint),
+                    "is the resource URL only: no path after the host and no query",
+                    fix,
+                )
+            ],
+            target="azure",
+        )
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+
+
+def _http_scheme(url: str) -> str:
+    """The scheme the user wrote (``https`` for a bare host), to echo their URL back."""
+    head = url.split("://", 1)[0].lower() if "://" in url else "https"
+    return head or "https"
 
 
 class AzureOpenAI(Provider):
@@ -447,7 +540,10 @@ class AzureOpenAI(Provider):
         return {"api-key": str(credential)}
 
     def _repr_fields(self) -> dict[str, object]:
-        fields: dict[str, object] = {"endpoint": self.endpoint, "deployment": self.deployment}
+        fields: dict[str, object] = {
+            "endpoint": redact_url(self.endpoint),
+            "deployment": self.deployment,
+        }
         if self.api_version is not None:
             fields["api_version"] = self.api_version
         if self.__token_provider is not None:
@@ -479,6 +575,18 @@ class Compatible(Provider):
         self.name = f"compatible-{dialect}"
         self._url = _ws_url(url)
         self.__api_key = api_key
+        if api_key and "@" in urlsplit(self._url).netloc:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "url",
+                        redact_url(self._url),
+                        "carries user:password and api_key= is given too: two credentials",
+                        "keep one: drop api_key= or the user:password@ part of the URL",
+                    )
+                ],
+                target=f"compatible-{dialect}",
+            )
         self._reserved = ("authorization",) if api_key else ()
         super().__init__(headers=headers, on_send=on_send)
 
@@ -570,6 +678,9 @@ class Local(Provider):
                 await stack.aclose()
                 raise
             self._stack = stack
+            # The server's loggers (websockets/aiohttp) see the key in every handshake too.
+            remember_secret(getattr(self._handle, "api_key", None))
+            install_log_redaction()
 
     async def aclose(self) -> None:
         """Stop the server when the last session using it has closed."""

@@ -11,13 +11,23 @@ from collections.abc import Mapping, Sequence
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed as WSConnectionClosed
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Subprotocol
 from websockets.version import version as websockets_version
 
-from realtalk.errors import ConnectionClosed, HandshakeError, TransportError
+from realtalk.errors import (
+    ConfigError,
+    ConfigProblem,
+    ConnectionClosed,
+    HandshakeError,
+    TransportError,
+)
+from realtalk.redact import install_log_redaction, redact_text, redact_url
 
 __all__ = ["WebSocketTransport", "connect_websocket"]
+
+_BODY_SHOWN = 200  # characters of a refusal's body in the message
+_BODY_KEPT = 2000  # characters kept in HandshakeError.body
 
 
 class WebSocketTransport:
@@ -71,7 +81,12 @@ async def connect_websocket(
     compression: bool = False,
     ping_interval: float | None = 20.0,
 ) -> WebSocketTransport:
-    """Open a WebSocket; websockets' exceptions are translated to realtalk's tree."""
+    """Open a WebSocket; websockets' exceptions are translated to realtalk's tree.
+
+    websockets logs every handshake header at DEBUG: its loggers get realtalk's redacting filter
+    first. A refusal's body is capped and redacted (a gateway may echo the request's headers).
+    """
+    install_log_redaction()
     try:
         connection = await connect(
             url,
@@ -84,15 +99,32 @@ async def connect_websocket(
             user_agent_header=f"realtalk websockets/{websockets_version}",
         )
     except InvalidStatus as exc:
-        body = exc.response.body.decode("utf-8", "replace") if exc.response.body else ""
+        raw = exc.response.body.decode("utf-8", "replace") if exc.response.body else ""
+        body = redact_text(raw[:_BODY_KEPT])
+        shown = body[:_BODY_SHOWN] + ("..." if len(body) > _BODY_SHOWN else "")
         raise HandshakeError(
             f"the server refused the WebSocket handshake with HTTP {exc.response.status_code}"
-            + (f": {body[:500]}" if body else ""),
+            + (f": {shown}" if body else ""),
             status=exc.response.status_code,
             body=body,
         ) from None
+    except InvalidURI as exc:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "url",
+                    redact_url(exc.uri),
+                    "is not a valid WebSocket URL",
+                    "write it as wss://<host>[:<port>]/<path>",
+                )
+            ]
+        ) from None
+    except ValueError as exc:  # urllib's "Port out of range", "Invalid IPv6 URL"
+        raise ConfigError(
+            [ConfigProblem("url", redact_url(url), f"is not a valid URL ({exc})", "fix the URL")]
+        ) from None
     except InvalidHandshake as exc:
-        raise HandshakeError(f"invalid WebSocket handshake: {exc}") from None
+        raise HandshakeError(f"invalid WebSocket handshake: {redact_text(str(exc))}") from None
     except TimeoutError:
         raise TransportError(f"connecting timed out after {open_timeout:g}s") from None
     except OSError as exc:
