@@ -86,7 +86,7 @@ async def floor_aiohttp(url: str, n: int, deflate: bool) -> float:
     return meter.us_per_event
 
 
-async def realtalk_session(url: str, n: int, deflate: bool) -> float:
+async def realtalk_session(url: str, n: int, deflate: bool, record: str | None = None) -> float:
     import realtalk as rt
     from realtalk.events import AudioDelta
     from realtalk.transports.websocket import connect_websocket
@@ -99,7 +99,10 @@ async def realtalk_session(url: str, n: int, deflate: bool) -> float:
 
     meter = Meter(n)
     runner = rt.Runner(
-        rt.Agent(name="bench"), provider=rt.providers.Compatible(url), connector=connector
+        rt.Agent(name="bench"),
+        provider=rt.providers.Compatible(url),
+        connector=connector,
+        record=record,
     )
     async with runner.connect() as session:
         meter.start()
@@ -111,6 +114,14 @@ async def realtalk_session(url: str, n: int, deflate: bool) -> float:
                     if meter.tick():
                         break
     return meter.us_per_event
+
+
+async def realtalk_recording(url: str, n: int, deflate: bool) -> float:
+    """The same session recording itself (SessionOptions(record=...)) into a temporary folder."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="realtalk-bench-") as folder:
+        return await realtalk_session(url, n, deflate, record=folder)
 
 
 def _agents_quiet() -> None:
@@ -157,5 +168,6 @@ INBOUND_CLIENTS: dict[str, Client] = {
     "floor: websockets": floor_websockets,
     "floor: aiohttp": floor_aiohttp,
     "realtalk Session": realtalk_session,
+    "realtalk Session, recording": realtalk_recording,
     "openai-agents RealtimeSession": agents_session,
 }

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from realtalk._reprs import install as _install_short_reprs
 from realtalk.config import SessionConfig
 from realtalk.items import Content, ErrorInfo, Item, RateLimit, Response, Usage
 
@@ -648,3 +649,6 @@ RuntimeEvent: TypeAlias = (
 
 Event: TypeAlias = ServerEvent | RuntimeEvent
 """Everything a :class:`~realtalk.session.Session` yields to the app."""
+
+# Short reprs: audio as its duration, long text cut (a finished turn printed ~500 kB before).
+_install_short_reprs(globals()[_name] for _name in __all__)

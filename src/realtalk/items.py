@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from realtalk._reprs import install as _install_short_reprs
+
 __all__ = [
     "Content",
     "ErrorInfo",
@@ -164,3 +166,7 @@ class RateLimit:
     limit: int
     remaining: int
     reset_seconds: float
+
+
+# Short reprs: audio as its duration, long text cut.
+_install_short_reprs(globals()[_name] for _name in __all__)

@@ -3,9 +3,12 @@ where it connects (the provider)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from realtalk.event_queue import Overflow
+
+RECORD_LIMIT_BYTES = 512 * 1024 * 1024
 
 __all__ = ["SessionOptions"]
 
@@ -27,3 +30,8 @@ class SessionOptions:
     retain_audio: bool = False
     """Keep assistant audio bytes on history entries."""
     auto_respond_after_tools: bool = True
+    record: str | os.PathLike[str] | None = None
+    """Record the session into a new folder under this directory (see
+    :mod:`realtalk.recording`; ``session.recording_path`` names it)."""
+    record_limit_bytes: int = RECORD_LIMIT_BYTES
+    """The recording's size cap (512 MiB); past it the recording stops, the session goes on."""

@@ -93,11 +93,11 @@ from realtalk.items import ErrorInfo, FunctionCallItem, InputText, Item, Message
 from realtalk.options import SessionOptions
 from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
+from realtalk.recording import RECORDED_EVENTS, Recorder
 from realtalk.tool_calls import ToolCalls
 from realtalk.transports import Transport
 
 if TYPE_CHECKING:
-    pass
     from realtalk.providers import Provider
 
 __all__ = ["Overflow", "Session", "SessionOptions", "merge_layers"]
@@ -188,6 +188,7 @@ class Session:
         self._tripped: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self._closer: asyncio.Task[None] | None = None
+        self._recorder: Recorder | None = None
         self._guards = self._make_guardrail_runner()
         self._effective = self._compute_effective()
         loop = asyncio.get_running_loop()
@@ -231,6 +232,11 @@ class Session:
         return self._proto.conversation
 
     @property
+    def recording_path(self) -> Any:
+        """The folder this session records into (``SessionOptions(record=...)``), or None."""
+        return self._recorder.path if self._recorder is not None else None
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
@@ -259,6 +265,8 @@ class Session:
         self.provider.validate(self._effective.config)
         handshake = self.provider.handshake()
         url, headers = await handshake if inspect.isawaitable(handshake) else handshake
+        if self.options.record is not None:
+            self._start_recording(url, headers)
         connector = self._connector
         if connector is None:
             from realtalk.transports.websocket import connect_websocket
@@ -315,6 +323,9 @@ class Session:
                     InvalidState("the session closed before the server answered")
                 )
         self._events.close()
+        if self._recorder is not None:
+            self._recorder.note("closed")
+            await asyncio.to_thread(self._recorder.close)
 
     async def __aenter__(self) -> Session:
         return self
@@ -335,7 +346,23 @@ class Session:
             raise self._close_error or ConnectionClosed(None, "session closed") from None
 
     async def _emit(self, event: Event) -> None:
+        if self._recorder is not None and type(event) in RECORDED_EVENTS:
+            self._recorder.event(event)
         await self._events.put(event)
+
+    def _start_recording(self, url: str, headers: Mapping[str, str]) -> None:
+        from realtalk.recording import client_recorder
+
+        def warn(message: str) -> None:
+            if not self._closed:
+                self._spawn(self._emit(Warning(message)), "realtalk-recording-warning")
+
+        def on_error(message: str) -> None:  # on the writer thread: not silent, not fatal
+            with contextlib.suppress(RuntimeError):  # the loop may be gone already
+                self._loop.call_soon_threadsafe(warn, message)
+
+        self._recorder = client_recorder(self, url, headers, on_error)
+        self._recorder.note("connecting")
 
     def _on_overflow(self) -> None:
         self._close_error = InvalidState(
@@ -352,6 +379,8 @@ class Session:
             return
         async with self._send_lock:
             for text in messages:
+                if self._recorder is not None:
+                    self._recorder.wire("client", text)
                 if self.options.raw_tap:
                     await self._emit(RawMessage("out", text))
                 await self._transport.send(text)
@@ -578,9 +607,12 @@ class Session:
 
     async def _read_loop(self) -> None:
         assert self._transport is not None
+        recorder = self._recorder
         try:
             while True:
                 text = await self._transport.recv()
+                if recorder is not None:
+                    recorder.wire("server", text)
                 if self.options.raw_tap:
                     await self._emit(RawMessage("in", text))
                 self._proto.receive_message(text)

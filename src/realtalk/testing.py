@@ -123,6 +123,18 @@ class Turn:
     def of_type(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
 
+    def __repr__(self) -> str:
+        # Short: the audio as its duration, the events counted (the dataclass repr printed
+        # every audio byte, ~500 kB for one spoken answer).
+        from realtalk._reprs import show_audio, show_value
+
+        return (
+            f"Turn(transcript={show_value(self.transcript)}, "
+            f"user_transcript={show_value(self.user_transcript)}, audio={show_audio(self.audio)}, "
+            f"tool_outputs={show_value(self.tool_outputs)}, "
+            f"tool_errors={show_value(self.tool_errors)}, events=<{len(self.events)} events>)"
+        )
+
 
 async def run_turn(
     session: Session, text: str | None = None, *, audio: bytes | None = None, timeout: float = 10.0
