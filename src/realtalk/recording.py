@@ -53,6 +53,7 @@ from urllib.parse import parse_qsl, urlsplit
 from realtalk.dialects.recorded import audio_parts
 from realtalk.events import HistoryUpdated, RawMessage, RuntimeEvent
 from realtalk.options import RECORD_LIMIT_BYTES as DEFAULT_LIMIT_BYTES
+from realtalk.redact import REDACTED, _remembered, is_sensitive_name, redact_url
 
 __all__ = [
     "DEFAULT_LIMIT_BYTES",
@@ -68,7 +69,6 @@ __all__ = [
 ]
 
 FORMAT = "realtalk-recording/1"
-REDACTED = "<redacted>"
 HEADER = "recording.json"
 EVENTS = "events.jsonl"
 AUDIO_FILES = {"user": "user.raw", "assistant": "assistant.raw"}
@@ -77,6 +77,7 @@ Source = Literal["client", "server", "app", "recorder"]
 
 # Shaped like a credential wherever it appears (base64 audio has no '-', '_' or space).
 _SECRET_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{8,}|ek_[A-Za-z0-9_-]{8,})|Bearer\s+[^\s\"']+")
+# Exact names only: the wire is full of harmless "*token*" fields (max_output_tokens: "inf").
 _SECRET_KEYS = frozenset(
     {
         "api_key",
@@ -302,10 +303,12 @@ class Recorder:
         return message
 
     def _scrub(self, line: str) -> str:
-        for secret in self._secrets:
+        # This session's credentials and every one realtalk remembered at a handshake; not
+        # redact_text's "name: value" patterns, which would hide max_output_tokens: "inf".
+        for secret in (*self._secrets, *_remembered()):
             if secret in line:
                 line = line.replace(secret, REDACTED)
-        return _SECRET_SHAPES.sub(REDACTED, line)
+        return _SECRET_SHAPES.sub(REDACTED, redact_url(line))
 
     def _write_header(self, *, final: bool) -> None:
         header = dict(self._header)
@@ -465,14 +468,12 @@ def client_recorder(
     The header names the provider, dialect, agent and the effective config with the layer
     that set each field; the credentials in ``headers`` and the URL are scrubbed everywhere.
     """
-    from realtalk.providers import _redact_url, _sensitive
-
     secrets: list[str] = []
     for name, value in headers.items():
-        if _sensitive(name):
+        if is_sensitive_name(name):
             secrets += [value, value.split()[-1] if value.split() else value]
     for name, value in parse_qsl(urlsplit(url).query):
-        if _sensitive(name):
+        if is_sensitive_name(name):
             secrets.append(value)
     provider = session.provider
     effective = session.effective_config
@@ -480,7 +481,7 @@ def client_recorder(
     header = {
         "provider": {"name": provider.name, "repr": repr(provider)},
         "dialect": provider.dialect.name,
-        "url": _redact_url(url),
+        "url": redact_url(url),
         "agent": session.agent.name,
         "effective_config": {
             "config": to_json(effective.config),
