@@ -48,6 +48,7 @@ if _TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers an
     from realtalk.guardrails import OutputGuardrail, output_guardrail
     from realtalk.playback import PlaybackTracker
     from realtalk.protocol import ClientProtocol
+    from realtalk.rest import ClientSecret
     from realtalk.runner import Runner
     from realtalk.session import Session, SessionOptions
     from realtalk.tools import FunctionTool, function_tool
@@ -56,6 +57,7 @@ if _TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers an
 # itself) stays cheap and free of asyncio/websockets.
 _LAZY = {
     "Agent": "realtalk.agent",
+    "ClientSecret": "realtalk.rest",
     "ClientProtocol": "realtalk.protocol",
     "FunctionTool": "realtalk.tools",
     "OutputGuardrail": "realtalk.guardrails",
@@ -88,6 +90,7 @@ __all__ = [
     "Agent",
     "AudioFormat",
     "ClientProtocol",
+    "ClientSecret",
     "ConfigError",
     "ConfigProblem",
     "ConnectionClosed",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from realtalk.commands import ClientCommand, UpdateSession
@@ -52,6 +52,9 @@ from realtalk.redact import (
     remember_secret,
     remember_url_secrets,
 )
+
+if TYPE_CHECKING:
+    from realtalk.rest import ClientSecret, RestSurface
 
 __all__ = [
     "AzureOpenAI",
@@ -301,6 +304,36 @@ class Provider:
         self.validate(config)
         return self.encode(UpdateSession(config), event_id)
 
+    # -- REST: client secrets (the requests themselves live in realtalk.rest) ---------------
+
+    def rest_surface(self) -> RestSurface:
+        """Where this provider's REST routes are (client secrets, WebRTC and SIP calls)."""
+        from realtalk.rest import no_rest
+
+        raise no_rest(self.name)
+
+    async def create_client_secret(
+        self,
+        *,
+        config: SessionConfig | None = None,
+        expires_after: int | None = None,
+        timeout: float = 15.0,
+    ) -> ClientSecret:
+        """Mint an ephemeral client secret (``ek_...``) for a browser or phone app.
+
+        The session config (provider defaults < ``config``) is validated for this provider
+        before the request and sent in its shape, so the app's session is right from the first
+        moment. ``expires_after`` is the lifetime in seconds (10-7200; the service's default is
+        600). A service error raises :class:`~realtalk.errors.ServerError` with its message.
+        """
+        from realtalk.config import Layer, merge
+        from realtalk.rest import create_client_secret
+
+        merged = merge(
+            Layer("provider", self.defaults()), Layer("config", config or SessionConfig())
+        )
+        return await create_client_secret(self, merged.config, expires_after, timeout=timeout)
+
     # -- repr --------------------------------------------------------------------------------
 
     def _repr_fields(self) -> dict[str, object]:
@@ -390,6 +423,14 @@ class OpenAI(Provider):
 
     def _auth_headers(self, credential: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential}"}
+
+    def rest_surface(self) -> RestSurface:
+        from realtalk.rest import RestSurface, http_url
+
+        base = http_url(self.base_url)
+        return RestSurface(
+            "ga", self.model, f"{base}/realtime/client_secrets", f"{base}/realtime/calls"
+        )
 
     def _repr_fields(self) -> dict[str, object]:
         fields: dict[str, object] = {"model": self.model, "base_url": redact_url(self.base_url)}
@@ -539,6 +580,23 @@ class AzureOpenAI(Provider):
             return {"Authorization": f"Bearer {credential}"}
         return {"api-key": str(credential)}
 
+    def rest_surface(self) -> RestSurface:
+        from realtalk.rest import RestSurface, http_url
+
+        host = http_url(self._base)
+        if self.api_version is not None:
+            query = urlencode({"api-version": self.api_version})
+            return RestSurface(
+                "azure-preview",
+                self.deployment,
+                f"{host}/openai/realtimeapi/sessions?{query}",
+                None,
+            )
+        base = f"{host}/openai/v1"
+        return RestSurface(
+            "ga", self.deployment, f"{base}/realtime/client_secrets", f"{base}/realtime/calls"
+        )
+
     def _repr_fields(self) -> dict[str, object]:
         fields: dict[str, object] = {
             "endpoint": redact_url(self.endpoint),
@@ -569,7 +627,13 @@ class Compatible(Provider):
         api_key: str | None = None,
         on_send: OnSend | None = None,
         rules: Rules | None = None,
+        rest_base: str | None = None,
+        client_secrets_path: str = "/realtime/client_secrets",
+        calls_path: str = "/realtime/calls",
     ) -> None:
+        self.rest_base = rest_base
+        self.client_secrets_path = client_secrets_path
+        self.calls_path = calls_path
         self.dialect = get_dialect(dialect)
         self.rules = rules or (GA_RULES if dialect == "ga" else BETA_RULES)
         self.name = f"compatible-{dialect}"
@@ -599,6 +663,18 @@ class Compatible(Provider):
 
     def _auth_headers(self, credential: str | None) -> dict[str, str]:
         return {"Authorization": f"Bearer {credential}"} if self.__api_key else {}
+
+    def rest_surface(self) -> RestSurface:
+        from realtalk.rest import RestSurface, http_url, no_rest
+
+        if self.rest_base is None:
+            raise no_rest(self.name)
+        base = http_url(self.rest_base)
+        model = dict(parse_qsl(urlsplit(self._url).query)).get("model", "")
+        shape: Literal["ga", "azure-preview"] = (
+            "ga" if self.dialect.name == "ga" else "azure-preview"
+        )
+        return RestSurface(shape, model, base + self.client_secrets_path, base + self.calls_path)
 
     def _repr_fields(self) -> dict[str, object]:
         fields: dict[str, object] = {"url": _redact_url(self._url), "dialect": self.dialect.name}
@@ -721,3 +797,33 @@ class Local(Provider):
         if self.flavor == "openai":
             return {"Authorization": f"Bearer {credential}"}
         return {"api-key": credential}
+
+    def rest_surface(self) -> RestSurface:
+        from realtalk.rest import RestSurface
+
+        if self._handle is None:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "Local",
+                        NO_VALUE,
+                        "the local server is not running",
+                        "start it first: `async with Local() as local: ...`",
+                    )
+                ],
+                target=self.name,
+            )
+        base = f"http://{self._handle.host}:{self._handle.port}"
+        if self.flavor == "openai":
+            return RestSurface(
+                "ga", self.model, f"{base}/v1/realtime/client_secrets", f"{base}/v1/realtime/calls"
+            )
+        if self.flavor == "azure":
+            api = f"{base}/openai/v1/realtime"
+            return RestSurface("ga", self.model, f"{api}/client_secrets", f"{api}/calls")
+        return RestSurface(
+            "azure-preview",
+            self.model,
+            f"{base}/openai/realtimeapi/sessions?api-version=2025-04-01-preview",
+            f"{base}/v1/realtimertc?model={quote(self.model)}",
+        )

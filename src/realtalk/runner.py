@@ -17,6 +17,7 @@ from realtalk.transports import Transport
 if TYPE_CHECKING:
     from realtalk.guardrails import OutputGuardrail
     from realtalk.providers import Provider
+    from realtalk.rest import ClientSecret
 
 __all__ = ["Runner"]
 
@@ -63,6 +64,27 @@ class Runner:
     def explain(self, agent: Agent | None = None) -> Effective:
         """The effective configuration a new session would ask for, with provenance."""
         return merge_layers(self.provider, self.config, agent or self.agent, SessionConfig())
+
+    async def create_client_secret(
+        self,
+        *,
+        agent: Agent | None = None,
+        expires_after: int | None = None,
+        timeout: float = 15.0,
+    ) -> ClientSecret:
+        """Mint an ephemeral client secret carrying the session :meth:`connect` would ask for
+        (provider defaults < Runner config < the agent's instructions, tools and config), so a
+        browser or phone app that connects with it has the agent from the first moment.
+
+        Validated for the provider before the request; see
+        :meth:`realtalk.providers.Provider.create_client_secret`.
+        """
+        from realtalk.rest import create_client_secret
+
+        effective = self.explain(agent)
+        return await create_client_secret(
+            self.provider, effective.config, expires_after, timeout=timeout
+        )
 
     @contextlib.asynccontextmanager
     async def connect(self, *, agent: Agent | None = None) -> AsyncIterator[Session]:

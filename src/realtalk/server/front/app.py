@@ -13,6 +13,7 @@ path                                         dialect    auth
                                                         an ``api-version`` query -> HTTP 401
 ``/openai/realtime?api-version=V&deployment=D``  beta/Azure  same as Azure GA
 ``POST /v1/realtime/client_secrets``         --         mints ``ek_`` keys (also under /openai)
+``POST /openai/realtimeapi/sessions?api-v..``  beta      Azure preview's key route (1 min keys)
 ===========================================  =========  =========================================
 
 Every route takes ``intent=transcription`` (then no model is needed): a transcription session,
@@ -337,7 +338,11 @@ class RealtimeServer:
     def handle_http(self, method: str, target: str, headers: Headers, body: bytes) -> Response:
         parts = urlsplit(target)
         path = parts.path.rstrip("/")
-        if path not in ("/v1/realtime/client_secrets", "/openai/v1/realtime/client_secrets"):
+        preview = path == "/openai/realtimeapi/sessions"  # Azure preview's key route
+        if not preview and path not in (
+            "/v1/realtime/client_secrets",
+            "/openai/v1/realtime/client_secrets",
+        ):
             return _http_error(404, f"Invalid URL ({method} {parts.path})", "not_found")
         if method != "POST":
             return _http_error(
@@ -345,7 +350,15 @@ class RealtimeServer:
             )
         azure = path.startswith("/openai/")
         request = Request(target, headers)
-        ok, _ = self._authenticate(request, parse_qs(parts.query), azure, allow_secret=False)
+        query = parse_qs(parts.query)
+        if preview and "api-version" not in query:
+            return _http_error(
+                400,
+                "Missing required query parameter: 'api-version'.",
+                "missing_required_parameter",
+                "api-version",
+            )
+        ok, _ = self._authenticate(request, query, azure, allow_secret=False)
         if not ok:
             return _http_error(401, "Incorrect API key provided.", "invalid_api_key")
         try:
@@ -354,6 +367,10 @@ class RealtimeServer:
             return _http_error(
                 400, "We could not parse the JSON body of your request.", "invalid_json"
             )
+        if preview:
+            from realtalk.server.core.preview_sessions import mint_preview_session
+
+            return _json_response(*mint_preview_session(self.secrets, payload, time.time()))
         if not isinstance(payload, dict):
             return _http_error(400, "The request body must be a JSON object.", "invalid_type")
         for key in payload:
