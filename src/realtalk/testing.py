@@ -15,6 +15,10 @@
 Everything runs against the built-in local server on loopback with deterministic engines: an
 energy VAD, "tone speech" (text encoded as tones, decoded back exactly) for synthesis and
 transcription, and a scripted brain. No API key, no network, no model downloads.
+
+:class:`FaultProxy` (from :mod:`realtalk.fault_proxy`) sits between a session and a server and
+cuts (RST or FIN), stalls or delays the connection, now or at a given time, byte count or
+WebSocket message, so an agent's recovery is tested over real sockets.
 """
 
 from __future__ import annotations
@@ -34,10 +38,21 @@ from realtalk.events import (
     ToolCallFailed,
     ToolCallFinished,
 )
+from realtalk.fault_proxy import FaultProxy, FaultRecord, ScheduledFault
 from realtalk.providers import Local
 from realtalk.session import Session
 
-__all__ = ["Turn", "collect", "local", "run_turn", "silence", "speak"]
+__all__ = [
+    "FaultProxy",
+    "FaultRecord",
+    "ScheduledFault",
+    "Turn",
+    "collect",
+    "local",
+    "run_turn",
+    "silence",
+    "speak",
+]
 
 
 def local(
