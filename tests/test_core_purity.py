@@ -20,6 +20,7 @@ CORE = [
     "realtalk.commands",
     "realtalk.conversation",
     "realtalk.protocol",
+    "realtalk.reconnect",
     "realtalk.dialects",
     "realtalk.dialects.ga",
     "realtalk.dialects.beta",
