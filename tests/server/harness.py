@@ -11,7 +11,7 @@ import base64
 import json
 from typing import Any
 
-from realtalk.server.core.options import ServerOptions
+from realtalk.server.core.config import ServerConfig
 from realtalk.server.core.session import ServerSession
 from realtalk.server.core.work import (
     BrainDone,
@@ -61,7 +61,7 @@ class Harness:
         flavor: str = "openai",
         *,
         engines: Engines | None = None,
-        options: ServerOptions | None = None,
+        config: ServerConfig | None = None,
         session: dict[str, Any] | None = None,
         auto_work: bool = True,
         session_type: str | None = None,
@@ -72,7 +72,7 @@ class Harness:
             dialect=dialect,  # type: ignore[arg-type]
             flavor=flavor,  # type: ignore[arg-type]
             vad=self.engines.new_vad(),
-            options=options,
+            config=config,
             session=session,
             session_type=session_type,  # type: ignore[arg-type]
         )

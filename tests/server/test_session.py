@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from realtalk.server.core.codec import duration_ms
-from realtalk.server.core.options import ServerOptions
+from realtalk.server.core.config import ServerConfig
 from realtalk.server.engines import EngineSpec, ScriptBrain, load_engines
 from realtalk.server.engines.synthesize import ToneSynthesizer
 from tests.server.harness import Harness, tone_engines, user_text
@@ -248,7 +248,7 @@ def test_response_create_while_active_and_cancel() -> None:
 
 
 def test_cancel_mid_audio_closes_parts_and_counts_sent_audio_only() -> None:
-    h = Harness(options=ServerOptions(realtime_pacing=True))
+    h = Harness(config=ServerConfig(realtime_pacing=True))
     h.send(user_text("One two three four five six."))
     h.send({"type": "response.create"})
     sent = h.advance(300)
@@ -265,7 +265,7 @@ def test_cancel_mid_audio_closes_parts_and_counts_sent_audio_only() -> None:
 
 
 def test_realtime_pacing_releases_audio_in_real_time() -> None:
-    h = Harness(options=ServerOptions(realtime_pacing=True))
+    h = Harness(config=ServerConfig(realtime_pacing=True))
     h.send(user_text("One two three four."))
     first = h.send({"type": "response.create"})
     deltas_now = [e for e in first if e["type"] == "response.output_audio.delta"]
@@ -513,7 +513,7 @@ def test_vad_without_create_response_and_noise_below_threshold() -> None:
 
 
 def test_barge_in_cancels_active_response() -> None:
-    h = Harness(options=ServerOptions(realtime_pacing=True))
+    h = Harness(config=ServerConfig(realtime_pacing=True))
     h.send(user_text("One two three four five six seven."))
     h.send({"type": "response.create"})
     events = h.append_audio(speech("stop"))
@@ -572,14 +572,14 @@ def test_idle_timeout_triggers_commit_and_response() -> None:
 
 
 def test_append_over_limit_is_an_error_event() -> None:
-    h = Harness(options=ServerOptions(max_append_bytes=1000))
+    h = Harness(config=ServerConfig(max_append_bytes=1000))
     [error] = h.append_audio(silence(100), chunk=4800)
     assert error["type"] == "error"
     assert error["error"]["param"] == "audio"
 
 
 def test_session_expires_with_error_then_close_1001() -> None:
-    h = Harness(options=ServerOptions(max_session_s=120))
+    h = Harness(config=ServerConfig(max_session_s=120))
     events = h.advance(120_000)
     assert h.types(events) == ["error"]
     assert events[0]["error"]["code"] == "session_expired"

@@ -37,16 +37,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from realtalk.server.core.options import ServerOptions
+    from realtalk.server.core.config import ServerConfig
     from realtalk.server.core.session import ServerSession
     from realtalk.server.core.timings import TurnTimings
-    from realtalk.server.front.app import ServerConfig, ServerHandle, serve
+    from realtalk.server.front.app import ServerHandle, serve
     from realtalk.server.front.cli import run
 
 __all__ = [
     "ServerConfig",
     "ServerHandle",
-    "ServerOptions",
     "ServerSession",
     "TurnTimings",
     "run",
@@ -54,9 +53,8 @@ __all__ = [
 ]
 
 _HOMES = {
-    "ServerConfig": "realtalk.server.front.app",
+    "ServerConfig": "realtalk.server.core.config",
     "ServerHandle": "realtalk.server.front.app",
-    "ServerOptions": "realtalk.server.core.options",
     "ServerSession": "realtalk.server.core.session",
     "TurnTimings": "realtalk.server.core.timings",
     "run": "realtalk.server.front.cli",

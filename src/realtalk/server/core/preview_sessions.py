@@ -56,6 +56,6 @@ def mint_preview_session(
     if error is not None:
         return 400, {"error": error}
     full = apply_session_update("beta", base, session)
-    secret = store.mint(now_s, PREVIEW_KEY_TTL_S, session)
+    secret = store.mint(now_s, PREVIEW_KEY_TTL_S, session, flavor="azure", dialect="beta")
     full["client_secret"] = {"value": secret.value, "expires_at": secret.expires_at}
     return 200, full

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from realtalk.server.core.config import ServerConfig
 from realtalk.server.core.conversation import StoredItem
-from realtalk.server.core.options import ServerOptions
 from realtalk.server.wire import errors
 
 __all__ = [
@@ -37,21 +37,21 @@ BETA_MODELS = (
 BETA_FALLBACK_MODEL = "gpt-4o-realtime-preview"
 
 
-def rate_limits_event(options: ServerOptions, input_tokens: int) -> dict[str, Any]:
+def rate_limits_event(config: ServerConfig, input_tokens: int) -> dict[str, Any]:
     """``rate_limits.updated`` at the start of a response (protocol.md §6.9, §9.18)."""
     return {
         "type": "rate_limits.updated",
         "rate_limits": [
             {
                 "name": "requests",
-                "limit": options.rate_limit_requests,
-                "remaining": options.rate_limit_requests - 1,
+                "limit": config.rate_limit_requests,
+                "remaining": config.rate_limit_requests - 1,
                 "reset_seconds": 0.006,
             },
             {
                 "name": "tokens",
-                "limit": options.rate_limit_tokens,
-                "remaining": max(0, options.rate_limit_tokens - input_tokens),
+                "limit": config.rate_limit_tokens,
+                "remaining": max(0, config.rate_limit_tokens - input_tokens),
                 "reset_seconds": 0.6,
             },
         ],

@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 from realtalk.items import Item
 from realtalk.server.core.codec import WireFormat, bytes_for_ms
+from realtalk.server.core.config import ServerConfig
 from realtalk.server.core.conversation import (
     Conversation,
     StoredItem,
@@ -36,7 +37,6 @@ from realtalk.server.core.conversation import (
     render_item,
     to_neutral,
 )
-from realtalk.server.core.options import ServerOptions
 from realtalk.server.core.requests import (
     BETA_FALLBACK_MODEL,
     BETA_MODELS,
@@ -106,7 +106,7 @@ class ServerSession:
         flavor: Flavor = "openai",
         model: str = "gpt-realtime",
         vad: VAD | None = None,
-        options: ServerOptions | None = None,
+        config: ServerConfig | None = None,
         session: Mapping[str, Any] | None = None,
         session_type: SessionType | None = None,
         early_transcription: bool = False,
@@ -131,7 +131,7 @@ class ServerSession:
         self.model = model
         if dialect == "beta" and model not in BETA_MODELS:
             self.model = BETA_FALLBACK_MODEL
-        self.options = options or ServerOptions()
+        self.config = config or ServerConfig()
         self.conversation = Conversation()
         self._vad = vad
         self._initial = dict(session) if session else None
@@ -171,7 +171,7 @@ class ServerSession:
             session_id=_random_id("sess"),
             now_s=int(now_ms // 1000),
             session_type=self.session_type,
-            max_duration_s=int(self.options.max_session_s),
+            max_duration_s=int(self.config.max_session_s),
         )
         if self._initial:
             session = apply_session_update(self.dialect, session, self._initial)
@@ -212,7 +212,7 @@ class ServerSession:
         if self._idle_deadline_ms is not None:
             candidates.append(self._idle_deadline_ms)
         if self._started_at_ms is not None and not self.closed:
-            candidates.append(self._started_at_ms + self.options.max_session_s * 1000.0)
+            candidates.append(self._started_at_ms + self.config.max_session_s * 1000.0)
         return min(candidates) if candidates else None
 
     def tick(self, now_ms: float) -> None:
@@ -222,7 +222,7 @@ class ServerSession:
         self._now = now_ms
         if (
             self._started_at_ms is not None
-            and now_ms >= self._started_at_ms + self.options.max_session_s * 1000.0
+            and now_ms >= self._started_at_ms + self.config.max_session_s * 1000.0
         ):
             self._expire()
             return
@@ -345,7 +345,7 @@ class ServerSession:
                 self._out.append(stamps.timings(run.id, run.status, run.first_audio_at_ms))
 
     def _expire(self) -> None:
-        minutes = max(1, round(self.options.max_session_s / 60))
+        minutes = max(1, round(self.config.max_session_s / 60))
         self._error(errors.session_expired(minutes), None)
         self._out.append(Close(1001, "session expired"))
         self.closed = True
@@ -376,12 +376,12 @@ class ServerSession:
         self, event: dict[str, Any], client_id: str | None, now: float
     ) -> None:
         audio = base64.b64decode(event["audio"])
-        if len(audio) > self.options.max_append_bytes:
+        if len(audio) > self.config.max_append_bytes:
             self._error(
                 errors.make_error(
                     "invalid_value",
                     f"Invalid 'audio': audio chunk too large. Expected at most "
-                    f"{self.options.max_append_bytes} bytes of audio per event.",
+                    f"{self.config.max_append_bytes} bytes of audio per event.",
                     "audio",
                 ),
                 client_id,
@@ -725,8 +725,8 @@ class ServerSession:
                 max_output_tokens=settings.max_output_tokens,
                 temperature=settings.temperature,
                 input_tokens=input_tokens,
-                pacing=self.options.realtime_pacing,
-                chunk_ms=self.options.audio_chunk_ms,
+                pacing=self.config.realtime_pacing,
+                chunk_ms=self.config.audio_chunk_ms,
             ),
         )
         run.context = context
@@ -736,7 +736,7 @@ class ServerSession:
         self._turn = None
         self._idle_deadline_ms = None
         self._send(run.created_event())
-        self._send(rate_limits_event(self.options, input_tokens))
+        self._send(rate_limits_event(self.config, input_tokens))
         run.waiting_for = set(self._transcribing)
         if not run.waiting_for:
             self._begin_thinking(run)

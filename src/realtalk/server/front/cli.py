@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
+import sys
 from collections.abc import Sequence
 
-from realtalk.server.core.options import ServerOptions
+from realtalk.errors import ConfigError
+from realtalk.server.core.config import ServerConfig
 from realtalk.server.engines.registry import EngineSpec, load_engines
 from realtalk.server.front.app import API_KEY_ENV, serve
 
-__all__ = ["add_serve_arguments", "run", "run_from_args", "serve_main"]
+__all__ = ["add_serve_arguments", "config_from_args", "run", "run_from_args", "serve_main"]
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,12 +48,34 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", default=None, help="scenario file for --brain script")
     parser.add_argument("--chat-base-url", default=None)
     parser.add_argument("--chat-model", default=None)
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log one line per connection (route, dialect, session id, close code)",
+    )
 
 
-async def _run_forever(args: argparse.Namespace) -> None:
+def config_from_args(args: argparse.Namespace) -> ServerConfig:
+    """The server config the command line asks for (raises ConfigError, e.g. ``--no-auth``
+    off loopback)."""
     keys = list(args.api_key)
     if not keys and os.environ.get(API_KEY_ENV):
         keys.append(os.environ[API_KEY_ENV])
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        api_keys=tuple(keys),
+        no_auth=args.no_auth,
+        retire_beta=args.retire_beta,
+        max_sessions=args.max_sessions,
+        idle_timeout_s=args.idle_timeout,
+        realtime_pacing=args.realtime_pacing,
+        max_session_s=args.max_session_minutes * 60,
+    )
+
+
+async def _run_forever(args: argparse.Namespace, config: ServerConfig) -> None:
     spec = EngineSpec(
         vad=args.vad,
         transcriber=args.transcriber,
@@ -61,36 +86,41 @@ async def _run_forever(args: argparse.Namespace) -> None:
         chat_model=args.chat_model,
     )
     engines = load_engines(spec)
-    options = ServerOptions(
-        realtime_pacing=args.realtime_pacing, max_session_s=args.max_session_minutes * 60
-    )
-    async with serve(
-        args.host,
-        args.port,
-        api_keys=keys,
-        no_auth=args.no_auth,
-        retire_beta=args.retire_beta,
-        engines=engines,
-        options=options,
-        max_sessions=args.max_sessions,
-        idle_timeout_s=args.idle_timeout,
-    ) as handle:
-        print(
-            f"realtalk server listening on {handle.url}/realtime ({engines.describe()})", flush=True
-        )
-        if handle.api_key and not args.api_key and not os.environ.get(API_KEY_ENV):
-            # Printed once on the console so a local user can connect; never logged.
-            print(f"API key: {handle.api_key}", flush=True)
-        try:
+    try:
+        async with serve(config, engines=engines) as handle:
+            print(
+                f"realtalk server listening on {handle.url}/realtime ({engines.describe()})",
+                flush=True,
+            )
+            if handle.api_key and not config.api_keys:
+                # Printed once on the console so a local user can connect; never logged.
+                print(f"API key: {handle.api_key}", flush=True)
             await asyncio.Future()
-        finally:
-            await engines.aclose()
+    finally:
+        await engines.aclose()
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("realtalk.server")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Run until interrupted; the exit code for the CLI."""
+    """Run until interrupted; the exit code for the CLI (2: the options were refused)."""
     try:
-        asyncio.run(_run_forever(args))
+        config = config_from_args(args)
+    except ConfigError as exc:
+        # One clear line, no traceback: the options are wrong, not the program.
+        reasons = "; ".join(str(problem) for problem in exc.problems)
+        print(f"realtalk serve: error: {reasons}", file=sys.stderr)
+        return 2
+    _setup_logging(args.verbose)
+    # serve() warns (one log line) when a key-protected server binds a non-loopback address.
+    try:
+        asyncio.run(_run_forever(args, config))
     except KeyboardInterrupt:
         return 0
     return 0
