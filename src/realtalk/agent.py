@@ -8,7 +8,7 @@ calling it switches the session to that agent by sending only the difference.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,7 @@ class Agent:
     output_guardrails: Sequence[OutputGuardrail] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        self._check_arguments()
         if self.tools:
             from realtalk.tools import as_tool  # pydantic loads only for agents with tools
 
@@ -78,6 +79,32 @@ class Agent:
             seen.add(name)
         if problems:
             raise ConfigError(problems)
+
+    def _check_arguments(self) -> None:
+        """Wrong types fail here, at construction, with the fix (not later, at connect)."""
+        from realtalk.arguments import check_agents, check_config, check_guardrails, check_text
+
+        check_text(self.name, "Agent(name=)")
+        if not self.name.strip():
+            raise ConfigError(
+                [ConfigProblem("Agent(name=)", self.name, "must not be empty", "name the agent")]
+            )
+        check_text(self.instructions, f"Agent({self.name!r}, instructions=)")
+        check_text(self.handoff_description, f"Agent({self.name!r}, handoff_description=)")
+        self.config = check_config(self.config, f"Agent({self.name!r}, config=)")
+        self.handoffs = check_agents(self.handoffs, f"Agent({self.name!r}, handoffs=)")
+        self.output_guardrails = check_guardrails(
+            self.output_guardrails, f"Agent({self.name!r}, output_guardrails=)"
+        )
+        tools: object = self.tools
+        if isinstance(tools, str) or callable(tools) or not isinstance(tools, Iterable):
+            raise TypeError(f"Agent({self.name!r}, tools=) takes a list: write tools=[...]")
+        for tool in tools:
+            if not callable(tool):
+                raise TypeError(
+                    f"Agent({self.name!r}, tools=) takes functions or @function_tool objects, "
+                    f"not {type(tool).__name__} {tool!r}: pass the function itself"
+                )
 
     def __repr__(self) -> str:
         return f"Agent(name={self.name!r}, tools={[t.name for t in self.function_tools()]!r})"

@@ -19,7 +19,7 @@ import io
 import os
 import wave
 from os import PathLike
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,7 @@ __all__ = [
     "silence",
     "ulaw_decode",
     "ulaw_encode",
+    "user_audio",
     "wav_bytes",
     "write_wav",
 ]
@@ -387,3 +388,141 @@ def wav_bytes(pcm16: bytes, rate: int) -> bytes:
     buf = io.BytesIO()
     write_wav(buf, pcm16, rate)
     return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# What Session.send_audio accepts
+
+
+_MIN_RATE, _MAX_RATE = 8000, 192000
+_FORMATS = {"pcm16": "rt.AudioFormat.pcm16(24000)", "pcmu": "rt.AudioFormat.pcmu()"}
+_FORMATS["pcma"] = "rt.AudioFormat.pcma()"
+
+
+def _audio_error(rule: str, fix: str, value: object = "<audio>") -> Exception:
+    from realtalk.errors import ConfigError, ConfigProblem
+
+    return ConfigError([ConfigProblem("send_audio", value, rule, fix)])
+
+
+def user_audio(
+    audio: object, *, rate: object = None, format: object = None
+) -> tuple[bytes, AudioFormat]:
+    """What :meth:`Session.send_audio <realtalk.session.Session.send_audio>` was given, as bytes
+    and their format, or an error that says what to send instead.
+
+    * ``bytes`` (``bytearray``, ``memoryview``): PCM16 at ``rate`` (default 24000 Hz), or G.711
+      when ``format`` is :meth:`AudioFormat.pcmu` / :meth:`AudioFormat.pcma`. PCM16 must be
+      whole samples (an even number of bytes).
+    * The bytes of a WAV file (a ``RIFF``/``WAVE`` header): the header is read and stripped, and
+      the WAV's own rate is used (several channels are averaged; 8/24/32-bit become 16-bit).
+    * A numpy array: ``int16`` samples as they are; ``float32``/``float64`` samples in [-1, 1]
+      (what sound-card libraries give) are converted to PCM16; floats outside that range and
+      other dtypes are refused. Mono only: shape ``(n,)`` or ``(n, 1)``.
+    """
+    if format is not None and not isinstance(format, AudioFormat):
+        hint = _FORMATS.get(str(format).lower()) if isinstance(format, str) else None
+        raise TypeError(
+            f"send_audio(format=) takes an AudioFormat, not {format!r}: write "
+            f"format={hint or 'rt.AudioFormat.pcmu()'}"
+        )
+    if rate is not None:
+        if isinstance(rate, bool) or not isinstance(rate, int):
+            raise TypeError(
+                f"send_audio(rate=) takes the sample rate in Hz as an int, e.g. rate=16000, "
+                f"not {rate!r}"
+            )
+        if not _MIN_RATE <= rate <= _MAX_RATE:
+            guess = f"did you mean rate={rate * 1000}? " if 8 <= rate <= 192 else ""
+            raise _audio_error(
+                f"rate must be a sample rate in Hz from {_MIN_RATE} to {_MAX_RATE}",
+                guess + "give the rate your audio was recorded at, e.g. rate=16000",
+                rate,
+            )
+        if format is not None and format.rate != rate:
+            raise _audio_error(
+                f"rate={rate} and format={format.encoding} ({format.rate} Hz) disagree",
+                "give one of them: format= for G.711, rate= for PCM16",
+                rate,
+            )
+    data = _audio_bytes(audio)
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return _from_wav(data, rate, format)
+    fmt = format if format is not None else AudioFormat.pcm16(rate if rate is not None else 24000)
+    if fmt.encoding == "pcm16" and len(data) % 2:
+        raise _audio_error(
+            f"PCM16 has 2 bytes per sample, but {len(data)} bytes is an odd number",
+            "send whole samples (split chunks at even offsets); for G.711 pass "
+            "format=rt.AudioFormat.pcmu() or pcma()",
+            len(data),
+        )
+    return data, fmt
+
+
+def _audio_bytes(audio: object) -> bytes:
+    if isinstance(audio, bytes):
+        return audio
+    if isinstance(audio, bytearray | memoryview):
+        return bytes(audio)
+    if isinstance(audio, np.ndarray):
+        return _from_array(audio)
+    raise TypeError(
+        f"send_audio takes audio as bytes (PCM16 or G.711) or a numpy array, not "
+        f"{type(audio).__name__}: read a file with rt.audio.read_wav(path)"
+    )
+
+
+def _from_array(array: npt.NDArray[Any]) -> bytes:
+    samples = array
+    if samples.ndim == 2 and 1 in samples.shape:
+        samples = samples.reshape(-1)
+    if samples.ndim != 1:
+        raise _audio_error(
+            f"audio must be mono, got an array of shape {samples.shape}",
+            "mix the channels first, e.g. audio.mean(axis=1) (then send it as float or int16)",
+            samples.shape,
+        )
+    if samples.dtype == np.int16:
+        return samples.astype("<i2", copy=False).tobytes()
+    if samples.dtype in (np.float32, np.float64):
+        peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+        if not peak <= 1.0 + 1e-6:  # also refuses NaN
+            raise _audio_error(
+                f"float samples must be in [-1, 1], got a peak of {peak:g}",
+                "scale the floats to [-1, 1], or send int16 samples (array.astype(np.int16))",
+                str(samples.dtype),
+            )
+        return float32_to_pcm16(samples)
+    raise _audio_error(
+        f"numpy audio must be int16 or float32/float64, got {samples.dtype}",
+        "convert it: array.astype(np.int16) for integer PCM, or floats in [-1, 1]",
+        str(samples.dtype),
+    )
+
+
+def _from_wav(data: bytes, rate: object, format: object) -> tuple[bytes, AudioFormat]:
+    if format is not None:
+        raise _audio_error(
+            "these bytes are a WAV file (RIFF header) and format= is given too",
+            "drop format=: the WAV's header says its format",
+        )
+    try:
+        pcm, wav_rate = read_wav(data)
+    except (wave.Error, EOFError, ValueError) as exc:
+        raise _audio_error(
+            f"these bytes start with a WAV (RIFF) header but cannot be read as PCM ({exc})",
+            "send raw PCM16 bytes, or convert the file to PCM WAV first",
+        ) from None
+    if rate is not None and rate != wav_rate:
+        raise _audio_error(
+            f"the WAV's header says {wav_rate} Hz but rate={rate} was given",
+            "drop rate=: the WAV's own rate is used",
+            rate,
+        )
+    if not _MIN_RATE <= wav_rate <= _MAX_RATE:
+        raise _audio_error(
+            f"the WAV's rate {wav_rate} Hz is outside {_MIN_RATE}..{_MAX_RATE}",
+            "resample the file",
+            wav_rate,
+        )
+    return pcm, AudioFormat.pcm16(wav_rate)

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from realtalk.arguments import check_callable, check_optional_text
 from realtalk.commands import ClientCommand, UpdateSession
 from realtalk.config import SessionConfig
 from realtalk.dialects import Dialect, get_dialect
@@ -71,6 +72,11 @@ OnSend = Callable[[dict[str, Any]], dict[str, Any] | None]
 
 TokenProvider = Callable[[], str | Awaitable[str]]
 """Returns a bearer token (e.g. a Microsoft Entra token); called at every handshake."""
+
+
+def _check_name(value: object, where: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(f"{where} takes a non-empty string, not {value!r}")
 
 
 def _url_problem(field: str, url: str, rule: str, fix: str) -> ConfigError:
@@ -152,6 +158,17 @@ class Provider:
     def __init__(
         self, *, headers: Mapping[str, str] | None = None, on_send: OnSend | None = None
     ) -> None:
+        where = type(self).__name__
+        check_callable(on_send, f"{where}(on_send=)")
+        given: object = headers
+        if given is not None and not (
+            isinstance(given, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in given.items())
+        ):
+            raise TypeError(
+                f"{where}(headers=) takes a dict of header name to string value, e.g. "
+                f"{{'X-Gateway': 'value'}}, not {given!r}"
+            )
         self.on_send = on_send
         self._headers: dict[str, str] = dict(headers or {})
         self._check_headers()
@@ -397,6 +414,10 @@ class OpenAI(Provider):
         headers: Mapping[str, str] | None = None,
         on_send: OnSend | None = None,
     ) -> None:
+        check_optional_text(api_key, "OpenAI(api_key=)")
+        check_optional_text(organization, "OpenAI(organization=)")
+        check_optional_text(project, "OpenAI(project=)")
+        _check_name(model, "OpenAI(model=)")
         self.dialect = get_dialect("ga")
         self.rules = GA_RULES
         self.model = model
@@ -514,6 +535,10 @@ class AzureOpenAI(Provider):
         headers: Mapping[str, str] | None = None,
         on_send: OnSend | None = None,
     ) -> None:
+        check_optional_text(api_key, "AzureOpenAI(api_key=)")
+        check_optional_text(api_version, "AzureOpenAI(api_version=)")
+        check_callable(token_provider, "AzureOpenAI(token_provider=)")
+        _check_name(deployment, "AzureOpenAI(deployment=)")
         if api_key is not None and token_provider is not None:
             raise ConfigError(
                 [
@@ -540,25 +565,45 @@ class AzureOpenAI(Provider):
 
     @classmethod
     def from_env(
-        cls, *, deployment: str | None = None, api_version: str | None = None
+        cls,
+        *,
+        deployment: str | None = None,
+        api_version: str | None = None,
+        token_provider: TokenProvider | None = None,
     ) -> AzureOpenAI:
         """Endpoint and deployment from ``AZURE_OPENAI_ENDPOINT`` / ``AZURE_OPENAI_DEPLOYMENT``
-        (the key from ``AZURE_OPENAI_API_KEY`` at handshake), as the CLI commands use them."""
+        (the key from ``AZURE_OPENAI_API_KEY`` at handshake, unless ``token_provider`` is given),
+        as the CLI commands use them. Every missing variable is reported at once."""
         endpoint = os.environ.get("AZURE_OPENAI_ENDPOINT")
+        problems = []
         if not endpoint:
-            raise ConfigError(
-                [
-                    ConfigProblem(
-                        "AZURE_OPENAI_ENDPOINT",
-                        NO_VALUE,
-                        "is not set",
-                        "export AZURE_OPENAI_ENDPOINT=https://<resource>.openai.azure.com",
-                    )
-                ],
-                target="azure",
+            problems.append(
+                ConfigProblem(
+                    "AZURE_OPENAI_ENDPOINT",
+                    NO_VALUE,
+                    "is not set",
+                    "export AZURE_OPENAI_ENDPOINT=https://<resource>.openai.azure.com",
+                )
             )
+        if token_provider is None and not os.environ.get("AZURE_OPENAI_API_KEY"):
+            problems.append(
+                ConfigProblem(
+                    "AZURE_OPENAI_API_KEY",
+                    NO_VALUE,
+                    "is not set",
+                    "export AZURE_OPENAI_API_KEY=<key from the portal's Keys and Endpoint page>",
+                )
+            )
+        if problems:
+            raise ConfigError(problems, target="azure")
+        assert endpoint is not None
         chosen = os.environ.get("AZURE_OPENAI_DEPLOYMENT") or deployment or "gpt-realtime"
-        return cls(endpoint=endpoint, deployment=chosen, api_version=api_version)
+        return cls(
+            endpoint=endpoint,
+            deployment=chosen,
+            api_version=api_version,
+            token_provider=token_provider,
+        )
 
     @property
     def url(self) -> str:
@@ -631,6 +676,19 @@ class Compatible(Provider):
         client_secrets_path: str = "/realtime/client_secrets",
         calls_path: str = "/realtime/calls",
     ) -> None:
+        if dialect not in ("ga", "beta"):
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "dialect",
+                        dialect,
+                        "is the wire shape the gateway speaks: 'ga' or 'beta'",
+                        "use 'ga' for OpenAI's GA shape, 'beta' for the preview (beta) shape",
+                    )
+                ],
+                target="compatible",
+            )
+        check_optional_text(api_key, "Compatible(api_key=)")
         self.rest_base = rest_base
         self.client_secrets_path = client_secrets_path
         self.calls_path = calls_path
@@ -683,6 +741,45 @@ class Compatible(Provider):
         return fields
 
 
+_FLAVORS = ("openai", "azure", "azure-preview")
+
+
+def _check_local(flavor: object, model: object, server_options: Mapping[str, Any]) -> None:
+    """``Local``'s arguments, checked at construction against :func:`realtalk.server.serve`."""
+    import inspect as _inspect
+
+    from realtalk.arguments import did_you_mean
+    from realtalk.server import serve
+
+    problems: list[ConfigProblem] = []
+    if flavor not in _FLAVORS:
+        problems.append(
+            ConfigProblem(
+                "flavor",
+                flavor,
+                "is the route the local server imitates: one of " + ", ".join(map(repr, _FLAVORS)),
+                did_you_mean(str(flavor), _FLAVORS) + "other providers' protocols are not served",
+            )
+        )
+    if not isinstance(model, str) or not model:
+        problems.append(ConfigProblem("model", model, "must be a non-empty string"))
+    accepted = set(_inspect.signature(serve).parameters) - {"engines"}
+    for name in server_options:
+        if name not in accepted:
+            problems.append(
+                ConfigProblem(
+                    name,
+                    NO_VALUE,
+                    "is not an option of the local server",
+                    did_you_mean(name, accepted)
+                    + "the options are: "
+                    + ", ".join(sorted(accepted)),
+                )
+            )
+    if problems:
+        raise ConfigError(problems, target="local")
+
+
 class Local(Provider):
     """The built-in local Realtime server, started in-process on loopback with a random port
     and a generated key, and stopped with the last session that uses it. No API key, no
@@ -707,6 +804,7 @@ class Local(Provider):
         on_send: OnSend | None = None,
         **server_options: Any,
     ) -> None:
+        _check_local(flavor, model, server_options)
         self.flavor = flavor
         self.model = model
         self.dialect = get_dialect("beta" if flavor == "azure-preview" else "ga")

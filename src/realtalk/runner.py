@@ -6,7 +6,7 @@ One Runner can open many sessions at once; each gets its own connection and stat
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from realtalk.agent import Agent
@@ -19,7 +19,38 @@ if TYPE_CHECKING:
     from realtalk.providers import Provider
     from realtalk.rest import ClientSecret
 
-__all__ = ["Runner"]
+__all__ = ["Connecting", "Runner"]
+
+_USE_ASYNC_WITH = "open the session with `async with runner.connect() as session:`"
+
+
+class Connecting:
+    """What :meth:`Runner.connect` returns: use it with ``async with``, which gives the
+    :class:`~realtalk.session.Session`. Awaiting it, or calling a session method on it, raises a
+    :class:`TypeError` that says so (instead of a puzzling attribute error)."""
+
+    def __init__(self, manager: contextlib.AbstractAsyncContextManager[Session]) -> None:
+        self._manager = manager
+
+    async def __aenter__(self) -> Session:
+        return await self._manager.__aenter__()
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        return await self._manager.__aexit__(*exc_info)
+
+    def __await__(self) -> Generator[Any, None, Session]:
+        raise TypeError(f"runner.connect() cannot be awaited: {_USE_ASYNC_WITH}")
+
+    def __getattr__(self, name: str) -> Any:
+        if not name.startswith("_") and hasattr(Session, name):
+            raise TypeError(
+                f"`.{name}` is a session method, called here on runner.connect() itself: "
+                f"{_USE_ASYNC_WITH} and call session.{name}(...) inside the block"
+            )
+        raise AttributeError(name)
+
+    def __repr__(self) -> str:
+        return f"<runner.connect(): {_USE_ASYNC_WITH}>"
 
 
 class Runner:
@@ -42,21 +73,44 @@ class Runner:
         | None = None,
         **option_fields: Any,
     ) -> None:
+        from realtalk.arguments import (
+            check_config,
+            check_guardrails,
+            check_provider,
+            check_run_options,
+        )
+
+        if not isinstance(agent, Agent):
+            raise TypeError(
+                f"Runner takes an Agent first, not {type(agent).__name__} {agent!r}: write "
+                "Runner(rt.Agent('assistant', instructions='...'))"
+            )
         if provider is None:
             from realtalk.providers import OpenAI
 
             provider = OpenAI()
+        check_provider(provider)
         self.agent = agent
         self.provider = provider
-        self.config = config or SessionConfig()
-        self.guardrails = tuple(guardrails)
+        self.config = check_config(config, "Runner(config=)") or SessionConfig()
+        self.guardrails = check_guardrails(guardrails, "Runner(guardrails=)")
+        if options is not None and not isinstance(options, SessionOptions):
+            raise TypeError(
+                "Runner(options=) takes rt.SessionOptions(...); or pass the options as keywords, "
+                "e.g. Runner(agent, queue_size=256)"
+            )
         base = options or SessionOptions()
+        check_run_options(option_fields, SessionOptions)
         if option_fields:
             from dataclasses import replace
 
             base = replace(base, **option_fields)
         self.options = base
         self._connector = connector
+        # Invalid settings fail here, where they were written, not at connect. Handoff targets
+        # are checked when they take over: a voice there may be held back (it cannot change
+        # once the assistant has spoken), so what they send depends on the conversation.
+        self.provider.validate(merge_layers(provider, self.config, agent, SessionConfig()).config)
 
     def __repr__(self) -> str:
         return f"Runner(agent={self.agent.name!r}, provider={self.provider!r})"
@@ -86,13 +140,18 @@ class Runner:
             self.provider, effective.config, expires_after, timeout=timeout
         )
 
-    @contextlib.asynccontextmanager
-    async def connect(self, *, agent: Agent | None = None) -> AsyncIterator[Session]:
+    def connect(self, *, agent: Agent | None = None) -> Connecting:
         """Open a session: ``async with runner.connect() as session: ...``.
 
         Raises :class:`~realtalk.errors.ConfigError` before connecting when the configuration is
         invalid for the provider.
         """
+        if agent is not None and not isinstance(agent, Agent):
+            raise TypeError(f"connect(agent=) takes an Agent, not {type(agent).__name__} {agent!r}")
+        return Connecting(self._connect(agent))
+
+    @contextlib.asynccontextmanager
+    async def _connect(self, agent: Agent | None) -> AsyncIterator[Session]:
         opener = getattr(self.provider, "open", None)
         closer = getattr(self.provider, "aclose", None)
         if opener is not None:

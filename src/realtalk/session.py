@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import TYPE_CHECKING, Any
 
 from realtalk.agent import Agent
+from realtalk.arguments import check_text, check_update
 from realtalk.commands import (
     AppendAudio,
     CancelResponse,
@@ -399,6 +400,7 @@ class Session:
 
     async def send_text(self, text: str, *, respond: bool = True) -> None:
         """Add a user text message and (by default) ask for a response."""
+        check_text(text, "send_text(text)")
         self._turn_started_at = self._loop.time()
         await self._send(CreateItem(MessageItem("user", (InputText(text),))))
         if respond:
@@ -408,8 +410,12 @@ class Session:
         self, audio: bytes, *, rate: int | None = None, format: AudioFormat | None = None
     ) -> None:
         """Append user audio. PCM16 at any ``rate`` or G.711 (``format``) is converted to the
-        session's input format; chunks over 15 MiB are split."""
-        source = format or AudioFormat.pcm16(rate or 24000)
+        session's input format; chunks over 15 MiB are split. Also takes the bytes of a WAV file
+        (its own rate is used) and numpy int16 or float ([-1, 1]) arrays: see
+        :func:`realtalk.audio.user_audio`. Without ``rate=``, PCM16 is taken as 24 kHz."""
+        from realtalk.audio import user_audio
+
+        audio, source = user_audio(audio, rate=rate, format=format)
         target = _fmt(self._proto.confirmed, "input_format")
         # One streaming converter per source format, so chunk boundaries do not click.
         from realtalk.audio import Converter  # numpy and soxr load on first audio, not import
@@ -451,6 +457,9 @@ class Session:
         :class:`ConfigError` before sending when invalid, and :class:`ServerError` when the
         server rejects the update (the previous configuration then stays in force).
         """
+        if self.closed:
+            raise InvalidState("the session is closed")
+        check_update(config, fields)
         layer = (config or SessionConfig()).replace(**fields) if fields else config
         if layer is None:
             return self._effective

@@ -284,14 +284,13 @@ async def test_two_sessions_from_one_runner_at_once() -> None:
 
 async def test_invalid_config_fails_before_connecting() -> None:
     provider = testing.local()
-    runner = rt.Runner(
-        rt.Agent("a"),
-        provider=provider,
-        config=rt.SessionConfig(temperature=0.7, turn_detection=rt.ServerVAD(threshold=2.0)),
-    )
+    # At the call that wrote it: building the Runner, not connecting.
     with pytest.raises(rt.ConfigError) as info:
-        async with runner.connect():
-            pass
+        rt.Runner(
+            rt.Agent("a"),
+            provider=provider,
+            config=rt.SessionConfig(temperature=0.7, turn_detection=rt.ServerVAD(threshold=2.0)),
+        )
     assert len(info.value.problems) == 2
     assert provider.running is None
 
