@@ -763,7 +763,17 @@ def _check_local(flavor: object, model: object, server_options: Mapping[str, Any
         )
     if not isinstance(model, str) or not model:
         problems.append(ConfigProblem("model", model, "must be a non-empty string"))
-    accepted = set(_inspect.signature(serve).parameters) - {"engines"}
+    parameters = _inspect.signature(serve).parameters
+    accepted = {
+        name for name, p in parameters.items() if p.kind is not p.VAR_KEYWORD and name != "engines"
+    }
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        # serve(**fields) takes any ServerConfig field
+        from dataclasses import fields as _fields
+
+        from realtalk.server import ServerConfig
+
+        accepted |= {f.name for f in _fields(ServerConfig)}
     for name in server_options:
         if name not in accepted:
             problems.append(
