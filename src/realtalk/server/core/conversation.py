@@ -20,7 +20,14 @@ from realtalk import items as neutral
 from realtalk.server.core.codec import WireFormat, duration_ms
 from realtalk.server.wire import errors
 
-__all__ = ["Conversation", "StoredItem", "parse_client_item", "render_item", "to_neutral"]
+__all__ = [
+    "Conversation",
+    "StoredItem",
+    "parse_client_item",
+    "render_item",
+    "text_of",
+    "to_neutral",
+]
 
 Dialect = Literal["ga", "beta"]
 ErrorBody = dict[str, Any]
@@ -271,3 +278,16 @@ def to_neutral(item: StoredItem) -> neutral.Item:
         elif ptype == "input_image":
             parts.append(neutral.InputImage(image_url=part.get("image_url", "")))
     return neutral.MessageItem(role=data["role"], content=tuple(parts), id=item.id)
+
+
+def text_of(item: StoredItem) -> str:
+    """The text an item carries (message text or transcript, call arguments, tool output)."""
+    data = item.data
+    if data.get("type") == "function_call":
+        return str(data.get("arguments", ""))
+    if data.get("type") == "function_call_output":
+        return str(data.get("output", ""))
+    parts = []
+    for part in data.get("content", []):
+        parts.append(str(part.get("text") or part.get("transcript") or ""))
+    return "".join(parts)

@@ -29,6 +29,7 @@ from realtalk.server.core.conversation import (
     parse_client_item,
     render_item,
 )
+from realtalk.server.core.phases import Phase, advance
 from realtalk.server.core.settings import Settings
 from realtalk.server.core.work import Synthesize, Work
 from realtalk.server.engines.base import CallTool, Say
@@ -38,6 +39,7 @@ from realtalk.server.wire import errors
 __all__ = ["ResponseHost", "ResponseParams", "ResponseRun", "response_context"]
 
 Dialect = Literal["ga", "beta"]
+Outcome = Literal["completed", "cancelled", "failed", "incomplete"]
 _NO_DELAY = -math.inf
 
 
@@ -70,6 +72,33 @@ class ResponseParams:
     pacing: bool = False
     chunk_ms: int = 100
 
+    @classmethod
+    def of(
+        cls,
+        settings: Settings,
+        params: Mapping[str, Any],
+        *,
+        input_tokens: int,
+        pacing: bool,
+        chunk_ms: int,
+    ) -> ResponseParams:
+        """The parameters of a response to ``response.create`` ``params`` under ``settings``
+        (the session's, with those overrides already applied)."""
+        metadata = params.get("metadata")
+        return cls(
+            audio_out=settings.audio_out,
+            voice=settings.voice,
+            speed=settings.speed,
+            output_format=settings.output_format,
+            conversation="none" if params.get("conversation") == "none" else "auto",
+            metadata=metadata if isinstance(metadata, Mapping) else None,
+            max_output_tokens=settings.max_output_tokens,
+            temperature=settings.temperature,
+            input_tokens=input_tokens,
+            pacing=pacing,
+            chunk_ms=chunk_ms,
+        )
+
 
 @dataclass(slots=True)
 class _Entry:
@@ -78,6 +107,8 @@ class _Entry:
     audio: bytes = b""
     transcript: str = ""
     item: StoredItem | None = None
+    details: dict[str, Any] | None = None
+    """``response.done`` only: its ``status_details``, rendered at release time."""
 
 
 @dataclass(slots=True)
@@ -97,22 +128,28 @@ class _Step:
 
 @dataclass(slots=True)
 class ResponseRun:
-    """The state of one response. Drive it with the ``on_*`` methods, then :meth:`release`."""
+    """The state of one response. Drive it with the ``on_*`` methods, then :meth:`release`.
+
+    Where it is lives in :attr:`phase` alone (:mod:`realtalk.server.core.phases`); the other
+    fields are the data of a phase (the work ids to cancel, the sentence at the synthesizer).
+    """
 
     host: ResponseHost
     id: str
     params: ResponseParams
-    think_work_id: str = ""
-    status: Literal["in_progress", "completed", "cancelled", "failed", "incomplete"] = "in_progress"
-    waiting_for: set[str] = field(default_factory=set)
-    """Transcription work ids that must finish before the brain is asked."""
+    phase: Phase = Phase.WAITING
     outputs: list[StoredItem] = field(default_factory=list)
+    _outcome: Outcome = "completed"
+    _waiting: set[str] = field(default_factory=set)
+    """WAITING: transcription work ids that must finish before the brain is asked."""
+    _brain_work: str = ""
+    """From GENERATING on: the brain's work id (cancelled with the response)."""
+    _sentence: tuple[str, str] | None = None
+    """SYNTHESISING / SPEAKING: (work id, sentence) at the synthesizer."""
     _message: _Message | None = None
     # The first clause is spoken on its own: the first audio comes sooner (see SentenceBuffer).
     _sentences: SentenceBuffer = field(default_factory=lambda: SentenceBuffer(first_clause=True))
     _steps: deque[_Step] = field(default_factory=deque)
-    _synth: tuple[str, str] | None = None  # (work_id, sentence) in flight
-    _synth_heard: bool = False  # the sentence in flight has had its transcript delta
     _queue: deque[_Entry] = field(default_factory=deque)
     _cursor_ms: float = _NO_DELAY
     first_audio_at_ms: float | None = None
@@ -121,8 +158,43 @@ class ResponseRun:
     context: list[StoredItem] | None = None
     """The items the brain sees (``response.input``); None = the whole conversation."""
     settings: Settings | None = None
-    finished: bool = False
-    """``response.done`` has been queued; the run ends once its queue drains."""
+
+    # --- phase ------------------------------------------------------------------------------
+
+    def _move(self, to: Phase) -> None:
+        self.phase = advance(self.phase, to)
+
+    @property
+    def finished(self) -> bool:
+        """``response.done`` is queued: nothing more is generated."""
+        return self.phase in (Phase.RELEASING, Phase.DONE)
+
+    @property
+    def drained(self) -> bool:
+        """Everything, ``response.done`` included, has been released."""
+        return self.phase is Phase.DONE
+
+    @property
+    def status(self) -> Literal["in_progress", "completed", "cancelled", "failed", "incomplete"]:
+        """The wire ``status`` of the response object."""
+        return self._outcome if self.finished else "in_progress"
+
+    def wait_for(self, transcriptions: set[str]) -> bool:
+        """Hold the brain until these transcription works end; True: nothing to wait for."""
+        self._waiting = set(transcriptions)
+        return not self._waiting
+
+    def transcription_done(self, work_id: str) -> bool:
+        """A transcription ended; True when it was the last one this run waited for."""
+        if self.phase is not Phase.WAITING or work_id not in self._waiting:
+            return False
+        self._waiting.discard(work_id)
+        return not self._waiting
+
+    def thinking(self, work_id: str) -> None:
+        """The brain has been asked (``work_id``)."""
+        self._brain_work = work_id
+        self._move(Phase.GENERATING)
 
     # --- events -----------------------------------------------------------------------------
 
@@ -304,9 +376,16 @@ class ResponseRun:
         self._steps.append(_Step("end"))
         self._advance()
 
+    def _synthesising(self, work_id: str) -> bool:
+        return (
+            self.phase in (Phase.SYNTHESISING, Phase.SPEAKING)
+            and self._sentence is not None
+            and self._sentence[0] == work_id
+        )
+
     def on_synthesis_chunk(self, work_id: str, audio: bytes, now_ms: float) -> None:
         """The next piece of the sentence being synthesised: out it goes, as deltas."""
-        if self._synth is None or self._synth[0] != work_id or self.finished:
+        if not self._synthesising(work_id):
             return
         at = max(now_ms, self._cursor_ms) if self.params.pacing else None
         self._hear_sentence(at)
@@ -332,29 +411,30 @@ class ResponseRun:
         self, work_id: str, audio: bytes, error: str | None, now_ms: float
     ) -> None:
         """The sentence's synthesis ended (``audio``: a last piece, if any)."""
-        if self._synth is None or self._synth[0] != work_id or self.finished:
+        if not self._synthesising(work_id):
             return
         if audio:
             self.on_synthesis_chunk(work_id, audio, now_ms)
+        assert self._sentence is not None
         if error is not None:
-            if not self._synth_heard:
-                self._open_message().text += self._synth[1]
-            self._synth = None
+            if self.phase is Phase.SYNTHESISING:
+                self._open_message().text += self._sentence[1]
             self._fail(error)
             return
         # A sentence the engine renders as silence still belongs to the transcript.
         self._hear_sentence(max(now_ms, self._cursor_ms) if self.params.pacing else None)
-        self._synth = None
+        self._sentence = None
+        self._move(Phase.GENERATING)
         self._advance()
 
     def _hear_sentence(self, at: float | None) -> None:
         """Queue the transcript delta of the sentence in flight, once, before its audio."""
-        if self._synth is None or self._synth_heard:
+        if self.phase is not Phase.SYNTHESISING or self._sentence is None:
             return
-        self._synth_heard = True
+        self._move(Phase.SPEAKING)
         message = self._open_message()
         # Sentences arrive stripped; a space joins them back into the message's transcript.
-        piece = self._synth[1] if not message.text else " " + self._synth[1]
+        piece = self._sentence[1] if not message.text else " " + self._sentence[1]
         message.text += piece
         self._emit(
             {"type": self._names()["tr_delta"], **self._ids(), "delta": piece},
@@ -388,11 +468,12 @@ class ResponseRun:
                     item.data["status"] = "incomplete"
             for entry in self._queue:
                 if entry.event["type"] == "response.done":
-                    entry.event["_details"] = {"type": "cancelled", "reason": reason}
-            self.status = "cancelled"
+                    entry.details = {"type": "cancelled", "reason": reason}
+            self._outcome = "cancelled"
+            self._move(Phase.RELEASING)
             return []
-        works = [w for w in (self.think_work_id, self._synth[0] if self._synth else None) if w]
-        self._synth = None
+        works = [w for w in (self._brain_work, self._sentence[0] if self._sentence else None) if w]
+        self._sentence = None
         self._steps.clear()
         self._close_message("incomplete")
         self._done("cancelled", {"type": "cancelled", "reason": reason})
@@ -406,14 +487,14 @@ class ResponseRun:
             self._steps.append(_Step("speak", rest))
 
     def _advance(self) -> None:
-        while self._steps and self._synth is None and not self.finished:
+        while self._steps and self.phase is Phase.GENERATING:
             step = self._steps.popleft()
             if step.kind == "speak":
                 if self.params.audio_out:
                     self._open_message()
                     work_id = self.host.new_id("work")
-                    self._synth = (work_id, step.text)
-                    self._synth_heard = False
+                    self._sentence = (work_id, step.text)
+                    self._move(Phase.SYNTHESISING)
                     self.host.request(
                         Synthesize(
                             work_id=work_id,
@@ -480,7 +561,7 @@ class ResponseRun:
 
     def _fail(self, message: str) -> None:
         self._steps.clear()
-        self._synth = None
+        self._sentence = None
         self._close_message("incomplete")
         self._done(
             "failed",
@@ -490,10 +571,10 @@ class ResponseRun:
             },
         )
 
-    def _done(self, status: Any, details: dict[str, Any] | None) -> None:
-        self.status = status
-        self.finished = True
-        self._emit({"type": "response.done", "response": None, "_details": details})
+    def _done(self, outcome: Outcome, details: dict[str, Any] | None) -> None:
+        self._outcome = outcome
+        self._move(Phase.RELEASING)
+        self._emit({"type": "response.done", "response": None}, details=details)
 
     def _response_object(self, details: dict[str, Any] | None = None) -> dict[str, Any]:
         dialect = self.host.dialect
@@ -581,9 +662,10 @@ class ResponseRun:
             elif kind.endswith("text.delta"):
                 self.output_text_chars += len(event["delta"])
             elif kind == "response.done":
-                details = event.pop("_details")
-                event["response"] = self._response_object(details)
+                event["response"] = self._response_object(entry.details)
             out.append(event)
+        if self.phase is Phase.RELEASING and not self._queue:
+            self._move(Phase.DONE)
         return out
 
     def _item_of(self, event: Mapping[str, Any]) -> StoredItem | None:
@@ -592,10 +674,6 @@ class ResponseRun:
             if item.id == item_id:
                 return item
         return None
-
-    @property
-    def drained(self) -> bool:
-        return self.finished and not self._queue
 
 
 def _ga_format(fmt: WireFormat) -> dict[str, Any]:

@@ -13,8 +13,9 @@ brain, synthesis) leaves as requests in :meth:`ServerSession.outgoing` and comes
     session.feed(result, now_ms)               # a work result
     session.tick(now_ms)                       # at session.next_deadline(): pacing, timers
 
-After each call, drain :meth:`outgoing`. Wire shapes and the error catalogue come from the
-``wire_*`` modules; event flows follow protocol.md §6.9.
+After each call, drain :meth:`outgoing`. Wire shapes and the error catalogue come from
+:mod:`realtalk.server.wire`; event flows follow protocol.md §6.9. A client event reaches its
+handler through :data:`HANDLERS`, one table from event type to method.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import base64
 import json
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, Literal
 
@@ -35,20 +36,11 @@ from realtalk.server.core.conversation import (
     StoredItem,
     parse_client_item,
     render_item,
+    text_of,
     to_neutral,
 )
-from realtalk.server.core.requests import (
-    BETA_FALLBACK_MODEL,
-    BETA_MODELS,
-    client_event_id,
-    no_responses_in_transcription,
-    overlay_response_params,
-    rate_limits_event,
-    text_of,
-    wrong_update_event,
-)
 from realtalk.server.core.responses import ResponseParams, ResponseRun, response_context
-from realtalk.server.core.settings import Settings, read_settings
+from realtalk.server.core.settings import Settings, overlay_response_params, read_settings
 from realtalk.server.core.timings import ArrivalLog, ResponseStamps, TurnStamps
 from realtalk.server.core.transcripts import record_transcript
 from realtalk.server.core.turns import (
@@ -77,14 +69,21 @@ from realtalk.server.core.work import (
 )
 from realtalk.server.engines.base import VAD, BrainRequest
 from realtalk.server.wire import errors
-from realtalk.server.wire.events import parse_client_message, validate_client_event
+from realtalk.server.wire.encoders import rate_limits_event
+from realtalk.server.wire.events import (
+    client_event_id,
+    parse_client_message,
+    validate_client_event,
+)
 from realtalk.server.wire.session import (
+    BETA_FALLBACK_MODEL,
+    BETA_MODELS,
     apply_session_update,
     default_session,
     is_transcription_session,
 )
 
-__all__ = ["ServerSession"]
+__all__ = ["HANDLERS", "ServerSession"]
 
 Dialect = Literal["ga", "beta"]
 Flavor = Literal["openai", "azure"]
@@ -150,7 +149,6 @@ class ServerSession:
         self._assistant_audio = False
         self._started_at_ms: float | None = None
         self._idle_deadline_ms: float | None = None
-        self._idle_armed = False
         self.closed = False
         # Latency stamps (see timings.py), all on the clock of the ``now_ms`` arguments.
         self._now = 0.0
@@ -251,11 +249,11 @@ class ServerSession:
         if error is not None:
             self._error(error, client_id)
         else:
-            handler = getattr(self, "_on_" + event["type"].replace(".", "_"), None)
+            handler = HANDLERS.get(event["type"])
             if handler is None:
                 self._error(errors.unknown_event_type(event["type"], ()), client_id)
             else:
-                handler(event, client_id, now_ms)
+                handler(self, event, client_id, now_ms)
         self._flush(now_ms)
 
     def feed(self, result: WorkResult, now_ms: float) -> None:
@@ -363,12 +361,10 @@ class ServerSession:
             else "session.update"
         )
         if event["type"] != expected:
-            self._error(wrong_update_event(event["type"], expected), client_id)
+            self._error(errors.wrong_update_event(event["type"], expected), client_id)
             return
         self._set_session(apply_session_update(self.dialect, self._session, event["session"]))
         self._send({"type": expected.replace("update", "updated"), "session": self._session})
-
-    _on_transcription_session_update = _on_session_update
 
     # --- input audio buffer -------------------------------------------------------------------
 
@@ -562,10 +558,8 @@ class ServerSession:
             for event in record_transcript(item, result, emit=emit):
                 self._send(event)
         for run in list(self._runs):
-            if result.work_id in run.waiting_for:
-                run.waiting_for.discard(result.work_id)
-                if not run.waiting_for and not run.think_work_id and not run.finished:
-                    self._begin_thinking(run)
+            if run.transcription_done(result.work_id):
+                self._begin_thinking(run)
 
     # --- conversation items ---------------------------------------------------------------------
 
@@ -666,7 +660,7 @@ class ServerSession:
     def _on_response_create(self, event: dict[str, Any], client_id: str | None, now: float) -> None:
         params = event.get("response") or {}
         if self.transcription_only:
-            self._error(no_responses_in_transcription(), client_id)
+            self._error(errors.no_responses_in_transcription(), client_id)
             return
         if params.get("conversation", "auto") != "none":
             active = self._active_run()
@@ -698,9 +692,6 @@ class ServerSession:
         settings = read_settings(
             self.dialect, overlay_response_params(self.dialect, self._session, params)
         )
-        conversation: Literal["auto", "none"] = (
-            "none" if params.get("conversation") == "none" else "auto"
-        )
         context, error = response_context(
             self.dialect, self.conversation, params.get("input"), self._settings, self.new_id
         )
@@ -711,19 +702,12 @@ class ServerSession:
         input_tokens = math.ceil(
             (len(settings.instructions) + sum(len(text_of(item)) for item in seen)) / 4
         )
-        metadata = params.get("metadata")
         run = ResponseRun(
             host=self,
             id=self.new_id("resp"),
-            params=ResponseParams(
-                audio_out=settings.audio_out,
-                voice=settings.voice,
-                speed=settings.speed,
-                output_format=settings.output_format,
-                conversation=conversation,
-                metadata=metadata if isinstance(metadata, Mapping) else None,
-                max_output_tokens=settings.max_output_tokens,
-                temperature=settings.temperature,
+            params=ResponseParams.of(
+                settings,
+                params,
                 input_tokens=input_tokens,
                 pacing=self.config.realtime_pacing,
                 chunk_ms=self.config.audio_chunk_ms,
@@ -736,9 +720,9 @@ class ServerSession:
         self._turn = None
         self._idle_deadline_ms = None
         self._send(run.created_event())
-        self._send(rate_limits_event(self.config, input_tokens))
-        run.waiting_for = set(self._transcribing)
-        if not run.waiting_for:
+        limits = (self.config.rate_limit_requests, self.config.rate_limit_tokens)
+        self._send(rate_limits_event(*limits, input_tokens))
+        if run.wait_for(set(self._transcribing)):
             self._begin_thinking(run)
 
     def _begin_thinking(self, run: ResponseRun) -> None:
@@ -747,7 +731,7 @@ class ServerSession:
         items = run.context if run.context is not None else list(self.conversation.items())
         neutral: tuple[Item, ...] = tuple(to_neutral(item) for item in items)
         work_id = self.new_id("work")
-        run.think_work_id = work_id
+        run.thinking(work_id)
         self._think[work_id] = run
         self._stamps_of(run.id).think_at = self._now
         self._out.append(
@@ -796,3 +780,24 @@ class ServerSession:
         self._reset_detector()
         if self._active_run() is None:
             self._start_response({}, None, now)
+
+
+ClientEventHandler = Callable[[ServerSession, dict[str, Any], "str | None", float], None]
+
+HANDLERS: dict[str, ClientEventHandler] = {
+    "session.update": ServerSession._on_session_update,
+    # Beta's transcription sessions have their own update event; one handler checks both.
+    "transcription_session.update": ServerSession._on_session_update,
+    "input_audio_buffer.append": ServerSession._on_input_audio_buffer_append,
+    "input_audio_buffer.commit": ServerSession._on_input_audio_buffer_commit,
+    "input_audio_buffer.clear": ServerSession._on_input_audio_buffer_clear,
+    "output_audio_buffer.clear": ServerSession._on_output_audio_buffer_clear,
+    "conversation.item.create": ServerSession._on_conversation_item_create,
+    "conversation.item.retrieve": ServerSession._on_conversation_item_retrieve,
+    "conversation.item.truncate": ServerSession._on_conversation_item_truncate,
+    "conversation.item.delete": ServerSession._on_conversation_item_delete,
+    "response.create": ServerSession._on_response_create,
+    "response.cancel": ServerSession._on_response_cancel,
+}
+"""Client event type -> its handler: every event of ``GA_CLIENT_EVENTS`` and
+``BETA_CLIENT_EVENTS`` (wire.events), and nothing else (tests/server/test_dispatch.py)."""

@@ -14,7 +14,13 @@ from typing import Any, Literal
 from realtalk.config import ToolSpec
 from realtalk.server.core.codec import WireFormat
 
-__all__ = ["Settings", "TurnSettings", "read_settings", "wire_format"]
+__all__ = [
+    "Settings",
+    "TurnSettings",
+    "overlay_response_params",
+    "read_settings",
+    "wire_format",
+]
 
 Dialect = Literal["ga", "beta"]
 
@@ -172,3 +178,43 @@ def read_settings(dialect: Dialect, session: Mapping[str, Any]) -> Settings:
         max_output_tokens=max_tokens,
         temperature=float(temperature) if isinstance(temperature, int | float) else None,
     )
+
+
+def overlay_response_params(
+    dialect: Dialect, session: Mapping[str, Any], params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The session with a ``response.create``'s overrides applied (for this response only)."""
+    merged = dict(session)
+    if dialect == "ga":
+        for key in (
+            "output_modalities",
+            "instructions",
+            "tools",
+            "tool_choice",
+            "max_output_tokens",
+        ):
+            if key in params:
+                merged[key] = params[key]
+        output = (
+            (params.get("audio") or {}).get("output")
+            if isinstance(params.get("audio"), Mapping)
+            else None
+        )
+        if isinstance(output, Mapping):
+            audio = dict(merged.get("audio") or {})
+            audio["output"] = {**dict(audio.get("output") or {}), **dict(output)}
+            merged["audio"] = audio
+    else:
+        for key in (
+            "modalities",
+            "instructions",
+            "voice",
+            "output_audio_format",
+            "tools",
+            "tool_choice",
+            "temperature",
+            "max_response_output_tokens",
+        ):
+            if key in params:
+                merged[key] = params[key]
+    return merged

@@ -38,6 +38,7 @@ __all__ = [
     "item_truncate_invalid_item_id",
     "make_error",
     "missing_required_parameter",
+    "no_responses_in_transcription",
     "number_above_max_value",
     "number_below_min_value",
     "previous_item_not_found",
@@ -47,6 +48,7 @@ __all__ = [
     "supported_values",
     "unknown_event_type",
     "unknown_parameter",
+    "wrong_update_event",
 ]
 
 INVALID_REQUEST = "invalid_request_error"
@@ -362,4 +364,25 @@ def server_error() -> dict[str, Any]:
         "your request, or contact us through our help center at help.openai.com if the error "
         "persists",
         type_=SERVER_ERROR,
+    )
+
+
+# The service's answers to these two are not observed: the wording is ours, in its style.
+
+
+def wrong_update_event(sent: str, expected: str) -> dict[str, Any]:
+    """A beta session got the other kind's update event (session vs transcription session)."""
+    return make_error(
+        "invalid_value",
+        f"Invalid value: '{sent}'. This session expects '{expected}' "
+        "(transcription sessions start with intent=transcription).",
+        "type",
+    )
+
+
+def no_responses_in_transcription() -> dict[str, Any]:
+    return make_error(
+        "invalid_value",
+        "Invalid value: 'response.create'. A transcription session does not create responses.",
+        "type",
     )

@@ -32,6 +32,7 @@ __all__ = [
     "BETA_CLIENT_EVENTS",
     "GA_CLIENT_EVENTS",
     "MAX_APPEND_BYTES",
+    "client_event_id",
     "parse_client_message",
     "validate_client_event",
 ]
@@ -196,4 +197,11 @@ def validate_client_event(
             assistant_audio_present=assistant_audio_present,
             event_type=kind,
         )
+    return None
+
+
+def client_event_id(event: Any) -> str | None:
+    """The client's ``event_id`` of a parsed event, if it sent one (errors echo it)."""
+    if isinstance(event, dict) and isinstance(event.get("event_id"), str):
+        return str(event["event_id"])
     return None

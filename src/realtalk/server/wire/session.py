@@ -25,6 +25,8 @@ from realtalk.server.wire.shapes import (
 )
 
 __all__ = [
+    "BETA_FALLBACK_MODEL",
+    "BETA_MODELS",
     "DEFAULT_INSTRUCTIONS",
     "DEFAULT_MAX_DURATION_S",
     "SEMANTIC_VAD_DEFAULTS",
@@ -82,6 +84,20 @@ _BETA_NULLABLE = {
     "input_audio_transcription",
     "turn_detection",
 }
+
+# The beta session's ``model`` is a closed list in the SDK; an Azure deployment name is not a
+# model id, and Azure's own session.created reports the underlying model (protocol.md §2.4).
+BETA_MODELS = (
+    "gpt-realtime",
+    "gpt-realtime-2025-08-28",
+    "gpt-4o-realtime-preview",
+    "gpt-4o-realtime-preview-2024-10-01",
+    "gpt-4o-realtime-preview-2024-12-17",
+    "gpt-4o-realtime-preview-2025-06-03",
+    "gpt-4o-mini-realtime-preview",
+    "gpt-4o-mini-realtime-preview-2024-12-17",
+)
+BETA_FALLBACK_MODEL = "gpt-4o-realtime-preview"
 
 
 def _ga_turn_detection_default() -> dict[str, Any]:
