@@ -166,6 +166,37 @@ def _cmd_talk(args: argparse.Namespace) -> int:
     return talk_main(args)
 
 
+# -- report, replay (issue 11: look at a recorded session, or run it again) ------------------
+
+
+def _add_report(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="turn a recording into one self-contained HTML page (timeline, waveforms, latency)",
+        description="Draw a recorded session (SessionOptions(record=...) or serve --record) as "
+        "one HTML file: turns, tool calls, interruptions, both sides' waveforms (playable), "
+        "per-turn latency, the effective config and errors. The file needs no network.",
+    )
+    parser.add_argument("recording", help="a recording folder, or a folder of them (newest)")
+    parser.add_argument("-o", "--output", default="report.html", help="default: report.html")
+    parser.set_defaults(handler=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from realtalk import recording, report
+
+    try:
+        rec = recording.load(args.recording)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"realtalk report: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    Path(args.output).write_text(report.render(rec), encoding="utf-8")
+    print(f"{args.output}: report of {rec.path} ({len(rec.records)} records)")
+    return EXIT_OK
+
+
 # -- entry point -----------------------------------------------------------------------------
 
 
@@ -179,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(subparsers)
     _add_serve(subparsers)
     _add_talk(subparsers)
+    _add_report(subparsers)
     return parser
 
 

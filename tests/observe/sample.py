@@ -75,3 +75,17 @@ async def run_sample(session: rt.Session) -> list[ev.Event]:
     await session.interrupt()  # the Interrupted event also comes through the stream
     seen += await testing.collect(session, ev.SessionIdle, timeout=30)
     return seen
+
+
+def record_sample(folder: Path) -> Path:
+    """Record the sample session into ``folder``; the recording's path. Runs its own loop (for
+    module-scoped fixtures)."""
+    import asyncio
+
+    async def go() -> Path:
+        async with make_runner(folder).connect() as session:
+            await run_sample(session)
+            assert session.recording_path is not None
+            return Path(session.recording_path)
+
+    return asyncio.run(go())

@@ -1,0 +1,62 @@
+"""A real headless Chromium (Debian's package at /usr/bin/chromium) driven by Playwright.
+
+Never a downloaded browser: Playwright only drives the system one. Tests skip, saying why, only
+where no browser can be had (``.ci/run`` installs it with apt-get).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def need_browser() -> None:
+    """Skip the calling test with a clear message when no browser can be driven here."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium; .ci/run does)")
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        pytest.skip("no browser driver: pip install -e '.[test]' (playwright)")
+
+
+@contextlib.asynccontextmanager
+async def chromium(extra_flags: Sequence[str] = ()) -> AsyncIterator[Any]:
+    """A fresh browser context (new profile directory each time); yields a new page."""
+    need_browser()
+    from playwright.async_api import async_playwright
+
+    profile = tempfile.mkdtemp(prefix="realtalk-chromium-")
+    try:
+        async with async_playwright() as pw:
+            context = await pw.chromium.launch_persistent_context(
+                profile,
+                executable_path=CHROMIUM,
+                headless=True,
+                args=[*FLAGS, *extra_flags],
+                viewport={"width": 1280, "height": 900},
+            )
+            try:
+                page = context.pages[0] if context.pages else await context.new_page()
+                yield page
+            finally:
+                await context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
