@@ -187,6 +187,7 @@ class Session:
         self._response_text: dict[str, str] = {}
         self._converters: dict[AudioFormat, Any] = {}
         self._tripped: set[str] = set()
+        self._judging: set[str] = set()  # responses whose final guardrail check still runs
         self._background: set[asyncio.Task[Any]] = set()
         self._closer: asyncio.Task[None] | None = None
         self._recorder: Recorder | None = None
@@ -244,12 +245,13 @@ class Session:
     @property
     def idle(self) -> bool:
         """True when nothing is under way: no response active or queued, no tool call running,
-        no tool output waiting for its follow-up response. Handy to end a scripted turn:
+        no tool output waiting for its follow-up response, no guardrail still judging a reply.
         The :class:`~realtalk.events.SessionIdle` event marks the moment it becomes true."""
         return (
             self._proto.response_state is ResponseState.IDLE
             and self._proto.queued_responses == 0
             and not self._tools.busy
+            and not self._judging
         )
 
     def dropped(self, response_id: str) -> bool:
@@ -765,9 +767,11 @@ class Session:
                 self._spawn(self._guards.discard(rid), "realtalk-guardrail-discard")
             else:
                 # The complete reply is checked too, however short; the result arrives through
-                # _on_guardrail_outcome without holding up the event stream.
+                # _on_guardrail_outcome without holding up the event stream, and the turn is
+                # not idle until the verdict is in (a trip belongs to this turn, not the next).
                 text = self._response_text.get(rid, "")
-                self._spawn(self._guards.finish(rid, text), "realtalk-guardrail-final")
+                self._judging.add(rid)
+                self._spawn(self._judge(rid, text), "realtalk-guardrail-final")
         # Metrics first: an app that stops reading at ResponseDone still gets them.
         started = self._turn_started_at
         if started is not None:
@@ -787,6 +791,13 @@ class Session:
         self._response_text.pop(rid, None)
         await self._emit(HistoryUpdated(tuple(self.history)))
         await self._tools.maybe_continue(rid)
+        await self._emit_if_idle(rid)
+
+    async def _judge(self, rid: str, text: str) -> None:
+        try:
+            await self._guards.finish(rid, text)
+        finally:
+            self._judging.discard(rid)
         await self._emit_if_idle(rid)
 
     async def _emit_if_idle(self, rid: str | None) -> None:
