@@ -124,7 +124,7 @@ def problems_before_running(blocks: list[Block]) -> list[str]:
 
 def _check_cli_line(command: str) -> None:
     """Parse a `realtalk ...` command with the real argument parser (exits on a bad option)."""
-    argv = shlex.split(command)
+    argv = shlex.split(command, comments=True)
     if argv[:1] == ["realtalk"]:
         from realtalk.cli import parse_args
 

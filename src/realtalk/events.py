@@ -122,12 +122,16 @@ class ConfigMismatch:
 
 @dataclass(frozen=True, slots=True)
 class ConversationCreated:
+    """The server created the conversation (sent once, right after ``session.created``)."""
+
     conversation_id: str | None
     event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class RateLimitsUpdated:
+    """The account's current rate limits (sent after each response is created)."""
+
     rate_limits: tuple[RateLimit, ...]
     event_id: str | None = None
 
@@ -163,18 +167,25 @@ class ItemDone:
 
 @dataclass(frozen=True, slots=True)
 class ItemDeleted:
+    """A conversation item was deleted."""
+
     item_id: str
     event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ItemRetrieved:
+    """The answer to a request for one conversation item."""
+
     item: Item
     event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ItemTruncated:
+    """An assistant audio item was cut at ``audio_end_ms`` (after an interruption); its transcript
+    is cut too."""
+
     item_id: str
     content_index: int
     audio_end_ms: int
@@ -186,6 +197,8 @@ class ItemTruncated:
 
 @dataclass(frozen=True, slots=True)
 class SpeechStarted:
+    """Server VAD heard the user start speaking, ``audio_start_ms`` into the input audio."""
+
     item_id: str
     audio_start_ms: int
     event_id: str | None = None
@@ -193,6 +206,8 @@ class SpeechStarted:
 
 @dataclass(frozen=True, slots=True)
 class SpeechStopped:
+    """Server VAD heard the user stop speaking; the turn ends here."""
+
     item_id: str
     audio_end_ms: int
     event_id: str | None = None
@@ -200,6 +215,8 @@ class SpeechStopped:
 
 @dataclass(frozen=True, slots=True)
 class InputAudioCommitted:
+    """The input audio buffer became user item ``item_id`` (by VAD or ``commit_audio()``)."""
+
     item_id: str
     previous_item_id: str | None = None
     event_id: str | None = None
@@ -207,6 +224,8 @@ class InputAudioCommitted:
 
 @dataclass(frozen=True, slots=True)
 class InputAudioCleared:
+    """The input audio buffer was emptied (``clear_audio()``)."""
+
     event_id: str | None = None
 
 
@@ -230,6 +249,8 @@ class DtmfReceived:
 
 @dataclass(frozen=True, slots=True)
 class InputTranscriptDelta:
+    """A piece of the transcript of the user's audio (needs ``transcription`` on)."""
+
     item_id: str
     delta: str
     content_index: int = 0
@@ -238,6 +259,8 @@ class InputTranscriptDelta:
 
 @dataclass(frozen=True, slots=True)
 class InputTranscriptCompleted:
+    """The whole transcript of one user audio item (needs ``transcription`` on)."""
+
     item_id: str
     transcript: str
     content_index: int = 0
@@ -247,6 +270,8 @@ class InputTranscriptCompleted:
 
 @dataclass(frozen=True, slots=True)
 class InputTranscriptFailed:
+    """Transcribing the user's audio failed; ``error`` says why."""
+
     item_id: str
     error: ErrorInfo
     content_index: int = 0
@@ -272,12 +297,16 @@ class InputTranscriptSegment:
 
 @dataclass(frozen=True, slots=True)
 class ResponseCreated:
+    """The model started a response."""
+
     response: Response
     event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseDone:
+    """A response is over (completed, cancelled, incomplete or failed: see ``response.status``)."""
+
     response: Response
     event_id: str | None = None
 
@@ -288,6 +317,8 @@ class ResponseDone:
 
 @dataclass(frozen=True, slots=True)
 class OutputItemAdded:
+    """A response started an output item (a message or a function call)."""
+
     response_id: str
     output_index: int
     item: Item
@@ -296,6 +327,8 @@ class OutputItemAdded:
 
 @dataclass(frozen=True, slots=True)
 class OutputItemDone:
+    """An output item of a response is complete."""
+
     response_id: str
     output_index: int
     item: Item
@@ -304,6 +337,8 @@ class OutputItemDone:
 
 @dataclass(frozen=True, slots=True)
 class ContentPartAdded:
+    """An output message started a content part (audio or text)."""
+
     response_id: str
     item_id: str
     output_index: int
@@ -314,6 +349,8 @@ class ContentPartAdded:
 
 @dataclass(frozen=True, slots=True)
 class ContentPartDone:
+    """A content part of an output message is complete."""
+
     response_id: str
     item_id: str
     output_index: int
@@ -336,6 +373,8 @@ class AudioDelta:
 
 @dataclass(frozen=True, slots=True)
 class AudioDone:
+    """The assistant audio of one content part is complete."""
+
     response_id: str
     item_id: str
     output_index: int
@@ -345,6 +384,8 @@ class AudioDone:
 
 @dataclass(frozen=True, slots=True)
 class AudioTranscriptDelta:
+    """A piece of the transcript of the assistant's audio (what it is saying)."""
+
     response_id: str
     item_id: str
     output_index: int
@@ -355,6 +396,8 @@ class AudioTranscriptDelta:
 
 @dataclass(frozen=True, slots=True)
 class AudioTranscriptDone:
+    """The whole transcript of one assistant audio part."""
+
     response_id: str
     item_id: str
     output_index: int
@@ -365,6 +408,8 @@ class AudioTranscriptDone:
 
 @dataclass(frozen=True, slots=True)
 class TextDelta:
+    """A piece of a text-only reply (``output_modalities=["text"]``)."""
+
     response_id: str
     item_id: str
     output_index: int
@@ -375,6 +420,8 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class TextDone:
+    """The whole text of a text-only reply."""
+
     response_id: str
     item_id: str
     output_index: int
@@ -385,6 +432,8 @@ class TextDone:
 
 @dataclass(frozen=True, slots=True)
 class FunctionCallArgumentsDelta:
+    """A piece of the arguments of a function call the model is making."""
+
     response_id: str
     item_id: str
     output_index: int
@@ -416,12 +465,16 @@ class OutputAudioBufferStarted:
 
 @dataclass(frozen=True, slots=True)
 class OutputAudioBufferStopped:
+    """WebRTC: the server finished playing a response's audio."""
+
     response_id: str
     event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class OutputAudioBufferCleared:
+    """WebRTC: the server dropped the audio it had not played yet."""
+
     response_id: str
     event_id: str | None = None
 
@@ -525,6 +578,8 @@ class SessionIdle:
 
 @dataclass(frozen=True, slots=True)
 class ToolCallStarted:
+    """The session started running a tool the model called (``agent`` is the active agent)."""
+
     call_id: str
     name: str
     arguments: str
@@ -533,6 +588,8 @@ class ToolCallStarted:
 
 @dataclass(frozen=True, slots=True)
 class ToolCallFinished:
+    """A tool returned; ``output`` went back to the model."""
+
     call_id: str
     name: str
     output: str
@@ -608,6 +665,8 @@ class Warning:
 
 @dataclass(frozen=True, slots=True)
 class HistoryUpdated:
+    """The conversation after a response, in server order (``session.history``)."""
+
     items: tuple[Item, ...]
 
 
