@@ -35,15 +35,13 @@ from realtalk.arguments import check_callable, check_optional_text
 from realtalk.commands import ClientCommand, UpdateSession
 from realtalk.config import SessionConfig
 from realtalk.dialects import Dialect, get_dialect
+from realtalk.dialects.checks import advise, check, validate
 from realtalk.dialects.rules import (
     AZURE_GA_RULES,
     AZURE_PREVIEW_RULES,
     BETA_RULES,
     GA_RULES,
     Rules,
-    advise,
-    check,
-    validate,
 )
 from realtalk.errors import NO_VALUE, ConfigError, ConfigProblem
 from realtalk.redact import (
