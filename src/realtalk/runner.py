@@ -90,7 +90,9 @@ class Runner:
             from realtalk.providers import OpenAI
 
             provider = OpenAI()
-        check_provider(provider)
+        from realtalk.providers import Provider
+
+        check_provider(provider, Provider)
         self.agent = agent
         self.provider = provider
         self.config = check_config(config, "Runner(config=)") or SessionConfig()
