@@ -38,6 +38,7 @@ from realtalk.errors import (
     ServerError,
     ToolError,
     TransportError,
+    WebhookError,
 )
 
 __version__ = "0.1.0"
@@ -121,6 +122,7 @@ __all__ = [
     "Tracing",
     "Transcription",
     "TransportError",
+    "WebhookError",
     "__version__",
     "commands",
     "diff",

@@ -13,6 +13,7 @@
     │   ├── HandshakeError          the WebSocket handshake was refused (HTTP status kept)
     │   └── ConnectionClosed        the connection ended (close code and reason kept)
     ├── ToolError                   a tool failed; becomes a tool output for the model
+    ├── WebhookError                a webhook that must not be trusted (signature, age, shape)
     └── EngineUnavailable           a local-server speech engine is not installed
 
 Third-party exceptions (websockets, pydantic, OSError) are translated into this tree at the
@@ -38,6 +39,7 @@ __all__ = [
     "ServerError",
     "ToolError",
     "TransportError",
+    "WebhookError",
 ]
 
 
@@ -157,3 +159,8 @@ class ToolError(RealtalkError):
 
 class EngineUnavailable(RealtalkError):
     """A speech engine of the local server is not installed; the message says which extra to add."""
+
+
+class WebhookError(RealtalkError):
+    """A webhook that must not be trusted: a bad or missing signature, a stale or future
+    timestamp (a possible replay), or a body that is not a webhook event."""

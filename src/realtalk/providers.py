@@ -35,13 +35,15 @@ from realtalk.arguments import check_callable, check_optional_text
 from realtalk.commands import ClientCommand, UpdateSession
 from realtalk.config import SessionConfig
 from realtalk.dialects import Dialect, get_dialect
-from realtalk.dialects.checks import advise, check, validate
 from realtalk.dialects.rules import (
     AZURE_GA_RULES,
     AZURE_PREVIEW_RULES,
     BETA_RULES,
     GA_RULES,
     Rules,
+    advise,
+    check,
+    validate,
 )
 from realtalk.errors import NO_VALUE, ConfigError, ConfigProblem
 from realtalk.redact import (
@@ -63,10 +65,13 @@ __all__ = [
     "OpenAI",
     "Provider",
     "TokenProvider",
+    "TransportKind",
 ]
 
 OnSend = Callable[[dict[str, Any]], dict[str, Any] | None]
 """Sees every outgoing wire event last; returns it (maybe rewritten) or ``None`` to drop it."""
+
+TransportKind = Literal["websocket", "webrtc"]
 
 TokenProvider = Callable[[], str | Awaitable[str]]
 """Returns a bearer token (e.g. a Microsoft Entra token); called at every handshake."""
@@ -154,7 +159,11 @@ class Provider:
     """Lower-case names of the headers this provider's auth sets; extra headers may not use them."""
 
     def __init__(
-        self, *, headers: Mapping[str, str] | None = None, on_send: OnSend | None = None
+        self,
+        *,
+        headers: Mapping[str, str] | None = None,
+        on_send: OnSend | None = None,
+        transport: TransportKind = "websocket",
     ) -> None:
         where = type(self).__name__
         check_callable(on_send, f"{where}(on_send=)")
@@ -167,6 +176,13 @@ class Provider:
                 f"{where}(headers=) takes a dict of header name to string value, e.g. "
                 f"{{'X-Gateway': 'value'}}, not {given!r}"
             )
+        if transport not in ("websocket", "webrtc"):
+            raise ConfigError(
+                [ConfigProblem("transport", transport, "must be 'websocket' or 'webrtc'")],
+                target=self.name,
+            )
+        self.transport: TransportKind = transport
+        """How sessions connect: a WebSocket, or a WebRTC call (the ``webrtc`` extra)."""
         self.on_send = on_send
         self._headers: dict[str, str] = dict(headers or {})
         self._check_headers()
@@ -349,6 +365,78 @@ class Provider:
         )
         return await create_client_secret(self, merged.config, expires_after, timeout=timeout)
 
+    # -- SIP calls (realtalk.sip; the requests live in realtalk.rest) --------------------------
+
+    def call_url(self, call_id: str) -> str:
+        """The WebSocket URL that attaches to call ``call_id`` (``?call_id=`` instead of the
+        model); GA surfaces only."""
+        from realtalk.rest import _calls_url, _check_call_id
+
+        _calls_url(self)
+        parts = urlsplit(self.url)
+        query = [
+            (k, v) for k, v in parse_qsl(parts.query) if k not in ("model", "deployment", "intent")
+        ]
+        query.append(("call_id", _check_call_id(call_id)))
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    async def accept_call(
+        self,
+        call_id: str,
+        *,
+        config: SessionConfig | None = None,
+        agent: Any = None,
+        timeout: float = 15.0,
+    ) -> None:
+        """Answer an incoming SIP call with a session: provider defaults < ``config`` <
+        ``agent`` (its instructions, tools and config), validated and in the provider's shape."""
+        from realtalk.config import Layer, merge
+        from realtalk.rest import accept_body, call_control
+
+        layers = [Layer("provider", self.defaults()), Layer("config", config or SessionConfig())]
+        if agent is not None:
+            layers.append(Layer(f"agent:{agent.name}", agent.session_layer()))
+        body = accept_body(self, merge(*layers).config)
+        await call_control(self, call_id, "accept", body, timeout=timeout)
+
+    async def reject_call(
+        self, call_id: str, *, status_code: int | None = None, timeout: float = 15.0
+    ) -> None:
+        """Decline an incoming call (the service's default SIP status is 603 Decline)."""
+        from realtalk.rest import call_control
+
+        if status_code is not None and not (
+            isinstance(status_code, int) and 400 <= status_code <= 699
+        ):
+            raise ConfigError(
+                [ConfigProblem("status_code", status_code, "must be a SIP status from 400 to 699")]
+            )
+        body = None if status_code is None else {"status_code": status_code}
+        await call_control(self, call_id, "reject", body, timeout=timeout)
+
+    async def refer_call(self, call_id: str, target_uri: str, *, timeout: float = 15.0) -> None:
+        """Transfer the caller to ``target_uri`` (``tel:+1...`` or ``sip:...``)."""
+        from realtalk.rest import call_control
+
+        if not isinstance(target_uri, str) or not target_uri.startswith(("tel:", "sip:", "sips:")):
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "target_uri",
+                        target_uri,
+                        "must be a tel: or sip: URI",
+                        "e.g. 'tel:+14155550123' or 'sip:agent@example.com'",
+                    )
+                ]
+            )
+        await call_control(self, call_id, "refer", {"target_uri": target_uri}, timeout=timeout)
+
+    async def hangup_call(self, call_id: str, *, timeout: float = 15.0) -> None:
+        """End a call (SIP, or WebRTC with the id from ``Location``)."""
+        from realtalk.rest import call_control
+
+        await call_control(self, call_id, "hangup", timeout=timeout)
+
     # -- repr --------------------------------------------------------------------------------
 
     def _repr_fields(self) -> dict[str, object]:
@@ -360,6 +448,8 @@ class Provider:
             fields["headers"] = sorted(self._headers)  # names only, never values
         if self.on_send is not None:
             fields["on_send"] = _Shown(getattr(self.on_send, "__qualname__", "hook"))
+        if self.transport != "websocket":
+            fields["transport"] = self.transport
         inner = ", ".join(f"{k}={v!r}" for k, v in fields.items())
         return f"{type(self).__name__}({inner})"
 
@@ -411,6 +501,7 @@ class OpenAI(Provider):
         project: str | None = None,
         headers: Mapping[str, str] | None = None,
         on_send: OnSend | None = None,
+        transport: TransportKind = "websocket",
     ) -> None:
         check_optional_text(api_key, "OpenAI(api_key=)")
         check_optional_text(organization, "OpenAI(organization=)")
@@ -424,7 +515,7 @@ class OpenAI(Provider):
         self.organization = organization
         self.project = project
         self.__api_key = api_key
-        super().__init__(headers=headers, on_send=on_send)
+        super().__init__(headers=headers, on_send=on_send, transport=transport)
         if organization:
             self._headers["OpenAI-Organization"] = organization
         if project:
@@ -532,11 +623,15 @@ class AzureOpenAI(Provider):
         api_version: str | None = None,
         headers: Mapping[str, str] | None = None,
         on_send: OnSend | None = None,
+        transport: TransportKind = "websocket",
+        webrtc_region: str | None = None,
     ) -> None:
         check_optional_text(api_key, "AzureOpenAI(api_key=)")
         check_optional_text(api_version, "AzureOpenAI(api_version=)")
         check_callable(token_provider, "AzureOpenAI(token_provider=)")
         _check_name(deployment, "AzureOpenAI(deployment=)")
+        self.webrtc_region = webrtc_region
+        """Azure preview WebRTC only: the region of the ``realtimertc`` URL (e.g. ``eastus2``)."""
         if api_key is not None and token_provider is not None:
             raise ConfigError(
                 [
@@ -559,7 +654,7 @@ class AzureOpenAI(Provider):
         self.dialect = get_dialect("beta" if self.preview else "ga")
         self.rules = AZURE_PREVIEW_RULES if self.preview else AZURE_GA_RULES
         self._base = _azure_base(endpoint)
-        super().__init__(headers=headers, on_send=on_send)
+        super().__init__(headers=headers, on_send=on_send, transport=transport)
 
     @classmethod
     def from_env(
@@ -629,11 +724,15 @@ class AzureOpenAI(Provider):
         host = http_url(self._base)
         if self.api_version is not None:
             query = urlencode({"api-version": self.api_version})
+            # protocol.md §1f: the preview WebRTC URL is regional, not on the resource.
+            rtc = (
+                f"https://{self.webrtc_region}.realtimeapi-preview.ai.azure.com/v1/realtimertc?"
+                + urlencode({"model": self.deployment})
+                if self.webrtc_region
+                else None
+            )
             return RestSurface(
-                "azure-preview",
-                self.deployment,
-                f"{host}/openai/realtimeapi/sessions?{query}",
-                None,
+                "azure-preview", self.deployment, f"{host}/openai/realtimeapi/sessions?{query}", rtc
             )
         base = f"{host}/openai/v1"
         return RestSurface(
@@ -810,6 +909,7 @@ class Local(Provider):
         model: str = "gpt-realtime",
         engines: Any = None,
         on_send: OnSend | None = None,
+        transport: TransportKind = "websocket",
         **server_options: Any,
     ) -> None:
         _check_local(flavor, model, server_options)
@@ -821,7 +921,7 @@ class Local(Provider):
             "azure": AZURE_GA_RULES,
             "azure-preview": AZURE_PREVIEW_RULES,
         }[flavor]
-        super().__init__(on_send=on_send)
+        super().__init__(on_send=on_send, transport=transport)
         self.engines = engines
         self.server_options = server_options
         self._handle: Any = None
@@ -885,20 +985,14 @@ class Local(Provider):
                 [ConfigProblem("Local", NO_VALUE, "the local server is not running")],
                 target=self.name,
             )
-        return f"ws://{self._handle.host}:{self._handle.port}{self._route()}"
-
-    @property
-    def display_url(self) -> str:
-        if self._handle is None:  # explained before it runs: the port is picked at start
-            return f"ws://127.0.0.1:<port chosen at start>{self._route()}"
-        return redact_url(self.url)
-
-    def _route(self) -> str:
+        base = f"ws://{self._handle.host}:{self._handle.port}"
         if self.flavor == "openai":
-            return f"/v1/realtime?model={quote(self.model)}"
+            return f"{base}/v1/realtime?model={quote(self.model)}"
         if self.flavor == "azure":
-            return f"/openai/v1/realtime?model={quote(self.model)}"
-        return f"/openai/realtime?api-version=2025-04-01-preview&deployment={quote(self.model)}"
+            return f"{base}/openai/v1/realtime?model={quote(self.model)}"
+        return (
+            f"{base}/openai/realtime?api-version=2025-04-01-preview&deployment={quote(self.model)}"
+        )
 
     def _credential(self) -> str | None:
         return self._handle.api_key if self._handle is not None else None

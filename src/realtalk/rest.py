@@ -34,9 +34,13 @@ __all__ = [
     "MIN_SECRET_TTL_S",
     "ClientSecret",
     "RestSurface",
+    "accept_body",
+    "auth_headers",
+    "call_control",
     "client_secret_body",
     "create_client_secret",
     "http_url",
+    "no_rest",
     "send",
     "session_body",
 ]
@@ -158,7 +162,7 @@ def _service_error(status: int, body: bytes, secret: str | None) -> ServerError:
     )
 
 
-async def _auth(provider: Provider) -> tuple[dict[str, str], str | None]:
+async def auth_headers(provider: Provider) -> tuple[dict[str, str], str | None]:
     """The provider's auth and extra headers, and the credential (for scrubbing)."""
     _, headers = await provider.handshake()
     credential = None
@@ -275,7 +279,7 @@ async def create_client_secret(
     ``Provider.create_client_secret``)."""
     body = client_secret_body(provider, config, expires_after)
     surface = provider.rest_surface()
-    headers, credential = await _auth(provider)
+    headers, credential = await auth_headers(provider)
     _, _, raw = await send(
         "POST",
         surface.client_secrets_url,
@@ -319,6 +323,68 @@ def _parse_secret(raw: bytes, surface: RestSurface, provider: Provider) -> Clien
         session_id=shown.get("id") if isinstance(shown.get("id"), str) else None,
         raw_session=shown,
     )
+
+
+# -- SIP call control (protocol.md §1g) --------------------------------------------------------
+
+
+def _calls_url(provider: Provider) -> str:
+    surface = provider.rest_surface()
+    if surface.shape != "ga" or surface.calls_url is None:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "provider",
+                    provider.name,
+                    "SIP call control exists on the GA surfaces only (OpenAI, Azure GA)",
+                    "use OpenAI(...) or AzureOpenAI(...) without api_version",
+                )
+            ],
+            target=provider.name,
+        )
+    return surface.calls_url
+
+
+def _check_call_id(call_id: object) -> str:
+    if not isinstance(call_id, str) or not call_id or "/" in call_id or "?" in call_id:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "call_id",
+                    call_id,
+                    "must be the call id from the webhook (a non-empty string without / or ?)",
+                )
+            ]
+        )
+    return call_id
+
+
+async def call_control(
+    provider: Provider,
+    call_id: str,
+    action: Literal["accept", "reject", "refer", "hangup"],
+    body: Mapping[str, Any] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> None:
+    """``POST <calls>/{call_id}/{action}`` with ``body``; :class:`ServerError` on refusal."""
+    url = f"{_calls_url(provider)}/{_check_call_id(call_id)}/{action}"
+    headers, credential = await auth_headers(provider)
+    await send(
+        "POST",
+        url,
+        headers,
+        json_body=dict(body) if body is not None else None,
+        timeout=timeout,
+        secret=credential,
+    )
+
+
+def accept_body(provider: Provider, config: SessionConfig) -> dict[str, Any]:
+    """The ``/accept`` body: the GA session (``type: "realtime"`` and the model, which on
+    Azure is the deployment), validated for the provider."""
+    _calls_url(provider)
+    return session_body(provider, config)
 
 
 def no_rest(provider: str) -> ConfigError:

@@ -10,12 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mappi
 from typing import TYPE_CHECKING, Any
 
 from realtalk.agent import Agent
-from realtalk.config import SessionConfig
+from realtalk.config import Effective, SessionConfig
 from realtalk.session import Session, SessionOptions, merge_layers
 from realtalk.transports import Transport
 
 if TYPE_CHECKING:
-    from realtalk.explain import Explanation
     from realtalk.guardrails import OutputGuardrail
     from realtalk.providers import Provider
     from realtalk.rest import ClientSecret
@@ -90,9 +89,7 @@ class Runner:
             from realtalk.providers import OpenAI
 
             provider = OpenAI()
-        from realtalk.providers import Provider
-
-        check_provider(provider, Provider)
+        check_provider(provider)
         self.agent = agent
         self.provider = provider
         self.config = check_config(config, "Runner(config=)") or SessionConfig()
@@ -118,20 +115,9 @@ class Runner:
     def __repr__(self) -> str:
         return f"Runner(agent={self.agent.name!r}, provider={self.provider!r})"
 
-    def explain(self, agent: Agent | None = None) -> Explanation:
-        """The effective configuration a new session would ask for, with provenance: an
-        :class:`~realtalk.config.Effective` (``.config``, ``.source(field)``) that prints as the
-        table ``realtalk explain`` shows, with the exact ``session.update`` for this provider.
-        Never connects."""
-        from realtalk.config import Layer
-        from realtalk.explain import explain_app
-
-        chosen = agent or self.agent
-        layers = [
-            Layer("runner", self.config),
-            Layer(f"agent:{chosen.name}", chosen.session_layer()),
-        ]
-        return explain_app(layers, self.provider)
+    def explain(self, agent: Agent | None = None) -> Effective:
+        """The effective configuration a new session would ask for, with provenance."""
+        return merge_layers(self.provider, self.config, agent or self.agent, SessionConfig())
 
     async def create_client_secret(
         self,
@@ -164,8 +150,23 @@ class Runner:
             raise TypeError(f"connect(agent=) takes an Agent, not {type(agent).__name__} {agent!r}")
         return Connecting(self._connect(agent))
 
+    def attach(self, call_id: str, *, agent: Agent | None = None) -> Connecting:
+        """Open a session on a SIP call you accepted (``?call_id=``):
+        ``async with runner.attach(call.call_id) as session: ...``. The same events, tools and
+        handoffs as :meth:`connect`; key presses arrive as
+        :class:`~realtalk.events.DtmfReceived`. Raises :class:`~realtalk.errors.ConfigError`
+        for a provider without SIP (Azure preview) or a malformed ``call_id``."""
+        if agent is not None and not isinstance(agent, Agent):
+            raise TypeError(f"attach(agent=) takes an Agent, not {type(agent).__name__} {agent!r}")
+        from realtalk.rest import _check_call_id
+
+        _check_call_id(call_id)
+        return Connecting(self._connect(agent, call_id))
+
     @contextlib.asynccontextmanager
-    async def _connect(self, agent: Agent | None) -> AsyncIterator[Session]:
+    async def _connect(
+        self, agent: Agent | None, call_id: str | None = None
+    ) -> AsyncIterator[Session]:
         opener = getattr(self.provider, "open", None)
         closer = getattr(self.provider, "aclose", None)
         if opener is not None:
@@ -178,6 +179,7 @@ class Runner:
                 guardrails=self.guardrails,
                 options=self.options,
                 connector=self._connector,
+                call_id=call_id,
             )
             try:
                 await session._open()

@@ -26,6 +26,7 @@ from realtalk.commands import (
     AppendAudio,
     CancelResponse,
     ClearAudio,
+    ClearOutputAudio,
     CommitAudio,
     CreateItem,
     CreateResponse,
@@ -155,9 +156,12 @@ class Session:
         options: SessionOptions | None = None,
         connector: Callable[[str, Mapping[str, str], Sequence[str]], Awaitable[Transport]]
         | None = None,
+        call_id: str | None = None,
     ) -> None:
         self.provider = provider
         self.agent = agent
+        self.call_id = call_id
+        """The SIP call this session is attached to (``Runner.attach``), else None."""
         self.options = options or SessionOptions()
         self._runner_config = runner_config or SessionConfig()
         self._runtime = SessionConfig()
@@ -268,10 +272,21 @@ class Session:
         self.provider.validate(self._effective.config)
         handshake = self.provider.handshake()
         url, headers = await handshake if inspect.isawaitable(handshake) else handshake
+        if self.call_id is not None:
+            url = self.provider.call_url(self.call_id)  # attach: ?call_id= instead of the model
         if self.options.record is not None:
             self._start_recording(url, headers)
         connector = self._connector
-        if connector is None:
+        if connector is None and self.provider.transport == "webrtc":
+            from realtalk.transports.webrtc import open_call
+
+            # The initial config travels with the SDP offer: right from the first moment.
+            async def connector_fn(u: str, h: Mapping[str, str], s: Sequence[str]) -> Transport:
+                timeout = self.options.connect_timeout
+                return await open_call(self.provider, self._effective.config, timeout=timeout)
+
+            connector = connector_fn
+        elif connector is None:
             from realtalk.transports.websocket import connect_websocket
 
             async def connector_fn(u: str, h: Mapping[str, str], s: Sequence[str]) -> Transport:
@@ -418,6 +433,12 @@ class Session:
         from realtalk.audio import user_audio
 
         audio, source = user_audio(audio, rate=rate, format=format)
+        media = getattr(self._transport, "send_audio", None)
+        if media is not None:  # WebRTC: the audio goes on the outgoing Opus track
+            if self._closed:
+                raise InvalidState("the session is closed")
+            await media(bytes(audio), source)
+            return
         target = _fmt(self._proto.confirmed, "input_format")
         # One streaming converter per source format, so chunk boundaries do not click.
         from realtalk.audio import Converter  # numpy and soxr load on first audio, not import
@@ -568,6 +589,8 @@ class Session:
         response_id = self._proto.active_response_id
         if self._proto.response_state is ResponseState.ACTIVE and response_id is not None:
             await self._send(CancelResponse(response_id))
+        if getattr(self._transport, "send_audio", None) is not None:
+            await self._send(ClearOutputAudio())  # WebRTC: stop what the server still plays
         if response_id is not None:
             self._dropped_responses.add(response_id)
             self._cancel_tools(response_id)
@@ -622,11 +645,14 @@ class Session:
         try:
             while True:
                 text = await self._transport.recv()
-                if recorder is not None:
-                    recorder.wire("server", text)
-                if self.options.raw_tap:
-                    await self._emit(RawMessage("in", text))
-                self._proto.receive_message(text)
+                if not isinstance(text, str):  # a media transport's AudioDelta (WebRTC)
+                    self._proto.receive_event(text)
+                else:
+                    if recorder is not None:
+                        recorder.wire("server", text)
+                    if self.options.raw_tap:
+                        await self._emit(RawMessage("in", text))
+                    self._proto.receive_message(text)
                 for event in self._proto.events_received():
                     await self._dispatch(event)
                 if self._proto.has_messages_to_send:

@@ -18,17 +18,6 @@ SENTENCES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def piper() -> object:
-    from realtalk.server.engines.registry import speech_extra_installed
-
-    if not speech_extra_installed():
-        pytest.skip("needs the speech extra: pip install 'realtalk[speech]'")
-    from realtalk.server.engines import PiperSynthesizer
-
-    return PiperSynthesizer()
-
-
 async def test_spoken_turns_are_heard_and_answered(piper: object) -> None:
     scenario = {"default": "I heard you say: {text}"}
     runner = rt.Runner(

@@ -8,7 +8,10 @@ realtalk: :class:`~realtalk.transports.websocket.WebSocketTransport` (the real o
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from realtalk.events import AudioDelta
 
 __all__ = ["Connector", "Transport"]
 
@@ -20,8 +23,13 @@ class Transport(Protocol):
     async def send(self, text: str) -> None:
         """Send one complete message. Raises :class:`~realtalk.errors.ConnectionClosed`."""
 
-    async def recv(self) -> str:
-        """The next complete message; :class:`~realtalk.errors.ConnectionClosed` at the end."""
+    async def recv(self) -> str | AudioDelta:
+        """The next complete message; :class:`~realtalk.errors.ConnectionClosed` at the end.
+
+        A media transport (WebRTC) may also return a neutral
+        :class:`~realtalk.events.AudioDelta` built from its incoming audio track; it then has
+        ``send_audio(audio, format)`` too, which ``Session.send_audio`` uses instead of
+        ``input_audio_buffer.append`` events."""
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection (idempotent)."""

@@ -12,6 +12,7 @@ path                                         dialect    auth
 ``POST /v1/realtime/client_secrets``         --         mints ``ek_`` secrets (API key only);
 ``POST /openai/v1/realtime/client_secrets``             the Azure one for Azure's GA route
 ``POST /openai/realtimeapi/sessions?api-v..``  beta    Azure preview's key route (1 min keys)
+``POST /v1/realtime/calls`` (+ Azure's)       GA         WebRTC: :mod:`~realtalk.server.front.calls`
 ``GET /healthz``, ``GET /readyz``            --         none: liveness, and whether a new session
                                                         would be accepted (503 when full)
 ===========================================  =========  =========================================
@@ -36,6 +37,7 @@ from aiohttp import web
 from realtalk.server.core.preview_sessions import mint_preview_session
 from realtalk.server.core.secrets import DEFAULT_TTL_S, MAX_TTL_S, MIN_TTL_S, ClientSecret
 from realtalk.server.core.session import SessionType
+from realtalk.server.front import calls
 from realtalk.server.front.auth import authenticate, offered_subprotocols
 from realtalk.server.front.connection import Connection, SessionRoute, WebSocketChannel
 from realtalk.server.front.http import api_error, json_response
@@ -165,13 +167,6 @@ async def _realtime(
     server: RealtimeServer, request: web.Request, provider: Provider
 ) -> web.StreamResponse:
     route = _session_route(server, request, provider)
-    with server.session_slot():
-        return await _accept(server, request, route)
-
-
-async def _accept(
-    server: RealtimeServer, request: web.Request, route: SessionRoute
-) -> web.StreamResponse:
     ws = web.WebSocketResponse(
         protocols=("realtime",),
         max_msg_size=server.config.max_message_bytes,
@@ -361,6 +356,11 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/realtime/client_secrets", openai_client_secrets),
     Route("POST", "/openai/v1/realtime/client_secrets", azure_client_secrets),
     Route("POST", "/openai/realtimeapi/sessions", azure_preview_sessions),
+    Route("POST", "/v1/realtime/calls", calls.openai_calls),
+    Route("POST", "/openai/v1/realtime/calls", calls.azure_calls),
+    Route("POST", "/v1/realtimertc", calls.azure_preview_rtc),
+    Route("POST", "/v1/realtime/calls/{call_id}/hangup", calls.hangup),
+    Route("POST", "/openai/v1/realtime/calls/{call_id}/hangup", calls.hangup),
     Route("GET", "/healthz", healthz),
     Route("GET", "/readyz", readyz),
 )

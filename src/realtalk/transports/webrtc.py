@@ -1,0 +1,380 @@
+"""The WebRTC transport (the ``webrtc`` extra, aiortc): events on a data channel, audio on Opus.
+
+Chosen on the provider (``OpenAI(transport="webrtc")``), behind the same ``Session`` API:
+
+* **Set-up** (protocol.md §1f): an SDP offer is POSTed to the provider's calls URL. The initial
+  session config travels with it, so it applies from the first moment: as the multipart
+  ``session`` part beside ``sdp`` (GA shapes, authenticated with the API key), or inside a
+  client secret (Azure preview: minted first on its sessions route, then the raw
+  ``application/sdp`` offer with ``Bearer ek_...``; a provider whose key is already an
+  ``ek_`` secret sends the raw form too). The answer (201) carries ``Location`` with the call id.
+* **Events** travel as JSON text on the data channel ``oai-events``; later config diffs are
+  ``session.update`` events there, exactly as on a WebSocket.
+* **Audio out**: :meth:`WebRTCTransport.send_audio` converts any rate or G.711 to 48 kHz PCM and
+  feeds an outgoing Opus track, paced in real time like a microphone.
+* **Audio in**: the incoming track is converted to the session's output format and returned by
+  :meth:`WebRTCTransport.recv` as neutral :class:`~realtalk.events.AudioDelta` events, attributed
+  to the response's audio content part (``content_part.added``), only while the server says it
+  is playing (``output_audio_buffer.started`` .. ``stopped``/``cleared``).
+* **A turn's end**: a ``response.done`` that arrives while that response's audio is still
+  playing is held back, with everything after it, until the audio stopped (plus a short
+  jitter allowance), so ``SessionIdle`` still means the whole turn is over; the
+  ``output_audio_buffer.stopped`` that ends the hold is delivered ahead of what was held.
+
+ICE: no STUN/TURN unless ``ice_servers`` are given; host candidates from ``ice_addresses``
+(:mod:`realtalk.transports.ice`): a loopback server gets loopback candidates only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from realtalk.config import AudioFormat, SessionConfig
+from realtalk.errors import ConnectionClosed, HandshakeError, TransportError
+from realtalk.events import (
+    AudioDelta,
+    ContentPartAdded,
+    OutputAudioBufferCleared,
+    OutputAudioBufferStarted,
+    OutputAudioBufferStopped,
+    ResponseDone,
+    SessionCreated,
+    SessionUpdated,
+)
+from realtalk.items import OutputAudio
+from realtalk.transports.ice import host_addresses, rtc_configuration
+
+if TYPE_CHECKING:
+    from realtalk.dialects import Dialect
+    from realtalk.providers import Provider
+
+__all__ = ["DATA_CHANNEL_LABEL", "WebRTCTransport", "open_call"]
+
+DATA_CHANNEL_LABEL = "oai-events"
+_JITTER_GRACE_MS = 120.0
+"""After ``output_audio_buffer.stopped``: how long incoming audio may still trail on RTP."""
+_SILENCE_RELEASE_MS = 1500.0
+"""A held ``response.done`` is released after this much silence even without ``stopped``."""
+_END = object()
+
+
+def _silent(pcm: bytes) -> bool:
+    import numpy as np
+
+    samples = np.frombuffer(pcm, dtype="<i2")
+    return not samples.size or int(np.abs(samples).max()) <= 8
+
+
+class WebRTCTransport:
+    """A :class:`~realtalk.transports.Transport` over one WebRTC call.
+
+    ``recv()`` returns text for data-channel messages and :class:`AudioDelta` events for the
+    incoming audio track (a media transport). ``call_id`` is the id from ``Location``.
+    """
+
+    def __init__(self, pc: Any, channel: Any, outgoing: Any, dialect: Dialect) -> None:
+        self._pc = pc
+        self._channel = channel
+        self._out = outgoing
+        self._dialect = dialect
+        self.call_id: str | None = None
+        self.sdp: tuple[str, str] = ("", "")
+        """(our offer, the server's answer), for inspection."""
+        self._inbox: asyncio.Queue[object] = asyncio.Queue()
+        self._close_code: int | None = None
+        self._close_reason = ""
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._out_format = AudioFormat.pcm16()
+        self._in_converters: dict[int, Any] = {}
+        self._out_converters: dict[AudioFormat, Any] = {}
+        self._target: tuple[str, str, int, int] | None = None
+        self._playing: str | None = None  # the response whose audio the server plays
+        self._stopped_at_silence: float | None = None
+        self._held: list[str] | None = None
+        self._held_silence_ms = 0.0
+        self._stopped_seen = False
+        self._trail_ms = 0.0
+        self.opened = asyncio.Event()
+        channel.on("message", self._on_message)
+        channel.on("open", self.opened.set)
+        channel.on("close", lambda: self._end(1000, "data channel closed"))
+        pc.on("track", self._on_track)
+        pc.on("connectionstatechange", self._on_state)
+
+    def __repr__(self) -> str:
+        return f"WebRTCTransport(call_id={self.call_id!r}, state={self._pc.connectionState})"
+
+    # -- the Transport seam ------------------------------------------------------------------
+
+    @property
+    def close_code(self) -> int | None:
+        return self._close_code
+
+    async def send(self, text: str) -> None:
+        if self._close_code is not None or self._channel.readyState != "open":
+            raise ConnectionClosed(self._close_code, self._close_reason or "call not open")
+        self._channel.send(text)
+
+    async def recv(self) -> Any:
+        """The next data-channel text, or an :class:`AudioDelta` from the incoming track."""
+        if self._close_code is not None and self._inbox.empty():
+            raise ConnectionClosed(self._close_code, self._close_reason)
+        item = await self._inbox.get()
+        if item is _END:
+            self._inbox.put_nowait(_END)
+            raise ConnectionClosed(self._close_code, self._close_reason)
+        return item
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self._end(code, reason)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._pc.close()
+
+    # -- media -------------------------------------------------------------------------------
+
+    async def send_audio(self, audio: bytes, source: AudioFormat) -> None:
+        """Queue user audio (PCM16 at any rate, or G.711) on the outgoing Opus track."""
+        from realtalk.audio import Converter
+
+        target = AudioFormat.pcm16(48000)
+        converter = self._out_converters.get(source)
+        if converter is None:
+            converter = self._out_converters[source] = Converter(source, target)
+        self._out.feed(converter.process(audio) if source != target else audio)
+
+    def clear_audio(self) -> None:
+        """Drop user audio queued on the outgoing track but not yet sent."""
+        self._out.clear()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _end(self, code: int, reason: str) -> None:
+        if self._close_code is None:
+            self._close_code, self._close_reason = code, reason
+            self._release()
+            self._inbox.put_nowait(_END)
+
+    def _on_state(self) -> None:
+        if self._pc.connectionState in ("failed", "closed"):
+            self._end(1006 if self._pc.connectionState == "failed" else 1000, "call ended")
+
+    def _on_message(self, message: str | bytes) -> None:
+        text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+        event = self._dialect.decode(text)
+        match event:
+            case SessionCreated(config=config) | SessionUpdated(config=config):
+                self._set_output_format(config)
+            case ContentPartAdded(part=OutputAudio()):
+                self._target = (
+                    event.response_id,
+                    event.item_id,
+                    event.output_index,
+                    event.content_index,
+                )
+            case OutputAudioBufferStarted(response_id=rid):
+                self._playing = rid
+                self._stopped_seen = False
+            case OutputAudioBufferStopped() | OutputAudioBufferCleared():
+                self._stopped_seen = True
+                self._trail_ms = 0.0
+                if self._held is None:
+                    self._playing = None
+            case ResponseDone(response=response) if self._target is not None and (
+                self._target[0] == response.id and not self._stopped_seen
+            ):
+                # Its audio still plays: hold this and what follows until it has arrived.
+                if self._held is None:
+                    self._held = []
+                    self._held_silence_ms = 0.0
+                    self._arm_release_timer()
+        if self._held is None:
+            self._inbox.put_nowait(text)
+        elif isinstance(event, OutputAudioBufferStopped | OutputAudioBufferCleared):
+            # Ahead of the held response.done: the app learns the audio ended, then the turn.
+            self._held.insert(0, text)
+        else:
+            self._held.append(text)
+
+    def _set_output_format(self, config: SessionConfig) -> None:
+        fmt = config.output_format
+        if isinstance(fmt, AudioFormat):
+            self._out_format = fmt
+
+    def _arm_release_timer(self) -> None:
+        # Without an incoming track no frame ever releases the hold: a timer does.
+        async def release_later() -> None:
+            await asyncio.sleep(_SILENCE_RELEASE_MS / 1000.0 * 4)
+            self._release()
+
+        task = asyncio.get_running_loop().create_task(release_later())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _release(self) -> None:
+        held, self._held = self._held, None
+        self._playing = None if self._stopped_seen else self._playing
+        for text in held or ():
+            self._inbox.put_nowait(text)
+
+    def _on_track(self, track: Any) -> None:
+        if track.kind != "audio":
+            return
+        task = asyncio.get_running_loop().create_task(self._read_track(track))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _read_track(self, track: Any) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
+        from realtalk.transports.rtc_audio import frame_pcm
+
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            pcm, rate = frame_pcm(frame)
+            self._on_audio(pcm, rate)
+
+    def _on_audio(self, pcm: bytes, rate: int) -> None:
+        ms = len(pcm) / 2 / rate * 1000.0
+        silent = _silent(pcm)
+        if self._held is not None:
+            self._held_silence_ms = self._held_silence_ms + ms if silent else 0.0
+        if self._stopped_seen:
+            self._trail_ms += ms
+        target = self._target
+        window = self._playing is not None or (not silent and target is not None)
+        if target is not None and window and not (self._stopped_seen and silent):
+            from realtalk.audio import Converter
+
+            converter = self._in_converters.get(rate)
+            if converter is None or converter.to_format != self._out_format:
+                converter = self._in_converters[rate] = Converter(
+                    AudioFormat.pcm16(rate), self._out_format
+                )
+            data = converter.process(pcm)
+            if data:
+                self._inbox.put_nowait(AudioDelta(target[0], target[1], target[2], target[3], data))
+        if self._held is not None and (
+            (self._stopped_seen and self._trail_ms >= _JITTER_GRACE_MS)
+            or self._held_silence_ms >= _SILENCE_RELEASE_MS
+        ):
+            self._release()
+        elif self._stopped_seen and self._trail_ms >= _JITTER_GRACE_MS:
+            self._playing = None
+
+
+def _call_id(location: str | None) -> str | None:
+    if not location:
+        return None
+    path = urlsplit(location).path.rstrip("/")
+    return path.rsplit("/", 1)[-1] or None
+
+
+def _loopback_host(url: str) -> list[str] | None:
+    """A loopback server gets candidates on its own address only; others aioice's discovery."""
+    import ipaddress
+
+    host = urlsplit(url).hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return ["127.0.0.1"] if host == "localhost" else None
+    return [str(address)] if address.is_loopback else None
+
+
+async def open_call(
+    provider: Provider,
+    config: SessionConfig,
+    *,
+    timeout: float = 15.0,
+    ice_addresses: Sequence[str] | None = None,
+    ice_servers: Sequence[Any] = (),
+) -> WebRTCTransport:
+    """Open a WebRTC call on ``provider`` with the (validated) initial ``config``."""
+    try:
+        from aiortc import RTCPeerConnection, RTCSessionDescription
+    except ImportError:  # pragma: no cover - the extra is a test dependency
+        raise TransportError(
+            "the WebRTC transport needs the webrtc extra: pip install 'realtalk[webrtc]'"
+        ) from None
+    from realtalk import rest
+    from realtalk.transports.rtc_audio import OutgoingAudio
+
+    surface = provider.rest_surface()
+    headers, credential = await rest.auth_headers(provider)
+    if surface.shape == "azure-preview":
+        secret = await rest.create_client_secret(provider, config, timeout=timeout)
+        calls_url = surface.calls_url
+        headers = {"Authorization": f"Bearer {secret.value}"}
+        credential = secret.value
+        session_part = None
+    else:
+        calls_url = surface.calls_url
+        session_part = (
+            None
+            if credential is not None and credential.startswith("ek_")
+            else rest.session_body(provider, config)
+        )
+    if calls_url is None:
+        raise rest.no_rest(provider.name)
+    addresses = ice_addresses if ice_addresses is not None else _loopback_host(calls_url)
+    pc = RTCPeerConnection(rtc_configuration(ice_servers))
+    outgoing = OutgoingAudio()
+    pc.addTrack(outgoing)
+    channel = pc.createDataChannel(DATA_CHANNEL_LABEL)
+    transport = WebRTCTransport(pc, channel, outgoing, provider.dialect)
+    try:
+        offer = await pc.createOffer()
+        with host_addresses(addresses):
+            await pc.setLocalDescription(offer)
+        sdp = pc.localDescription.sdp.encode()
+        if session_part is None:
+            status, answer_headers, answer = await rest.send(
+                "POST",
+                calls_url,
+                {**headers, "Content-Type": "application/sdp"},
+                content=sdp,
+                timeout=timeout,
+                secret=credential,
+            )
+        else:
+            status, answer_headers, answer = await rest.send(
+                "POST",
+                calls_url,
+                headers,
+                files={
+                    "sdp": (None, sdp, "application/sdp"),
+                    "session": (None, json.dumps(session_part).encode(), "application/json"),
+                },
+                timeout=timeout,
+                secret=credential,
+            )
+        transport.call_id = _call_id(
+            {k.lower(): v for k, v in answer_headers.items()}.get("location")
+        )
+        answer_sdp = answer.decode("utf-8", "replace")
+        transport.sdp = (sdp.decode(), answer_sdp)
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+        try:
+            async with asyncio.timeout(timeout):
+                await transport.opened.wait()
+        except TimeoutError:
+            raise HandshakeError(
+                f"the WebRTC data channel did not open within {timeout:g}s "
+                f"(connection state {pc.connectionState})"
+            ) from None
+        del status
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await transport.close()
+        raise
+    return transport
