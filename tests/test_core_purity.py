@@ -25,6 +25,10 @@ CORE = [
     "realtalk.dialects.ga",
     "realtalk.dialects.beta",
     "realtalk.dialects.rules",
+    "realtalk.dialects.checks",
+    "realtalk.capabilities",
+    "realtalk.config_parts",
+    "realtalk.config_reader",
 ]
 FORBIDDEN = ["asyncio", "websockets", "socket", "ssl", "numpy", "pydantic"]
 SERVER_WIRE = [

@@ -92,7 +92,7 @@ class Agent:
         check_text(self.instructions, f"Agent({self.name!r}, instructions=)")
         check_text(self.handoff_description, f"Agent({self.name!r}, handoff_description=)")
         self.config = check_config(self.config, f"Agent({self.name!r}, config=)")
-        self.handoffs = check_agents(self.handoffs, f"Agent({self.name!r}, handoffs=)")
+        self.handoffs = check_agents(self.handoffs, Agent, f"Agent({self.name!r}, handoffs=)")
         self.output_guardrails = check_guardrails(
             self.output_guardrails, f"Agent({self.name!r}, output_guardrails=)"
         )

@@ -63,12 +63,12 @@ def check_config(value: object, where: str) -> SessionConfig | None:
     )
 
 
-def check_provider(value: object, where: str = "Runner(provider=)") -> None:
-    from realtalk.providers import Provider
-
-    if isinstance(value, Provider):
+def check_provider(value: object, provider: type, where: str = "Runner(provider=)") -> None:
+    """``value`` is an instance of ``provider`` (the Provider class, passed in by the caller so
+    that this module imports neither providers nor agent: they import it)."""
+    if isinstance(value, provider):
         return
-    if isinstance(value, type) and issubclass(value, Provider):
+    if isinstance(value, type) and issubclass(value, provider):
         raise TypeError(f"{where} takes a provider object: call it, e.g. {value.__name__}()")
     hint = _PROVIDER_HINTS.get(str(value).lower()) if isinstance(value, str) else None
     raise TypeError(
@@ -77,17 +77,16 @@ def check_provider(value: object, where: str = "Runner(provider=)") -> None:
     )
 
 
-def check_agents(values: object, where: str) -> tuple[Any, ...]:
-    """A sequence of Agent objects (a string names no agent: the object itself is needed)."""
-    from realtalk.agent import Agent
-
-    if isinstance(values, Agent):
-        raise TypeError(f"{where} takes a list of agents: write [{values.name}_agent]")
+def check_agents(values: object, agent: type, where: str) -> tuple[Any, ...]:
+    """A sequence of ``agent`` (Agent) objects (a string names no agent: the object is needed)."""
+    if isinstance(values, agent):
+        name = getattr(values, "name", "other")
+        raise TypeError(f"{where} takes a list of agents: write [{name}_agent]")
     if isinstance(values, str) or not isinstance(values, Iterable):
         raise TypeError(f"{where} takes a list of Agent objects, not {_kind(values)} {values!r}")
     items = tuple(values)
     for item in items:
-        if not isinstance(item, Agent):
+        if not isinstance(item, agent):
             named = f"Agent({item!r}, ...)" if isinstance(item, str) else "Agent(...)"
             raise TypeError(
                 f"{where} takes Agent objects, not {_kind(item)} {item!r}: build the agent with "

@@ -36,14 +36,15 @@ def _add_explain(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     parser.add_argument(
         "config",
         help="a .toml/.json/.yaml file (one config, or named layers as top-level tables), or a "
-        "Python object: package.module:attr or path/to/file.py:attr",
+        "Python object: package.module:attr or path/to/file.py:attr naming a Runner (explained "
+        "for its own provider unless --provider is given), an Agent or a SessionConfig",
     )
     parser.add_argument(
         "--provider",
         "-p",
         action="append",
         choices=[*PROVIDER_NAMES, "all"],
-        help="provider to explain for (repeatable; default: openai)",
+        help="provider to explain for (repeatable; default: a Runner's own provider, else openai)",
     )
     parser.add_argument(
         "--layer",
@@ -74,12 +75,13 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         build_provider,
         explain,
         load_layers,
+        load_target,
         render_json,
         render_text,
     )
 
     try:
-        layers = load_layers(args.config)
+        layers, app_provider = load_target(args.config)
         for item in args.layer:
             name, sep, spec = item.partition("=")
             if not sep or not name or not spec:
@@ -96,7 +98,8 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         for layer in layers:
             if isinstance(layer.config.model, str):
                 model = layer.config.model
-    providers = [
+    providers = [] if app_provider is None or args.provider else [app_provider]
+    providers += [
         build_provider(
             name,
             model=model or "gpt-realtime",
@@ -105,7 +108,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             api_version=args.api_version or DEFAULT_PREVIEW_VERSION,
             url=args.url or PLACEHOLDER_GATEWAY,
         )
-        for name in names
+        for name in (names if not providers else [])
     ]
     report = explain(layers, providers)
     if args.json:
@@ -202,9 +205,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``realtalk`` parser with every subcommand."""
+    from realtalk import __version__
+
     parser = argparse.ArgumentParser(
         prog="realtalk", description="Realtime speech-to-speech voice agents."
     )
+    parser.add_argument("--version", action="version", version=f"realtalk {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_explain(subparsers)
     _add_demo(subparsers)

@@ -16,10 +16,30 @@ This module is part of the pure core: standard library only, no I/O.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
-from typing import Any, ClassVar, Final, Literal, NamedTuple, TypeAlias, TypeVar
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal, NamedTuple
+
+from realtalk.config_parts import (
+    UNSET,
+    AudioFormat,
+    FunctionChoice,
+    Modality,
+    NoiseReduction,
+    Part,
+    Prompt,
+    Reasoning,
+    RetentionRatio,
+    SemanticVAD,
+    ServerVAD,
+    ToolSpec,
+    Tracing,
+    Transcription,
+    TurnDetection,
+    UnsetType,
+    is_set,
+)
+from realtalk.config_reader import session_fields_from_dict
 
 __all__ = [
     "UNSET",
@@ -45,186 +65,6 @@ __all__ = [
     "merge",
     "overlay",
 ]
-
-
-class UnsetType(enum.Enum):
-    """The type of :data:`UNSET`: "this layer does not say". Not ``None``, which sends null."""
-
-    UNSET = "UNSET"
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNSET: Final = UnsetType.UNSET
-
-
-def is_set(value: object) -> bool:
-    """True unless ``value`` is :data:`UNSET` (``None`` counts as set: it means "send null")."""
-    return value is not UNSET
-
-
-# --------------------------------------------------------------------------------------------
-# Parts
-
-
-class _Part:
-    """Common behaviour of the config parts: key-wise overlay of set sub-fields."""
-
-    def set_fields(self) -> dict[str, Any]:
-        me: Any = self  # every concrete part is a dataclass
-        return {f.name: getattr(me, f.name) for f in fields(me) if is_set(getattr(me, f.name))}
-
-    def __repr__(self) -> str:
-        inner = ", ".join(f"{k}={v!r}" for k, v in self.set_fields().items())
-        return f"{type(self).__name__}({inner})"
-
-    def overlay(self: _P, top: _P) -> _P:
-        """``top``'s set sub-fields over this part's (same part type only)."""
-        return replace(self, **top.set_fields())  # type: ignore[type-var]
-
-
-_P = TypeVar("_P", bound=_Part)
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class ServerVAD(_Part):
-    """Server voice activity detection: volume threshold plus silence duration ends a turn."""
-
-    threshold: float | UnsetType = UNSET
-    prefix_padding_ms: int | UnsetType = UNSET
-    silence_duration_ms: int | UnsetType = UNSET
-    idle_timeout_ms: int | UnsetType | None = UNSET
-    create_response: bool | UnsetType = UNSET
-    interrupt_response: bool | UnsetType = UNSET
-
-    type: ClassVar[Literal["server_vad"]] = "server_vad"
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class SemanticVAD(_Part):
-    """Semantic turn detection: a model judges whether the user has finished speaking.
-
-    Takes no ``threshold``, ``prefix_padding_ms`` or ``silence_duration_ms``: those belong to
-    :class:`ServerVAD`, and the server rejects the whole update if they are sent here.
-    """
-
-    eagerness: Literal["low", "medium", "high", "auto"] | UnsetType = UNSET
-    create_response: bool | UnsetType = UNSET
-    interrupt_response: bool | UnsetType = UNSET
-
-    type: ClassVar[Literal["semantic_vad"]] = "semantic_vad"
-
-
-TurnDetection: TypeAlias = ServerVAD | SemanticVAD
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class NoiseReduction(_Part):
-    """Input noise reduction. ``strength`` is GA only (newer than the beta shape)."""
-
-    type: Literal["near_field", "far_field"] | UnsetType = UNSET
-    strength: float | UnsetType = UNSET
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Transcription(_Part):
-    """Transcription of the user's audio (what produces user transcripts)."""
-
-    model: str | UnsetType = UNSET
-    language: str | UnsetType = UNSET
-    prompt: str | UnsetType = UNSET
-    languages: tuple[str, ...] | UnsetType = UNSET
-    keywords: tuple[str, ...] | UnsetType = UNSET
-    delay: str | UnsetType = UNSET
-
-
-@dataclass(frozen=True, slots=True)
-class AudioFormat:
-    """An audio format on the wire. Build with :meth:`pcm16`, :meth:`pcmu` or :meth:`pcma`."""
-
-    encoding: Literal["pcm16", "pcmu", "pcma"]
-    rate: int
-
-    @classmethod
-    def pcm16(cls, rate: int = 24000) -> AudioFormat:
-        """16-bit little-endian mono PCM. The Realtime services take 24 kHz only."""
-        return cls("pcm16", rate)
-
-    @classmethod
-    def pcmu(cls) -> AudioFormat:
-        """G.711 mu-law, 8 kHz mono (telephony)."""
-        return cls("pcmu", 8000)
-
-    @classmethod
-    def pcma(cls) -> AudioFormat:
-        """G.711 A-law, 8 kHz mono (telephony)."""
-        return cls("pcma", 8000)
-
-    @property
-    def bytes_per_second(self) -> int:
-        return self.rate * (2 if self.encoding == "pcm16" else 1)
-
-    def duration_ms(self, n_bytes: int) -> float:
-        """Playback time of ``n_bytes`` of this format, in milliseconds."""
-        return n_bytes * 1000.0 / self.bytes_per_second
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionChoice:
-    """``tool_choice`` forcing one function by name."""
-
-    name: str
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class Tracing(_Part):
-    """Tracing settings (GA). ``tracing="auto"`` uses the service's defaults."""
-
-    workflow_name: str | UnsetType = UNSET
-    group_id: str | UnsetType = UNSET
-    metadata: Mapping[str, Any] | UnsetType = UNSET
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionRatio:
-    """``truncation`` keeping this fraction of the context when it overflows."""
-
-    retention_ratio: float
-    post_instructions_tokens: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    """A stored prompt template (GA)."""
-
-    id: str
-    version: str | None = None
-    variables: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Reasoning:
-    """Reasoning effort for reasoning Realtime models (GA)."""
-
-    effort: Literal["minimal", "low", "medium", "high", "xhigh"]
-
-
-@dataclass(frozen=True, slots=True)
-class ToolSpec:
-    """A function tool as the model sees it: name, description and JSON-schema parameters."""
-
-    name: str
-    description: str = ""
-    parameters: Mapping[str, Any] = field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
-
-
-Modality = Literal["audio", "text"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,9 +141,7 @@ class SessionConfig:
         {"input": {...}}}``. Raises :class:`~realtalk.errors.ConfigError` naming every key it
         cannot map.
         """
-        from realtalk.dialects.shapes import session_from_dict
-
-        return session_from_dict(data)
+        return cls(**session_fields_from_dict(data))
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -336,7 +174,7 @@ class Effective:
 def _overlay_value(base: Any, top: Any) -> Any:
     if not is_set(top):
         return base
-    if isinstance(top, _Part) and type(base) is type(top):
+    if isinstance(top, Part) and type(base) is type(top):
         return base.overlay(top)
     if isinstance(top, Mapping) and isinstance(base, Mapping):
         merged = dict(base)

@@ -46,12 +46,15 @@ from realtalk.providers import AzureOpenAI, Compatible, OpenAI, Provider
 
 __all__ = [
     "PROVIDER_NAMES",
+    "Explanation",
     "ProviderReport",
     "Report",
     "build_provider",
     "explain",
+    "explain_app",
     "field_provenance",
     "load_layers",
+    "load_target",
     "render_json",
     "render_text",
 ]
@@ -112,13 +115,35 @@ def _layers_from(obj: object, name: str, where: str) -> list[Layer]:
         return [Layer(name, _from_dict(obj, where))]
     if isinstance(obj, list | tuple) and all(isinstance(item, Layer) for item in obj):
         return list(obj)
+    agent_layers = _app_layers(obj)
+    if agent_layers is not None:
+        return agent_layers
     problem = ConfigProblem(
         where,
         type(obj).__name__,
-        "is not a session config",
-        "give a SessionConfig, a Layer, a list of Layers or a mapping of layer name to config",
+        "is not something explain can read",
+        "give a Runner, an Agent, a SessionConfig, a Layer, a list of Layers or a mapping of "
+        "layer name to config",
     )
     raise _layer_error([problem], where)
+
+
+def _app_layers(obj: object) -> list[Layer] | None:
+    """The layers a Runner or an Agent gives a new session (provider defaults come per provider),
+    or ``None`` for anything else. Imported lazily: explaining a file needs no runtime."""
+    import sys
+
+    runner_module = sys.modules.get("realtalk.runner")
+    agent_module = sys.modules.get("realtalk.agent")
+    if runner_module is not None and isinstance(obj, runner_module.Runner):
+        return [Layer("runner", obj.config), _agent_layer(obj.agent)]
+    if agent_module is not None and isinstance(obj, agent_module.Agent):
+        return [_agent_layer(obj)]
+    return None
+
+
+def _agent_layer(agent: Any) -> Layer:
+    return Layer(f"agent:{agent.name}", agent.session_layer())
 
 
 def _config_of(value: object, where: str) -> SessionConfig:
@@ -162,34 +187,105 @@ def _read_file(path: Path) -> object:
 
 
 def _import_attr(spec: str) -> object:
+    """``module:attr`` or ``path/to/file.py:attr``, imported as the app itself would be: the
+    file's folder (or the current folder, for a module name) first on the import path, so its
+    sibling imports work. Any error while importing becomes a one-line :class:`ConfigError`
+    naming the file and line, never a traceback."""
+    import sys
+
     target, _, attr = spec.rpartition(":")
     if target.endswith(".py"):
-        path = Path(target)
+        path = Path(target).resolve()
+        if not path.is_file():
+            raise _layer_error(
+                [ConfigProblem(spec, target, "no such Python file", "check the path")], spec
+            )
+        _put_first_on_path(str(path.parent))
         module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        if module_spec is None or module_spec.loader is None or not path.exists():
-            raise _layer_error([ConfigProblem(spec, target, "no such Python file")], spec)
+        if module_spec is None or module_spec.loader is None:
+            raise _layer_error([ConfigProblem(spec, target, "cannot be imported")], spec)
         module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
+        sys.modules[path.stem] = (
+            module  # as `python file.py` would see itself (dataclasses need it)
+        )
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(path.stem, None)
+            raise _import_failed(spec, target, exc) from None
     else:
+        _put_first_on_path(str(Path.cwd()))
         try:
             module = importlib.import_module(target)
-        except ImportError as exc:
-            raise _layer_error(
-                [ConfigProblem(spec, target, f"cannot import: {exc}")], spec
-            ) from None
+        except Exception as exc:
+            raise _import_failed(spec, target, exc) from None
     try:
         value: object = getattr(module, attr)
     except AttributeError:
+        names = [n for n in vars(module) if not n.startswith("_")]
+        from realtalk.arguments import did_you_mean
+
         raise _layer_error(
-            [ConfigProblem(spec, attr, f"{target} has no attribute {attr!r}")], spec
+            [
+                ConfigProblem(
+                    spec,
+                    attr,
+                    f"{target} has no attribute {attr!r}",
+                    did_you_mean(attr, names) + "name a Runner, an Agent or a SessionConfig in it",
+                )
+            ],
+            spec,
         ) from None
     return value
+
+
+def _put_first_on_path(folder: str) -> None:
+    import sys
+
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
+def _import_failed(spec: str, target: str, exc: Exception) -> ConfigError:
+    import traceback
+
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    user = [f for f in frames if "importlib" not in f.filename]
+    if user:
+        where = f" at {Path(user[-1].filename).name}:{user[-1].lineno}"
+    if isinstance(exc, ModuleNotFoundError):
+        fix = (
+            f"install {exc.name!r}, or run explain from the folder your app runs from"
+            if exc.name
+            else "check the module name"
+        )
+    else:
+        fix = "fix the error in the module (explain imports it as your app would)"
+    return _layer_error(
+        [
+            ConfigProblem(
+                spec, target, f"importing it failed{where}: {type(exc).__name__}: {exc}", fix
+            )
+        ],
+        spec,
+    )
 
 
 def _is_python_spec(spec: str) -> bool:
     target, sep, attr = spec.rpartition(":")
     # "C:\\dir\\x.toml" has a colon too; a Python spec ends in an identifier after it.
     return bool(sep and target and attr.isidentifier() and not Path(spec).exists())
+
+
+def load_target(spec: str) -> tuple[list[Layer], Provider | None]:
+    """Like :func:`load_layers`, plus the provider when ``spec`` names a Runner."""
+    if _is_python_spec(spec):
+        obj = _import_attr(spec)
+        provider = getattr(obj, "provider", None) if _app_layers(obj) is not None else None
+        attr = spec.rpartition(":")[2]
+        return _layers_from(obj, attr, spec), provider if isinstance(provider, Provider) else None
+    return load_layers(spec), None
 
 
 def load_layers(spec: str, name: str | None = None) -> list[Layer]:
@@ -286,6 +382,29 @@ class Report:
     @property
     def ok(self) -> bool:
         return all(report.error is None for report in self.reports)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation(Effective):
+    """What :meth:`Runner.explain <realtalk.runner.Runner.explain>` returns: the effective
+    config a new session asks for (``config``, ``source(field)``, as :class:`Effective`), and
+    the full report. ``print()`` it for the table ``realtalk explain`` shows."""
+
+    report: Report | None = None
+
+    def __str__(self) -> str:
+        return render_text(self.report) if self.report is not None else repr(self.config)
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+
+def explain_app(layers: Sequence[Layer], provider: Provider) -> Explanation:
+    """The :class:`Explanation` of ``layers`` (lowest first, without provider defaults) on
+    ``provider``: what :meth:`Runner.explain` returns."""
+    report = explain(layers, [provider])
+    effective = report.reports[0].effective
+    return Explanation(effective.config, effective.provenance, report)
 
 
 def explain(layers: Sequence[Layer], providers: Sequence[Provider]) -> Report:

@@ -35,15 +35,13 @@ from realtalk.arguments import check_callable, check_optional_text
 from realtalk.commands import ClientCommand, UpdateSession
 from realtalk.config import SessionConfig
 from realtalk.dialects import Dialect, get_dialect
+from realtalk.dialects.checks import advise, check, validate
 from realtalk.dialects.rules import (
     AZURE_GA_RULES,
     AZURE_PREVIEW_RULES,
     BETA_RULES,
     GA_RULES,
     Rules,
-    advise,
-    check,
-    validate,
 )
 from realtalk.errors import NO_VALUE, ConfigError, ConfigProblem
 from realtalk.redact import (
@@ -985,14 +983,20 @@ class Local(Provider):
                 [ConfigProblem("Local", NO_VALUE, "the local server is not running")],
                 target=self.name,
             )
-        base = f"ws://{self._handle.host}:{self._handle.port}"
+        return f"ws://{self._handle.host}:{self._handle.port}{self._route()}"
+
+    @property
+    def display_url(self) -> str:
+        if self._handle is None:  # explained before it runs: the port is picked at start
+            return f"ws://127.0.0.1:<port chosen at start>{self._route()}"
+        return redact_url(self.url)
+
+    def _route(self) -> str:
         if self.flavor == "openai":
-            return f"{base}/v1/realtime?model={quote(self.model)}"
+            return f"/v1/realtime?model={quote(self.model)}"
         if self.flavor == "azure":
-            return f"{base}/openai/v1/realtime?model={quote(self.model)}"
-        return (
-            f"{base}/openai/realtime?api-version=2025-04-01-preview&deployment={quote(self.model)}"
-        )
+            return f"/openai/v1/realtime?model={quote(self.model)}"
+        return f"/openai/realtime?api-version=2025-04-01-preview&deployment={quote(self.model)}"
 
     def _credential(self) -> str | None:
         return self._handle.api_key if self._handle is not None else None

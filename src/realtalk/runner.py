@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mappi
 from typing import TYPE_CHECKING, Any
 
 from realtalk.agent import Agent
-from realtalk.config import Effective, SessionConfig
+from realtalk.config import SessionConfig
 from realtalk.session import Session, SessionOptions, merge_layers
 from realtalk.transports import Transport
 
 if TYPE_CHECKING:
+    from realtalk.explain import Explanation
     from realtalk.guardrails import OutputGuardrail
     from realtalk.providers import Provider
     from realtalk.rest import ClientSecret
@@ -89,7 +90,9 @@ class Runner:
             from realtalk.providers import OpenAI
 
             provider = OpenAI()
-        check_provider(provider)
+        from realtalk.providers import Provider
+
+        check_provider(provider, Provider)
         self.agent = agent
         self.provider = provider
         self.config = check_config(config, "Runner(config=)") or SessionConfig()
@@ -115,9 +118,20 @@ class Runner:
     def __repr__(self) -> str:
         return f"Runner(agent={self.agent.name!r}, provider={self.provider!r})"
 
-    def explain(self, agent: Agent | None = None) -> Effective:
-        """The effective configuration a new session would ask for, with provenance."""
-        return merge_layers(self.provider, self.config, agent or self.agent, SessionConfig())
+    def explain(self, agent: Agent | None = None) -> Explanation:
+        """The effective configuration a new session would ask for, with provenance: an
+        :class:`~realtalk.config.Effective` (``.config``, ``.source(field)``) that prints as the
+        table ``realtalk explain`` shows, with the exact ``session.update`` for this provider.
+        Never connects."""
+        from realtalk.config import Layer
+        from realtalk.explain import explain_app
+
+        chosen = agent or self.agent
+        layers = [
+            Layer("runner", self.config),
+            Layer(f"agent:{chosen.name}", chosen.session_layer()),
+        ]
+        return explain_app(layers, self.provider)
 
     async def create_client_secret(
         self,

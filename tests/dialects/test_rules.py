@@ -23,6 +23,7 @@ from realtalk.config import (
     Tracing,
     Transcription,
 )
+from realtalk.dialects.checks import advise, check, turn_detection_dict_problems, validate
 from realtalk.dialects.rules import (
     ALL_RULES,
     AZURE_GA_RULES,
@@ -31,10 +32,6 @@ from realtalk.dialects.rules import (
     FIELD_KEYS,
     GA_RULES,
     Rules,
-    advise,
-    check,
-    turn_detection_dict_problems,
-    validate,
 )
 from realtalk.errors import ConfigError
 from realtalk.providers import AzureOpenAI, Compatible, OpenAI, Provider
@@ -231,12 +228,14 @@ def test_pcm_rate_must_be_24k_and_g711_8k() -> None:
 # -- voices ----------------------------------------------------------------------------------
 
 
-def test_custom_voice_is_fine_on_ga_and_an_error_on_the_beta_shape() -> None:
+def test_an_unlisted_voice_is_an_error_everywhere_and_ga_says_how_to_send_a_custom_one() -> None:
     config = SessionConfig(voice="voice_1234")
-    assert validate(config, GA_RULES) == []
-    assert advise(config, GA_RULES) == []
-    # A beta-shape server rejects an unknown voice and with it the whole session.update, so the
-    # session would run on its old config: refuse it before sending (protocol.md 2.3, 2.4).
+    # A server rejects an unknown voice and with it the whole session.update, so the session
+    # would run on its old config: refuse it before sending (protocol.md 2.1, 2.3, 2.4, 2.6).
+    for rules in (GA_RULES, AZURE_GA_RULES):
+        [problem] = validate(config, rules)
+        assert problem.path == "session.audio.output.voice"
+        assert "extra={'audio.output.voice': {'id': 'voice_1234'}}" in problem.fix
     for rules in (AZURE_PREVIEW_RULES, BETA_RULES):
         [problem] = validate(config, rules)
         assert problem.path == "session.voice"
@@ -354,7 +353,7 @@ def test_beta_shape_keeps_speed_and_tracing() -> None:
         (Transcription(model="gpt-realtime-whisper", delay="low"), []),
         (Transcription(model="gpt-4o-transcribe", delay="low"), ["delay"]),
         (Transcription(model="gpt-realtime-whisper", prompt="names"), ["prompt"]),
-        (Transcription(model="my-azure-deployment", languages=("en",)), []),
+        (Transcription(model="my-azure-deployment", languages=("en",)), ["model"]),
         (Transcription(language=5), ["language"]),  # type: ignore[arg-type]
         (Transcription(delay="soon"), ["delay"]),  # type: ignore[arg-type]
     ],
@@ -364,11 +363,29 @@ def test_ga_transcription_fields_per_model(transcription: Transcription, bad: li
     assert [p.path.rpartition(".")[2] for p in problems] == bad
 
 
-def test_unknown_transcription_model_is_advice_on_openai_and_silent_on_azure_ga() -> None:
+def test_an_undocumented_transcription_model_is_an_error_except_on_azure_ga() -> None:
+    # A model the service does not have fails the whole update (protocol.md 2.6): where the
+    # models are listed, an unknown one is refused before sending. Azure GA names deployments.
     config = SessionConfig(transcription=Transcription(model="my-deployment"))
-    assert validate(config, GA_RULES) == []
-    assert [p.path for p in advise(config, GA_RULES)] == ["session.audio.input.transcription.model"]
+    for rules in (GA_RULES, BETA_RULES, AZURE_PREVIEW_RULES):
+        [problem] = validate(config, rules)
+        assert problem.path.endswith("transcription.model"), rules.name
+    assert validate(config, AZURE_GA_RULES) == []
     assert advise(config, AZURE_GA_RULES) == []
+
+
+@pytest.mark.parametrize(
+    ("rules", "count"), [(GA_RULES, 8), (BETA_RULES, 3), (AZURE_PREVIEW_RULES, 5)]
+)
+def test_each_target_takes_its_documented_transcription_models(rules: Rules, count: int) -> None:
+    models = rules.rule("transcription.model").choices
+    assert len(models) == count
+    for model in models:
+        assert validate(SessionConfig(transcription=Transcription(model=model)), rules) == []
+    # The GA-only models are not on the beta shape's list (protocol.md 2.3).
+    if rules.dialect == "beta":
+        bad = SessionConfig(transcription=Transcription(model="gpt-realtime-whisper"))
+        assert validate(bad, rules) != []
 
 
 # -- the tables themselves -------------------------------------------------------------------

@@ -194,3 +194,11 @@ def test_read_only_keys_from_a_pasted_session_created_are_ignored() -> None:
         {"id": "sess_1", "object": "realtime.session", "expires_at": 1, "voice": "marin"}
     )
     assert config == SessionConfig(voice="marin")
+
+
+def test_the_reader_reads_every_session_config_field_and_nothing_else() -> None:
+    # The reader sits below realtalk.config (no import cycle), so it names the fields it reads
+    # itself: this keeps that list equal to SessionConfig's.
+    from realtalk.config_reader import PARSERS
+
+    assert set(PARSERS) == set(SessionConfig.field_names())

@@ -189,3 +189,21 @@ async def test_unknown_serve_setting_is_named_without_its_value() -> None:
             pass
     assert "api_kyes" in str(info.value)
     assert "sk-secret-value" not in str(info.value)
+
+
+async def test_concurrent_handshakes_cannot_overshoot_max_sessions() -> None:
+    async with serve(engines=tone_engines(), api_key="sk-cap", max_sessions=2) as h:
+        request = upgrade_request(URL, "Authorization: Bearer sk-cap")
+        streams = [await asyncio.open_connection("127.0.0.1", h.port) for _ in range(12)]
+        try:
+            for _, writer in streams:
+                writer.write(request)  # all at once, before any answer
+            await asyncio.gather(*(writer.drain() for _, writer in streams))
+            lines = await asyncio.gather(
+                *(asyncio.wait_for(reader.readline(), 5) for reader, _ in streams)
+            )
+        finally:
+            for _, writer in streams:
+                writer.close()
+        statuses = sorted(int(line.split()[1]) for line in lines)
+        assert statuses == [101, 101] + [503] * 10

@@ -16,6 +16,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from realtalk.capabilities import SEMANTIC_VAD_FIELDS, SERVER_VAD_FIELDS
 from realtalk.config import (
     UNSET,
     FunctionChoice,
@@ -31,22 +32,19 @@ from realtalk.config import (
     Transcription,
     is_set,
 )
+from realtalk.config_reader import wire_session_fields
 
 FLOAT_DECIMALS = 6
 """Floats go on the wire rounded to this many decimals: GA rejects a float that serialises with
 17 digits (``max decimal places exceeded``, protocol.md 3)."""
 
-SERVER_VAD_KEYS = (
-    "threshold",
-    "prefix_padding_ms",
-    "silence_duration_ms",
-    "idle_timeout_ms",
-    "create_response",
-    "interrupt_response",
-)
-SEMANTIC_VAD_KEYS = ("eagerness", "create_response", "interrupt_response")
 
 SessionEncoder = Callable[[SessionConfig], dict[str, Any]]
+
+
+def decode_wire_session(data: Any) -> SessionConfig:
+    """A ``SessionConfig`` from a server's ``session`` object, of either shape. Never raises."""
+    return SessionConfig(**wire_session_fields(data))
 
 
 def num(value: Any) -> Any:
@@ -158,7 +156,7 @@ def encode_turn_detection(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, ServerVAD | SemanticVAD):
-        allowed = SERVER_VAD_KEYS if isinstance(value, ServerVAD) else SEMANTIC_VAD_KEYS
+        allowed = SERVER_VAD_FIELDS if isinstance(value, ServerVAD) else SEMANTIC_VAD_FIELDS
         fields = _part_fields(value)
         return {"type": value.type, **{k: fields[k] for k in allowed if k in fields}}
     return jsonable(value)

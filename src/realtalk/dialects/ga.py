@@ -12,17 +12,17 @@ from typing import Any
 
 from realtalk.commands import UpdateSession
 from realtalk.config import AudioFormat, SessionConfig
-from realtalk.dialects import Dialect
 from realtalk.dialects._commands import make_command_encoder
 from realtalk.dialects._common import (
     COMMON_ENCODERS,
+    decode_wire_session,
     encode_fields,
     encode_tool_choice_ga,
     encode_tools,
     jsonable,
 )
 from realtalk.dialects._events import make_event_decoder
-from realtalk.dialects.shapes import decode_wire_session
+from realtalk.dialects.dialect import Dialect
 
 __all__ = ["GA", "SESSION_PATHS"]
 

@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,7 @@ class RealtimeServer:
         self.connections: set[Connection] = set()
         """The live sessions; a connection leaves it when it ends, however it ends."""
         self.sessions_started = 0
+        self._slots = 0
         self.draining = False
         self.clock: Callable[[], float] = time.time
         self.timings: deque[TurnTimings] = deque(maxlen=TIMINGS_KEPT)
@@ -77,7 +78,18 @@ class RealtimeServer:
     @property
     def accepting(self) -> bool:
         """Whether a new session would be accepted now."""
-        return not self.draining and len(self.connections) < self.config.max_sessions
+        return not self.draining and self._slots < self.config.max_sessions
+
+    @contextlib.contextmanager
+    def session_slot(self) -> Iterator[None]:
+        """Hold one of ``max_sessions`` from the handshake to the session's end. Take it right
+        after checking :attr:`accepting`, with no ``await`` between, so concurrent handshakes
+        cannot overshoot the limit."""
+        self._slots += 1
+        try:
+            yield
+        finally:
+            self._slots -= 1
 
     def record_timings(self, timings: TurnTimings) -> None:
         self.timings.append(timings)

@@ -167,6 +167,13 @@ async def _realtime(
     server: RealtimeServer, request: web.Request, provider: Provider
 ) -> web.StreamResponse:
     route = _session_route(server, request, provider)
+    with server.session_slot():
+        return await _accept(server, request, route)
+
+
+async def _accept(
+    server: RealtimeServer, request: web.Request, route: SessionRoute
+) -> web.StreamResponse:
     ws = web.WebSocketResponse(
         protocols=("realtime",),
         max_msg_size=server.config.max_message_bytes,

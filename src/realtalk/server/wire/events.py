@@ -95,7 +95,7 @@ def _event(fields: dict[str, Node], *required: str) -> Obj:
 
 def _shapes(dialect: Dialect, flavor: Flavor) -> dict[str, Obj]:
     item = ga_item() if dialect == "ga" else beta_item()
-    response = ga_response_params() if dialect == "ga" else beta_response_params(flavor)
+    response = ga_response_params(flavor) if dialect == "ga" else beta_response_params(flavor)
     if dialect == "ga" and flavor == "azure" and AZURE_GA_REJECTS_RESPONSE_OUTPUT_MODALITIES:
         response = response.without("output_modalities")
     shapes = {

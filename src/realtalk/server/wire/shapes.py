@@ -4,13 +4,21 @@ One table per wire shape, built from protocol.md §2-§6 and cross-checked again
 ``openai`` 3.52 types (a test asserts every SDK field is known here). Where a provider accepts
 less than the SDK types allow, the narrower rule wins and the reason is given in a comment.
 
+Every capability fact (voices, transcription models, ranges, limits, which fields a provider
+takes) is read from :mod:`realtalk.capabilities`, the copy the client's rules read too;
+``tests/test_capability_agreement.py`` checks that both accept the same session updates.
+
 Pure: standard library only.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any, Literal
 
+from realtalk import capabilities as caps
+from realtalk.capabilities import ProviderFacts
 from realtalk.server.wire import errors as E
 from realtalk.server.wire.schema import (
     Alt,
@@ -28,11 +36,6 @@ from realtalk.server.wire.schema import (
 )
 
 __all__ = [
-    "AZURE_PREVIEW_UNDOCUMENTED",
-    "BETA_VOICES",
-    "GA_VOICES",
-    "PCM_RATE",
-    "TRANSCRIPTION_MODELS",
     "Dialect",
     "Flavor",
     "beta_item",
@@ -43,54 +46,46 @@ __all__ = [
     "ga_response_params",
     "ga_session",
     "item_id_node",
+    "provider_facts",
 ]
 
 Dialect = Literal["ga", "beta"]
 Flavor = Literal["openai", "azure"]
 Error = dict[str, Any]
 
-PCM_RATE = 24000
-"""protocol.md §5: "Only a 24kHz sample rate is supported"."""
+_PROVIDERS: dict[tuple[str, str], ProviderFacts] = {
+    ("ga", "openai"): caps.OPENAI_GA,
+    ("ga", "azure"): caps.AZURE_GA,
+    ("beta", "openai"): caps.BETA,
+    ("beta", "azure"): caps.AZURE_PREVIEW,
+}
 
-GA_VOICES = (
-    "alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar",
-)  # fmt: skip
-"""protocol.md §2.1. The SDK also types "any string"; we enumerate, as the service does (ours)."""
 
-BETA_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse")
-"""protocol.md §2.3/§2.4: the beta SDK and Azure's reference list 8 voices."""
+def provider_facts(dialect: Dialect, flavor: Flavor) -> ProviderFacts:
+    """The shared capability facts of the provider this route stands in for."""
+    return _PROVIDERS[(dialect, flavor)]
 
-OPENAI_BETA_VOICES = (*BETA_VOICES, "marin", "cedar")
-"""protocol.md §2.3: the spec adds marin and cedar for the OpenAI beta shape."""
 
-TRANSCRIPTION_MODELS = (
-    "whisper-1",
-    "gpt-transcribe",
-    "gpt-live-transcribe",
-    "gpt-4o-mini-transcribe",
-    "gpt-4o-mini-transcribe-2025-12-15",
-    "gpt-4o-transcribe",
-    "gpt-4o-transcribe-diarize",
-    "gpt-realtime-whisper",
+_METADATA = Map(
+    Str(max_len=caps.METADATA_VALUE_MAX),
+    max_pairs=caps.METADATA_PAIRS_MAX,
+    max_key_len=caps.METADATA_KEY_MAX,
 )
-"""protocol.md §2.1. Azure names deployments instead (§2.5), so Azure accepts any string."""
-
-AZURE_PREVIEW_UNDOCUMENTED = ("speed", "tracing", "include", "prompt", "truncation")
-"""protocol.md §2.4/§9.12: Azure's preview reference is silent on these (and on
-``turn_detection.idle_timeout_ms``). The safe assumption for a stand-in is that Azure preview
-rejects them as unknown parameters, so a payload that passes locally passes there too."""
-
 _STATUS = Str(enum=("completed", "incomplete", "in_progress"))
 _OBJECT = Str(enum=("realtime.item",))
-_NOISE_TYPES = ("near_field", "far_field")
-_EAGERNESS = ("low", "medium", "high", "auto")
-_ITEM_ID_MAX = 32
-_TOOL_DESCRIPTION_MAX = 1024
+
+
+def _num(r: caps.Range) -> Num:
+    return Num(r.low, r.high)
+
+
+def _int(r: caps.Range) -> Int:
+    return Int(None if r.low is None else int(r.low), None if r.high is None else int(r.high))
 
 
 def item_id_node() -> Node:
     """Client item ids: at most 32 characters (protocol.md §6.6)."""
-    return Str(max_len=_ITEM_ID_MAX)
+    return Str(max_len=caps.ITEM_ID_MAX)
 
 
 # --- shared pieces ---------------------------------------------------------------------------
@@ -100,8 +95,8 @@ def _pcm_rate(value: Any, path: str) -> Error | None:
     # protocol.md §5: SDK and spec mark `rate` optional, live GA probes require it.
     if value.get("rate") is None:
         return E.missing_required_parameter(f"{path}.rate")
-    if value["rate"] != PCM_RATE:
-        return E.invalid_value(f"{path}.rate", value["rate"], [PCM_RATE])
+    if value["rate"] != caps.PCM_RATE:
+        return E.invalid_value(f"{path}.rate", value["rate"], [caps.PCM_RATE])
     return None
 
 
@@ -115,25 +110,27 @@ def _ga_format() -> Node:
     )
 
 
-_BETA_FORMAT = Str(enum=("pcm16", "g711_ulaw", "g711_alaw"))
+_BETA_FORMAT = Str(enum=caps.BETA_AUDIO_FORMATS)
 
 
-def _modalities(combos: list[list[str]]) -> Node:
+def _modalities(combos: tuple[tuple[str, ...], ...]) -> Node:
     """Modalities: elements checked first, then the combination (protocol.md §4)."""
     allowed = [sorted(c) for c in combos]
 
     def combination(value: Any, path: str) -> Error | None:
         if len(value) != len(set(value)) or sorted(value) not in allowed:
-            return E.invalid_modalities(path, list(value), combos)
+            return E.invalid_modalities(path, list(value), [list(c) for c in combos])
         return None
 
     return Custom(Arr(Str(enum=("text", "audio"))), combination)
 
 
-GA_MODALITIES = _modalities([["text"], ["audio"]])
-BETA_MODALITIES = _modalities([["text"], ["audio", "text"]])
+GA_MODALITIES = _modalities(caps.GA_MODALITIES)
+BETA_MODALITIES = _modalities(caps.BETA_MODALITIES)
 
-_MAX_TOKENS = Alt(string=Str(enum=("inf",)), integer=Int(1, 4096), expected='an integer or "inf"')
+_MAX_TOKENS = Alt(
+    string=Str(enum=("inf",)), integer=_int(caps.MAX_OUTPUT_TOKENS), expected='an integer or "inf"'
+)
 
 
 def _function_tool() -> Obj:
@@ -142,7 +139,7 @@ def _function_tool() -> Obj:
     fields: dict[str, Node] = {
         "type": Str(enum=("function",)),
         "name": Str(),
-        "description": Str(max_len=_TOOL_DESCRIPTION_MAX),
+        "description": Str(max_len=caps.TOOL_DESCRIPTION_MAX),
         "parameters": AnyJSON(),
     }
     return Obj(fields, required=frozenset({"name"}))
@@ -176,17 +173,48 @@ def _mcp_tool() -> Obj:
     )
 
 
+_TOOL_NAME = re.compile(caps.TOOL_NAME_PATTERN)
+
+
+def _function_names(value: Any, path: str) -> Error | None:
+    """Function tool names: the documented function-name pattern, and each name once.
+
+    protocol.md is silent on both for Realtime; a model cannot call a tool by an ambiguous or
+    malformed name, so the stand-in refuses them as the client does (wording ours).
+    """
+    seen: set[str] = set()
+    for index, tool in enumerate(value):
+        if tool.get("type", "function") != "function" or not isinstance(tool.get("name"), str):
+            continue
+        name, where = tool["name"], f"{path}[{index}].name"
+        if not _TOOL_NAME.fullmatch(name):
+            return E.make_error(
+                "invalid_value",
+                f"Invalid '{where}': a function name is 1-64 letters, digits, '_' or '-'.",
+                where,
+            )
+        if name in seen:
+            return E.make_error(
+                "invalid_value", f"Invalid '{where}': duplicate function name '{name}'.", where
+            )
+        seen.add(name)
+    return None
+
+
 def _ga_tools() -> Node:
-    return Arr(Disc({"function": _function_tool(), "mcp": _mcp_tool()}, default="function"))
+    return Custom(
+        Arr(Disc({"function": _function_tool(), "mcp": _mcp_tool()}, default="function")),
+        _function_names,
+    )
 
 
 def _beta_tools() -> Node:
-    return Arr(Disc({"function": _function_tool()}, default="function"))
+    return Custom(Arr(Disc({"function": _function_tool()}, default="function")), _function_names)
 
 
 def _ga_tool_choice() -> Node:
     return Alt(
-        string=Str(enum=("auto", "none", "required")),
+        string=Str(enum=caps.TOOL_CHOICE_MODES),
         obj=Disc(
             {
                 "function": Obj({"type": Str(), "name": Str()}, required=frozenset({"name"})),
@@ -200,10 +228,11 @@ def _ga_tool_choice() -> Node:
     )
 
 
-def _beta_tool_choice(flavor: Flavor) -> Node:
-    # The OpenAI beta SDK types tool_choice as any string ("auto", "none", "required" or a
-    # function name); Azure preview documents the three keywords plus the object form.
-    string = Str() if flavor == "openai" else Str(enum=("auto", "none", "required"))
+def _beta_tool_choice() -> Node:
+    # The OpenAI beta SDK types tool_choice as any string, but protocol.md 2.3 and Azure's
+    # reference (2.4) document the three keywords, and a function as the object form: a
+    # stand-in takes those (the client refuses any other string too).
+    string = Str(enum=caps.TOOL_CHOICE_MODES)
     function_obj = Obj(
         {
             "type": Str(),
@@ -228,20 +257,20 @@ def _prompt() -> Node:
     )
 
 
-_REASONING = Obj({"effort": Str(enum=("minimal", "low", "medium", "high", "xhigh"))})
+_REASONING = Obj({"effort": Str(enum=caps.REASONING_EFFORTS)})
 
 
 def _server_vad(*, idle_timeout: bool) -> Obj:
     fields: dict[str, Node] = {
         "type": Str(),
-        "threshold": Num(0.0, 1.0),
-        "prefix_padding_ms": Int(0),
-        "silence_duration_ms": Int(0),
+        "threshold": _num(caps.VAD_THRESHOLD),
+        "prefix_padding_ms": _int(caps.PREFIX_PADDING_MS),
+        "silence_duration_ms": _int(caps.SILENCE_DURATION_MS),
         "create_response": Bool(),
         "interrupt_response": Bool(),
     }
     if idle_timeout:
-        fields["idle_timeout_ms"] = Int(5000, 30000)
+        fields["idle_timeout_ms"] = _int(caps.IDLE_TIMEOUT_MS)
     return Obj(fields)
 
 
@@ -249,7 +278,7 @@ def _semantic_vad() -> Obj:
     return Obj(
         {
             "type": Str(),
-            "eagerness": Str(enum=_EAGERNESS),
+            "eagerness": Str(enum=caps.EAGERNESS),
             "create_response": Bool(),
             "interrupt_response": Bool(),
         }
@@ -265,43 +294,102 @@ def _turn_detection(*, idle_timeout: bool, default: str | None) -> Node:
     )
 
 
-def _transcription_model(flavor: Flavor) -> Node:
-    return Str() if flavor == "azure" else Str(enum=TRANSCRIPTION_MODELS)
+def _transcription_model(facts: ProviderFacts) -> Node:
+    # Azure GA names deployments (protocol.md 2.5); elsewhere the documented list is strict
+    # (the reason is at realtalk.capabilities.Policy).
+    if facts.transcription_policy == "open":
+        return Str()
+    return Str(enum=facts.transcription_models)
+
+
+def _transcription_per_model(value: Any, path: str) -> Error | None:
+    """The GA fields that only some transcription models take (protocol.md 2.1, SDK docs).
+
+    The service's wording is not reported; the code and message are our choice. A model the
+    lists do not know (an Azure deployment name) is not checked: its capabilities are unknown.
+    """
+    model = value.get("model")
+    if model not in caps.GA_TRANSCRIPTION_MODELS:
+        return None
+    for key in ("languages", "keywords"):
+        if value.get(key) is not None and model not in caps.KEYWORD_MODELS:
+            return _not_with_model(path, key, model)
+    if value.get("delay") is not None and model not in caps.DELAY_MODELS:
+        return _not_with_model(path, "delay", model)
+    if value.get("prompt") is not None and model in caps.NO_PROMPT_MODELS:
+        return _not_with_model(path, "prompt", model)
+    return None
+
+
+def _not_with_model(path: str, key: str, model: str) -> Error:
+    return E.make_error(
+        "invalid_value",
+        f"Invalid '{path}.{key}': not supported with the transcription model '{model}'.",
+        f"{path}.{key}",
+    )
+
+
+def _drop_unsupported(obj: Obj, facts: ProviderFacts, prefix: str = "") -> Obj:
+    """``obj`` without the fields (under ``prefix``) this provider does not take.
+
+    Unsupported fields are unknown parameters to the service, so leaving them out of the
+    schema gives the service's own ``unknown_parameter`` error (protocol.md 2.4, 7.2).
+    """
+    names = [
+        key.removeprefix(prefix)
+        for key in facts.unsupported()
+        if key.startswith(prefix) and "." not in key.removeprefix(prefix)
+    ]
+    return obj.without(*(n for n in names if n in obj.fields))
 
 
 # --- GA --------------------------------------------------------------------------------------
 
 
-def _ga_audio_input(flavor: Flavor) -> Obj:
+def _ga_audio_input(facts: ProviderFacts) -> Obj:
+    transcription = Obj(
+        {
+            "model": _transcription_model(facts),
+            "language": Str(),
+            "languages": Arr(Str()),
+            "keywords": Arr(Str()),
+            "prompt": Str(),
+            "delay": Str(enum=caps.TRANSCRIPTION_DELAYS),
+        }
+    )
+    noise_reduction = Obj(
+        {
+            "type": Str(enum=caps.NOISE_REDUCTION_TYPES),
+            "strength": _num(caps.NOISE_REDUCTION_STRENGTH),
+        }
+    )
     return Obj(
         {
             "format": _ga_format(),
-            "noise_reduction": Obj({"type": Str(enum=_NOISE_TYPES), "strength": Num(0.0)}),
-            "transcription": Obj(
-                {
-                    "model": _transcription_model(flavor),
-                    "language": Str(),
-                    "languages": Arr(Str()),
-                    "keywords": Arr(Str()),
-                    "prompt": Str(),
-                    "delay": Str(enum=("minimal", "low", "medium", "high", "xhigh")),
-                }
+            "noise_reduction": _drop_unsupported(noise_reduction, facts, "noise_reduction."),
+            "transcription": Custom(
+                _drop_unsupported(transcription, facts, "transcription."),
+                _transcription_per_model,
             ),
-            "turn_detection": _turn_detection(idle_timeout=True, default=None),
+            "turn_detection": _turn_detection(
+                idle_timeout=facts.supports("turn_detection.idle_timeout_ms"), default=None
+            ),
         }
     )
 
 
-def _ga_voice() -> Node:
+def _ga_voice(facts: ProviderFacts) -> Node:
     return Alt(
-        string=Str(enum=GA_VOICES),
+        string=Str(enum=facts.voices),
         obj=Obj({"id": Str()}, required=frozenset({"id"})),
         expected="one of a string or an object",
     )
 
 
+@functools.cache
 def ga_session(flavor: Flavor) -> Node:
     """The GA ``session`` of ``session.update``: realtime or transcription (protocol.md §2.1f)."""
+    facts = provider_facts("ga", flavor)
     realtime = Obj(
         {
             "type": Str(),
@@ -310,13 +398,17 @@ def ga_session(flavor: Flavor) -> Node:
             "output_modalities": GA_MODALITIES,
             "audio": Obj(
                 {
-                    "input": _ga_audio_input(flavor),
+                    "input": _ga_audio_input(facts),
                     "output": Obj(
-                        {"format": _ga_format(), "voice": _ga_voice(), "speed": Num(0.25, 1.5)}
+                        {
+                            "format": _ga_format(),
+                            "voice": _ga_voice(facts),
+                            "speed": _num(caps.SPEED),
+                        }
                     ),
                 }
             ),
-            "include": Arr(Str(enum=("item.input_audio_transcription.logprobs",))),
+            "include": Arr(Str(enum=caps.INCLUDE_VALUES)),
             "tracing": _tracing(),
             "tools": _ga_tools(),
             "tool_choice": _ga_tool_choice(),
@@ -328,8 +420,10 @@ def ga_session(flavor: Flavor) -> Node:
                         "retention_ratio": Obj(
                             {
                                 "type": Str(),
-                                "retention_ratio": Num(0.0, 1.0),
-                                "token_limits": Obj({"post_instructions": Int(0)}),
+                                "retention_ratio": _num(caps.RETENTION_RATIO),
+                                "token_limits": Obj(
+                                    {"post_instructions": _int(caps.POST_INSTRUCTIONS_TOKENS)}
+                                ),
                             },
                             required=frozenset({"retention_ratio"}),
                         )
@@ -345,11 +439,16 @@ def ga_session(flavor: Flavor) -> Node:
     transcription = Obj(
         {
             "type": Str(),
-            "audio": Obj({"input": _ga_audio_input(flavor)}),
-            "include": Arr(Str(enum=("item.input_audio_transcription.logprobs",))),
+            "audio": Obj({"input": _ga_audio_input(facts)}),
+            "include": Arr(Str(enum=caps.INCLUDE_VALUES)),
         }
     )
-    return Disc({"realtime": realtime, "transcription": transcription})
+    return Disc(
+        {
+            "realtime": _drop_unsupported(realtime, facts),
+            "transcription": _drop_unsupported(transcription, facts),
+        }
+    )
 
 
 def _ga_content(role: str) -> Node:
@@ -491,16 +590,17 @@ def ga_item(*, references: bool = False) -> Node:
     return Disc(variants)
 
 
-def ga_response_params() -> Obj:
+def ga_response_params(flavor: Flavor = "openai") -> Obj:
     """GA ``response.create`` ``response`` (protocol.md §6.7)."""
+    facts = provider_facts("ga", flavor)
     return Obj(
         {
-            "audio": Obj({"output": Obj({"format": _ga_format(), "voice": _ga_voice()})}),
+            "audio": Obj({"output": Obj({"format": _ga_format(), "voice": _ga_voice(facts)})}),
             "conversation": Str(enum=("auto", "none")),
             "input": Arr(ga_item(references=True)),
             "instructions": Str(),
             "max_output_tokens": _MAX_TOKENS,
-            "metadata": Map(Str(max_len=512), max_pairs=16, max_key_len=64),
+            "metadata": _METADATA,
             "output_modalities": GA_MODALITIES,
             "parallel_tool_calls": Bool(),
             "prompt": _prompt(),
@@ -514,51 +614,59 @@ def ga_response_params() -> Obj:
 # --- beta / Azure preview --------------------------------------------------------------------
 
 
+def _beta_transcription(facts: ProviderFacts) -> Obj:
+    return Obj({"model": _transcription_model(facts), **{k: Str() for k in ("language", "prompt")}})
+
+
+@functools.cache
 def beta_session(flavor: Flavor) -> Obj:
     """The beta ``session`` of ``session.update`` (protocol.md §2.3; Azure preview §2.4)."""
+    facts = provider_facts("beta", flavor)
     fields: dict[str, Node] = {
         "model": Str(),
         "instructions": Str(),
         "modalities": BETA_MODALITIES,
-        "voice": Str(enum=OPENAI_BETA_VOICES if flavor == "openai" else BETA_VOICES),
+        "voice": Str(enum=facts.voices),
         "input_audio_format": _BETA_FORMAT,
         "output_audio_format": _BETA_FORMAT,
-        "input_audio_noise_reduction": Obj({"type": Str(enum=_NOISE_TYPES)}),
-        "input_audio_transcription": Obj(
-            {"model": _transcription_model(flavor), "language": Str(), "prompt": Str()}
+        "input_audio_noise_reduction": Obj({"type": Str(enum=caps.NOISE_REDUCTION_TYPES)}),
+        "input_audio_transcription": _beta_transcription(facts),
+        "turn_detection": _turn_detection(
+            idle_timeout=facts.supports("turn_detection.idle_timeout_ms"), default="server_vad"
         ),
-        "turn_detection": _turn_detection(idle_timeout=flavor == "openai", default="server_vad"),
         "tools": _beta_tools(),
-        "tool_choice": _beta_tool_choice(flavor),
-        "temperature": Num(0.6, 1.2),
+        "tool_choice": _beta_tool_choice(),
+        "temperature": _num(caps.TEMPERATURE),
         "max_response_output_tokens": _MAX_TOKENS,
-        "speed": Num(0.25, 1.5),
+        "speed": _num(caps.SPEED),
         "tracing": _tracing(),
-        "include": Arr(Str(enum=("item.input_audio_transcription.logprobs",))),
+        "include": Arr(Str(enum=caps.INCLUDE_VALUES)),
     }
     # `client_secret` is in the beta SDK type but belongs to the REST create call; over the
     # WebSocket it is rejected with param session.client_secret (protocol.md §2.3). The code is
     # not reported; unknown_parameter is our choice. Absent from `fields` => unknown_parameter.
-    obj = Obj(fields)
-    if flavor == "azure":
-        obj = obj.without(*AZURE_PREVIEW_UNDOCUMENTED)
-    return obj
+    # The provider's unsupported fields (realtalk.capabilities) are unknown parameters: on the
+    # beta shape `include` (the beta SDK's update type has none; it is only in the read shape and
+    # in transcription sessions), and on Azure preview the six its reference is silent on.
+    return _drop_unsupported(Obj(fields), facts)
 
 
+@functools.cache
 def beta_transcription_session(flavor: Flavor) -> Obj:
     """The ``session`` of beta ``transcription_session.update`` (protocol.md §2.3)."""
+    facts = provider_facts("beta", flavor)
     fields: dict[str, Node] = {
         "input_audio_format": _BETA_FORMAT,
-        "input_audio_transcription": Obj(
-            {"model": _transcription_model(flavor), "language": Str(), "prompt": Str()}
-        ),
-        "input_audio_noise_reduction": Obj({"type": Str(enum=_NOISE_TYPES)}),
+        "input_audio_transcription": _beta_transcription(facts),
+        "input_audio_noise_reduction": Obj({"type": Str(enum=caps.NOISE_REDUCTION_TYPES)}),
         "turn_detection": _turn_detection(idle_timeout=False, default="server_vad"),
-        "include": Arr(Str(enum=("item.input_audio_transcription.logprobs",))),
+        "include": Arr(Str(enum=caps.INCLUDE_VALUES)),
         "modalities": BETA_MODALITIES,
     }
     obj = Obj(fields)
-    if flavor == "azure":
+    if facts.support.get("include") == "undocumented":
+        # Azure's reference is silent on include (protocol.md 2.4); the beta shape's own
+        # transcription sessions take it (2.3), so only the undocumented case drops it here.
         obj = obj.without("include")
     return obj
 
@@ -623,12 +731,12 @@ def beta_response_params(flavor: Flavor) -> Obj:
             "input": Arr(beta_item(references=True)),
             "instructions": Str(),
             "max_response_output_tokens": _MAX_TOKENS,
-            "metadata": Map(Str(max_len=512), max_pairs=16, max_key_len=64),
+            "metadata": _METADATA,
             "modalities": BETA_MODALITIES,
             "output_audio_format": _BETA_FORMAT,
-            "temperature": Num(0.6, 1.2),
-            "tool_choice": _beta_tool_choice(flavor),
+            "temperature": _num(caps.TEMPERATURE),
+            "tool_choice": _beta_tool_choice(),
             "tools": _beta_tools(),
-            "voice": Str(enum=OPENAI_BETA_VOICES if flavor == "openai" else BETA_VOICES),
+            "voice": Str(enum=provider_facts("beta", flavor).voices),
         }
     )

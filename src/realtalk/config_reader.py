@@ -1,15 +1,21 @@
 """Reading a session object in any shape: GA nested, beta flat, or realtalk's own names.
 
-One reader serves two callers with different manners:
+One reader serves two callers with different manners. Both get the ``SessionConfig`` fields as
+a dict (field name -> value) and build the config themselves, so this module sits below
+``realtalk.config`` and ``realtalk.dialects`` and imports neither (no import cycle):
 
-* :func:`session_from_dict` (behind ``SessionConfig.from_dict``) is *strict*: it reads what a
-  user pasted from the docs of either shape and raises one :class:`~realtalk.errors.ConfigError`
-  listing every key it cannot map, each with its path, value, rule and fix.
-* :func:`decode_wire_session` (behind each dialect's ``decode_session``) is *lenient*: it reads
+* :func:`session_fields_from_dict` (behind ``SessionConfig.from_dict``) is *strict*: it reads
+  what a user pasted from the docs of either shape and raises one
+  :class:`~realtalk.errors.ConfigError` listing every key it cannot map, each with its path,
+  value, rule and fix.
+* :func:`wire_session_fields` (behind each dialect's ``decode_session``) is *lenient*: it reads
   what a server sent and never raises. Read-only keys (``id``, ``object``, ``expires_at``,
   ``client_secret``, ``type``) are dropped; unknown keys and values realtalk cannot model are
   kept verbatim in ``extra`` (under their dotted wire path); knobs a server echoes for the other
   turn-detection type are dropped, because sending them back would fail the whole update.
+
+It knows both shapes' key names, as ``realtalk.dialects`` does: it is the one place outside that
+package where wire names are read.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from realtalk.config import (
+from realtalk.capabilities import SEMANTIC_VAD_FIELDS, SERVER_VAD_FIELDS
+from realtalk.config_parts import (
     AudioFormat,
     FunctionChoice,
     NoiseReduction,
@@ -27,15 +34,13 @@ from realtalk.config import (
     RetentionRatio,
     SemanticVAD,
     ServerVAD,
-    SessionConfig,
     ToolSpec,
     Tracing,
     Transcription,
 )
-from realtalk.dialects._common import SEMANTIC_VAD_KEYS, SERVER_VAD_KEYS
 from realtalk.errors import ConfigError, ConfigProblem
 
-__all__ = ["decode_wire_session", "session_from_dict"]
+__all__ = ["session_fields_from_dict", "wire_session_fields"]
 
 
 class _Bad:
@@ -47,16 +52,6 @@ BAD: Final = _Bad()
 
 READ_ONLY = frozenset({"id", "object", "expires_at", "client_secret", "type"})
 
-# Every top-level name realtalk understands -> its SessionConfig field (own names, GA, beta).
-TOP_LEVEL: Mapping[str, str] = {
-    **{name: name for name in SessionConfig.field_names() if name != "extra"},
-    "modalities": "output_modalities",
-    "input_audio_format": "input_format",
-    "output_audio_format": "output_format",
-    "input_audio_noise_reduction": "noise_reduction",
-    "input_audio_transcription": "transcription",
-    "max_response_output_tokens": "max_output_tokens",
-}
 # GA nesting: audio.input.* and audio.output.*
 AUDIO_INPUT: Mapping[str, str] = {
     "format": "input_format",
@@ -226,7 +221,7 @@ _VAD_SPECS: Mapping[str, Mapping[str, Parser]] = {
         "interrupt_response": _bool,
     },
 }
-_VAD_KEYS = {"server_vad": SERVER_VAD_KEYS, "semantic_vad": SEMANTIC_VAD_KEYS}
+_VAD_KEYS = {"server_vad": SERVER_VAD_FIELDS, "semantic_vad": SEMANTIC_VAD_FIELDS}
 
 
 def _turn_detection(r: _Reader, value: Any, path: str) -> Any:
@@ -452,6 +447,18 @@ PARSERS: Mapping[str, Parser] = {
     "extra": _extra,
 }
 
+# Every top-level name realtalk understands -> its SessionConfig field (own names, GA, beta).
+# Own names are the fields PARSERS reads (a test checks that they are SessionConfig's fields).
+TOP_LEVEL: Mapping[str, str] = {
+    **{name: name for name in PARSERS if name != "extra"},
+    "modalities": "output_modalities",
+    "input_audio_format": "input_format",
+    "output_audio_format": "output_format",
+    "input_audio_noise_reduction": "noise_reduction",
+    "input_audio_transcription": "transcription",
+    "max_response_output_tokens": "max_output_tokens",
+}
+
 
 # -- the session -----------------------------------------------------------------------------
 
@@ -462,7 +469,7 @@ def _suggest(key: str, known: list[str]) -> str:
     return hint + _EXTRA_FIX
 
 
-def _read(data: Any, strict: bool) -> SessionConfig:
+def _read(data: Any, strict: bool) -> dict[str, Any]:
     r = _Reader(strict)
     if not isinstance(data, Mapping):
         r.bad("session", data, "must be a mapping of session fields")
@@ -538,11 +545,11 @@ def _read(data: Any, strict: bool) -> SessionConfig:
         raise ConfigError(r.problems)
     if r.extra:
         values["extra"] = {**r.extra, **values.get("extra", {})}
-    return SessionConfig(**values)
+    return values
 
 
-def session_from_dict(data: Mapping[str, Any]) -> SessionConfig:
-    """A ``SessionConfig`` from a mapping in the GA shape, the beta shape or realtalk's names.
+def session_fields_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``SessionConfig`` fields from a mapping in the GA shape, the beta shape or realtalk's names.
 
     Raises :class:`~realtalk.errors.ConfigError` listing every key it cannot map and every value
     of the wrong type, each with its path (as written in ``data``) and a fix.
@@ -550,11 +557,11 @@ def session_from_dict(data: Mapping[str, Any]) -> SessionConfig:
     return _read(data, strict=True)
 
 
-def decode_wire_session(data: Any) -> SessionConfig:
-    """A ``SessionConfig`` from a server's ``session`` object, of either shape. Never raises."""
+def wire_session_fields(data: Any) -> dict[str, Any]:
+    """``SessionConfig`` fields from a server's ``session`` object (either shape). Never raises."""
     if not isinstance(data, Mapping):
-        return SessionConfig(extra={"session": data})
+        return {"extra": {"session": data}}
     try:
         return _read(data, strict=False)
     except ConfigError:  # pragma: no cover - lenient reading records nothing as a problem
-        return SessionConfig(extra=dict(data))
+        return {"extra": dict(data)}

@@ -1,4 +1,11 @@
-"""The checks behind :func:`realtalk.dialects.rules.validate` (the tables live in ``rules``).
+"""Checking a config against a target's capability table: every problem, with its fix.
+
+The tables are data (:mod:`realtalk.dialects.rules`, built from :mod:`realtalk.capabilities`);
+this module is the functions over them. :func:`validate` returns every problem; :func:`check`
+raises one :class:`~realtalk.errors.ConfigError` listing them all; :func:`advise` gives the
+non-blocking remarks. Each problem names the wire path the server would name
+(``session.audio.input.turn_detection.threshold`` on GA, ``session.turn_detection.threshold``
+on the beta shape), the value, the target's rule and the fix. Sources: protocol.md 2-5 and 7.
 
 Pure core: standard library only.
 """
@@ -7,8 +14,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from realtalk.capabilities import (
+    DELAY_MODELS,
+    GA_TRANSCRIPTION_MODELS,
+    KEYWORD_MODELS,
+    NO_PROMPT_MODELS,
+    SEMANTIC_VAD_FIELDS,
+    SERVER_VAD_FIELDS,
+    Range,
+)
 from realtalk.config import (
     AudioFormat,
     FunctionChoice,
@@ -23,30 +39,13 @@ from realtalk.config import (
     Tracing,
     Transcription,
 )
-from realtalk.dialects.rules import (
-    _DELAY_MODELS,
-    _FORCE_HINT,
-    _GA_TRANSCRIBE,
-    _KEYWORD_MODELS,
-    _NO_PROMPT_MODELS,
-    Rule,
-    Rules,
-)
-from realtalk.errors import ConfigProblem
+from realtalk.dialects import Dialect, get_dialect
+from realtalk.dialects.rules import FORCE_HINT, Rule, Rules
+from realtalk.errors import ConfigError, ConfigProblem
 
-if TYPE_CHECKING:
-    from realtalk.dialects import Dialect
+__all__ = ["advise", "check", "turn_detection_dict_problems", "validate"]
 
-_SERVER_VAD_FIELDS = (
-    "threshold",
-    "prefix_padding_ms",
-    "silence_duration_ms",
-    "idle_timeout_ms",
-    "create_response",
-    "interrupt_response",
-)
-_SEMANTIC_VAD_FIELDS = ("eagerness", "create_response", "interrupt_response")
-_VAD_FIELDS = {"server_vad": _SERVER_VAD_FIELDS, "semantic_vad": _SEMANTIC_VAD_FIELDS}
+_VAD_FIELDS = {"server_vad": SERVER_VAD_FIELDS, "semantic_vad": SEMANTIC_VAD_FIELDS}
 
 
 def _is_number(value: object) -> bool:
@@ -58,17 +57,11 @@ def _is_int(value: object) -> bool:
 
 
 def _range_text(rule: Rule) -> str:
-    if rule.low is not None and rule.high is not None:
-        return f"{rule.low:g} to {rule.high:g}"
-    if rule.low is not None:
-        return f"at least {rule.low:g}"
-    if rule.high is not None:
-        return f"at most {rule.high:g}"
-    return "any number"
+    return Range(rule.low, rule.high).text()
 
 
 def _in_range(value: float, rule: Rule) -> bool:
-    return (rule.low is None or value >= rule.low) and (rule.high is None or value <= rule.high)
+    return value in Range(rule.low, rule.high)
 
 
 def turn_detection_dict_problems(data: Mapping[str, Any], path: str) -> list[ConfigProblem]:
@@ -138,7 +131,7 @@ class _Checker:
             fix = "leave it unset for this provider"
         else:
             text = f"{self.rules.name}: {rule.note or 'undocumented'}"
-            fix = f"leave it unset for this provider; {_FORCE_HINT}"
+            fix = f"leave it unset for this provider; {FORCE_HINT}"
         self.add(key, value, text, fix)
         return False
 
@@ -208,7 +201,19 @@ class _Checker:
             )
 
     def f_voice(self, value: Any) -> None:
+        before = len(self.problems)
         self.choice("voice", value)
+        if len(self.problems) > before and self.rules.dialect == "ga":
+            # A GA custom voice is an object, not a name (protocol.md 2.1); the typed field
+            # holds names only, so point at the way to send the object.
+            problem = self.problems[-1]
+            self.problems[-1] = ConfigProblem(
+                problem.path,
+                problem.value,
+                problem.rule,
+                f"{problem.fix}; a custom voice is an object: extra="
+                f"{{'{self.dialect.session_paths['voice']}': {{'id': {value!r}}}}}",
+            )
 
     def f_speed(self, value: Any) -> None:
         self.number("speed", value)
@@ -296,7 +301,7 @@ class _Checker:
             return
         subs = value.set_fields()
         model = subs.get("model")
-        known_model = isinstance(model, str) and model in _GA_TRANSCRIBE
+        known_model = isinstance(model, str) and model in GA_TRANSCRIPTION_MODELS
         for sub, sub_value in subs.items():
             key = f"transcription.{sub}"
             if not self.supported(key, sub_value):
@@ -309,21 +314,21 @@ class _Checker:
                 self.add(key, sub_value, "must be a string")
             if not known_model:
                 continue
-            if sub in ("languages", "keywords") and model not in _KEYWORD_MODELS:
+            if sub in ("languages", "keywords") and model not in KEYWORD_MODELS:
                 self.add(
                     key,
                     sub_value,
-                    f"{sub!r} works with {', '.join(sorted(_KEYWORD_MODELS))} only, not {model!r}",
+                    f"{sub!r} works with {', '.join(sorted(KEYWORD_MODELS))} only, not {model!r}",
                     f"remove {sub!r} or use one of those models",
                 )
-            elif sub == "delay" and model not in _DELAY_MODELS:
+            elif sub == "delay" and model not in DELAY_MODELS:
                 self.add(
                     key,
                     sub_value,
                     f"'delay' works with gpt-realtime-whisper only, not {model!r}",
                     "remove 'delay'",
                 )
-            elif sub == "prompt" and model in _NO_PROMPT_MODELS:
+            elif sub == "prompt" and model in NO_PROMPT_MODELS:
                 self.add(key, sub_value, f"{model!r} does not take a prompt", "remove 'prompt'")
 
     def f_tools(self, value: Any) -> None:
@@ -445,3 +450,36 @@ class _Checker:
                     "forces a function that is not among the session's tools",
                     f"use one of {', '.join(names) or '(no tools)'} or add the tool",
                 )
+
+
+def _checker(config: SessionConfig, rules: Rules, dialect: Dialect | None) -> _Checker:
+    checker = _Checker(rules, dialect or get_dialect(rules.dialect))
+    for name, value in config.set_fields().items():
+        checker.field(name, value)
+    checker.cross_checks(config)
+    return checker
+
+
+def validate(
+    config: SessionConfig, rules: Rules, dialect: Dialect | None = None
+) -> list[ConfigProblem]:
+    """Every problem ``config`` has on the target ``rules`` describes (empty when it is fine).
+
+    ``dialect`` names the wire paths in the problems; by default the one ``rules.dialect`` names.
+    Fields left :data:`~realtalk.config.UNSET` are not checked: the server keeps its own value.
+    """
+    return _checker(config, rules, dialect).problems
+
+
+def advise(
+    config: SessionConfig, rules: Rules, dialect: Dialect | None = None
+) -> list[ConfigProblem]:
+    """Non-blocking remarks: values the target does not document but may well accept."""
+    return _checker(config, rules, dialect).advice
+
+
+def check(config: SessionConfig, rules: Rules, dialect: Dialect | None = None) -> None:
+    """Raise one :class:`ConfigError` listing every problem of ``config`` on this target."""
+    problems = validate(config, rules, dialect)
+    if problems:
+        raise ConfigError(problems, target=rules.name)
