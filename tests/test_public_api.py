@@ -58,3 +58,13 @@ def test_every_module_all_is_sorted_and_exists() -> None:
         assert list(names) == ruff_order(list(names)), f"{info.name}.__all__ is not sorted"
         for name in names:
             assert hasattr(module, name), f"{info.name}.__all__ names missing {name}"
+
+
+def test_reconnect_names_are_public() -> None:
+    from realtalk import events, testing
+
+    assert realtalk.Reconnect is importlib.import_module("realtalk.reconnect").Reconnect
+    assert {"Reconnecting", "Reconnected"} <= set(events.__all__)
+    for name in ("Reconnecting", "Reconnected"):
+        assert getattr(events, name) in events.Event.__args__  # type: ignore[attr-defined]
+    assert {"FaultProxy", "FaultRecord", "ScheduledFault"} <= set(testing.__all__)

@@ -21,6 +21,7 @@ from realtalk.items import (
 )
 from realtalk.reconnect import (
     MAX_ITEM_ID,
+    Outbox,
     Reconnect,
     UserAudio,
     classify_close,
@@ -246,3 +247,21 @@ def test_user_audio_log_budget_drops_the_oldest() -> None:
     assert log.kept_bytes == 800
     with pytest.raises(ValueError, match="positive"):
         UserAudio(0, 10)
+
+
+def test_outbox_keeps_what_the_server_has_not_shown_back() -> None:
+    box = Outbox()
+    hello = CreateItem(MessageItem("user", (InputText("hello"),)))
+    output = CreateItem(FunctionCallOutputItem("call_1", "42"))
+    again = CreateItem(MessageItem("user", (InputText("hello"),)))
+    for command in (hello, output, again):
+        box.sent(command)
+    # The server's copy has an id and a status, and may be a different object.
+    box.seen(MessageItem("user", (InputText("hello"),), id="item_9", status="completed"))
+    box.seen(MessageItem("assistant", (OutputText("hello"),), id="item_10"))  # not ours
+    assert box.unconfirmed() == [output, again]
+    box.seen(FunctionCallOutputItem("call_1", "42", id="item_11"))
+    assert box.unconfirmed() == [again]
+    assert len(box) == 1
+    box.clear()
+    assert box.unconfirmed() == []

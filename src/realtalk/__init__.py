@@ -40,6 +40,7 @@ from realtalk.errors import (
     TransportError,
     WebhookError,
 )
+from realtalk.reconnect import Reconnect
 
 __version__ = "0.1.0"
 
@@ -108,6 +109,7 @@ __all__ = [
     "ProtocolError",
     "RealtalkError",
     "Reasoning",
+    "Reconnect",
     "RemoteProtocolError",
     "RetentionRatio",
     "Runner",

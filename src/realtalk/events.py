@@ -59,6 +59,8 @@ __all__ = [
     "ProtocolViolation",
     "RateLimitsUpdated",
     "RawMessage",
+    "Reconnected",
+    "Reconnecting",
     "ResponseCreated",
     "ResponseDone",
     "RuntimeEvent",
@@ -656,6 +658,30 @@ class SessionError:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconnecting:
+    """The connection was lost (or is being recycled before the provider's cap) and a new one
+    is being opened. ``attempt`` counts from 1; ``delay`` is the wait before this attempt."""
+
+    attempt: int
+    reason: str
+    delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    """A new connection carries the conversation on. ``replayed``: history items rebuilt on the
+    new server session; ``lost``: what could not be (each "what: why"); ``resent``: commands
+    the old connection never confirmed, sent again; ``recycled``: a planned move before the
+    provider's session cap rather than a failure."""
+
+    replayed: int
+    lost: tuple[str, ...] = ()
+    session_id: str | None = None
+    resent: int = 0
+    recycled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Warning:
     """Something was kept back or adjusted instead of failing (e.g. a voice change after audio)."""
 
@@ -700,6 +726,8 @@ RuntimeEvent: TypeAlias = (
     | GuardrailTripped
     | Interrupted
     | SessionError
+    | Reconnecting
+    | Reconnected
     | Warning
     | HistoryUpdated
     | TurnMetrics

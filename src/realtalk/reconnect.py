@@ -42,6 +42,7 @@ __all__ = [
     "MAX_REPLAY_AUDIO_BYTES",
     "SESSION_CAPS",
     "Lost",
+    "Outbox",
     "Reconnect",
     "ReplayPlan",
     "ReplayStep",
@@ -453,3 +454,46 @@ class UserAudio:
     @property
     def kept_bytes(self) -> int:
         return self._kept
+
+
+class Outbox:
+    """Items the client created that the server has not shown back yet.
+
+    :meth:`sent` for each ``CreateItem`` written to the connection, :meth:`seen` for each item
+    the server reports (``conversation.item.added`` / ``done``). What is still here when the
+    connection drops was never confirmed and is re-sent after the restore. A tool output is
+    matched by its ``call_id``, a message by its role and text, anything else by equality
+    (ids and status aside, since the server assigns them).
+    """
+
+    def __init__(self) -> None:
+        self._waiting: list[CreateItem] = []
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def sent(self, command: CreateItem) -> None:
+        self._waiting.append(command)
+
+    def seen(self, item: Item) -> None:
+        key = _identity(item)
+        for index, command in enumerate(self._waiting):
+            if _identity(command.item) == key:
+                del self._waiting[index]
+                return
+
+    def unconfirmed(self) -> list[CreateItem]:
+        return list(self._waiting)
+
+    def clear(self) -> None:
+        self._waiting.clear()
+
+
+def _identity(item: Item) -> object:
+    if isinstance(item, FunctionCallOutputItem):
+        return ("output", item.call_id)
+    if isinstance(item, MessageItem):
+        return ("message", item.role, item.text)
+    if isinstance(item, FunctionCallItem):
+        return ("call", item.call_id, item.name)
+    return ("other", item.type, repr(sorted(item.payload)))
