@@ -265,3 +265,23 @@ def test_outbox_keeps_what_the_server_has_not_shown_back() -> None:
     assert len(box) == 1
     box.clear()
     assert box.unconfirmed() == []
+
+
+def test_user_audio_log_gives_back_the_turn_under_way() -> None:
+    manual = UserAudio(bytes_per_ms=48, budget=10**6)
+    manual.appended(b"a" * 96)
+    assert manual.pending_turn() == b"a" * 96  # sent, not committed yet
+    manual.committed("item_1")
+    assert manual.pending_turn() == b""
+    vad = UserAudio(bytes_per_ms=48, budget=10**6, lead_ms=1000)
+    vad.speech_started(0)
+    vad.appended(b"s" * 480)
+    vad.speech_stopped(10)
+    vad.committed("item_a")
+    vad.appended(b"_" * 480)
+    assert vad.pending_turn() == b""  # silence between turns is not a turn
+    vad.appended(b"t" * 480)
+    vad.speech_started(20)
+    assert vad.pending_turn() == b"t" * 480
+    vad.speech_stopped(25)  # stopped, commit not seen yet: the turn up to its end
+    assert vad.pending_turn() == b"t" * 240

@@ -25,7 +25,8 @@ Faults (what the peers see is what a real network does to them):
 ``"stall"``
     Nothing more is forwarded in either direction and the sockets stay open: a black hole,
     like a dead NAT entry. It lasts until :meth:`FaultProxy.resume`, a cut, or ``duration``
-    seconds; then the held bytes flow on in order.
+    seconds; then the held bytes flow on in order. A peer that gives up on a stalled connection
+    (closes its end) gets it dropped: the other peer sees a reset.
 
 Triggers for :meth:`FaultProxy.schedule` (exactly one):
 
@@ -122,7 +123,6 @@ class ScheduledFault:
         self._fired = asyncio.get_running_loop().create_future()
         self._counted: dict[int, int] = {}  # connection id -> bytes seen since scheduling
         self._cancelled = False
-        self._claimed = False  # a connection's stream has reached the trigger
 
     def __repr__(self) -> str:
         trigger = (
@@ -132,15 +132,7 @@ class ScheduledFault:
             if self.after_bytes is not None
             else "on_message=..."
         )
-        state = (
-            "fired"
-            if self.fired
-            else "cancelled"
-            if self._cancelled
-            else "claimed"
-            if self._claimed
-            else "pending"
-        )
+        state = "fired" if self.fired else "cancelled" if self._cancelled else "pending"
         return f"ScheduledFault({self.kind!r}, {trigger}, {self.direction}, {state})"
 
     @property
@@ -149,7 +141,7 @@ class ScheduledFault:
 
     @property
     def pending(self) -> bool:
-        return not self.fired and not self._cancelled and not self._claimed
+        return not self.fired and not self._cancelled
 
     def cancel(self) -> None:
         """Forget the fault if it has not fired yet."""
@@ -236,13 +228,13 @@ class _MessageTap:
                 opcode, parts = None, []
 
 
-class _Marker:
-    """A fault queued behind the bytes that must reach the peer before it."""
+@dataclass(slots=True)
+class _Chunk:
+    """Bytes read from one side, with the messages that end in them."""
 
-    def __init__(self, kind: FaultKind, fault: ScheduledFault, message: str | None) -> None:
-        self.kind: FaultKind = kind
-        self.fault = fault
-        self.message = message
+    data: bytes
+    start: int  # stream offset of data[0]
+    messages: list[_Message]
 
 
 _EOF = object()
@@ -275,48 +267,49 @@ class _Pipe:
         while True:
             data = await self.reader.read(_CHUNK)
             if not data:
+                if self.link.stalled:
+                    # A peer gave up on a black hole: nothing can reach it any more, so the
+                    # connection is dropped.
+                    self.link._close("rst")
+                    return
                 await self.queue.put((0.0, _EOF))
                 return
-            for piece in self._split(data, proxy._pending(self.direction)):
-                due = loop.time() + proxy._delays[self.direction]
-                self._last_due = max(due, self._last_due)
-                await self.queue.put((self._last_due, piece))
+            chunk = _Chunk(data, self.offset, self.tap.feed(data))
+            self.offset += len(data)
+            self.messages += len(chunk.messages)
+            due = loop.time() + proxy._delays[self.direction]
+            self._last_due = max(due, self._last_due)
+            await self.queue.put((self._last_due, chunk))
 
-    def _split(self, data: bytes, faults: list[ScheduledFault]) -> list[object]:
-        """The chunk as pieces to forward, with a marker where a fault's trigger falls."""
-        start = self.offset
-        self.offset += len(data)
-        messages = self.tap.feed(data)
-        self.messages += len(messages)
-        hits: list[tuple[int, _Marker]] = []
+    def _next_hit(
+        self, chunk: _Chunk, pos: int, first: int
+    ) -> tuple[int, ScheduledFault, str | None, int] | None:
+        """The first trigger in ``chunk`` at or after byte ``pos`` (messages from index
+        ``first`` on not yet judged): (where, fault, message, next message index). Triggers
+        are judged when the bytes are about to reach the peer, never earlier."""
+        faults = self.link.proxy._pending(self.direction)
+        best: tuple[int, ScheduledFault, str | None] | None = None
         for fault in faults:
             if fault.after_bytes is not None:
-                seen = fault._counted.get(self.link.id, 0)
-                if seen + len(data) >= fault.after_bytes:
-                    hits.append(
-                        (start + fault.after_bytes - seen, _Marker(fault.kind, fault, None))
-                    )
-                else:
-                    fault._counted[self.link.id] = seen + len(data)
-            elif fault.on_message is not None:
-                for message in messages:
-                    if fault.on_message(message.text):
-                        at = max(message.start, start)
-                        hits.append((at, _Marker(fault.kind, fault, message.text)))
-                        break
-        if not hits:
-            return [data]
-        at, marker = min(hits, key=lambda hit: hit[0])
-        # Claimed now, so a fault fires on one connection only even if two race.
-        marker.fault._claimed = True
-        cut = at - start
-        pieces: list[object] = []
-        if cut > 0:
-            pieces.append(data[:cut])
-        pieces.append(marker)
-        if cut < len(data):
-            pieces.append(data[cut:])
-        return pieces
+                left = fault.after_bytes - fault._counted.get(self.link.id, 0)
+                at = pos + max(left, 0)
+                if at <= len(chunk.data) and (best is None or at < best[0]):
+                    best = (at, fault, None)
+        watchers = [f for f in faults if f.on_message is not None]
+        index = first
+        while watchers and index < len(chunk.messages):
+            message = chunk.messages[index]
+            at = max(message.start - chunk.start, pos)
+            if best is not None and at >= best[0]:
+                break
+            index += 1
+            for fault in watchers:
+                assert fault.on_message is not None
+                if fault.on_message(message.text):
+                    return at, fault, message.text, index
+        if best is None:
+            return None
+        return best[0], best[1], best[2], index
 
     async def write_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -331,15 +324,28 @@ class _Pipe:
                 if self.writer.can_write_eof():
                     self.writer.write_eof()
                 return
-            if isinstance(piece, _Marker):
-                await self.writer.drain()
-                self.link._apply(piece.kind, piece.fault, piece.message)
+            assert isinstance(piece, _Chunk)
+            pos, first = 0, 0
+            while True:
+                hit = self._next_hit(piece, pos, first)
+                end = len(piece.data) if hit is None else hit[0]
+                if end > pos:
+                    await self._forward(piece.data[pos:end])
+                pos = end
+                if hit is None:
+                    break
+                _, fault, message, first = hit
+                self.link._apply(fault.kind, fault, message)
                 if self.link.closed.is_set():
                     return  # cut: nothing after the trigger is forwarded
-                continue
-            assert isinstance(piece, bytes)
-            self.writer.write(piece)
-            await self.writer.drain()
+                await self.link._flowing.wait()  # a stall holds the rest
+
+    async def _forward(self, data: bytes) -> None:
+        for fault in self.link.proxy._pending(self.direction):
+            if fault.after_bytes is not None:
+                fault._counted[self.link.id] = fault._counted.get(self.link.id, 0) + len(data)
+        self.writer.write(data)
+        await self.writer.drain()
 
 
 class ProxiedConnection:
@@ -403,8 +409,8 @@ class ProxiedConnection:
         message: str | None,
         duration: float | None = None,
     ) -> None:
-        if self.closed.is_set():
-            return
+        if self.closed.is_set() or (fault is not None and not fault.pending):
+            return  # gone, or the fault fired on another connection a moment ago
         loop = asyncio.get_running_loop()
         record = FaultRecord(kind, self.id, loop.time(), message)
         self.proxy.faults.append(record)

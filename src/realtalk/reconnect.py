@@ -444,6 +444,17 @@ class UserAudio:
             _, old = self._items.popitem(last=False)
             self._kept -= len(old)
 
+    def pending_turn(self) -> bytes:
+        """The audio of a user turn sent but not committed: from the speech start under server
+        VAD (nothing when nobody is speaking), everything since the last commit otherwise."""
+        if self._vad:
+            if self._start is None:
+                return b""
+            begin = max(0, self._start - self._pending_start)
+            end = len(self._pending) if self._end is None else self._end - self._pending_start
+            return bytes(self._pending[begin:end])
+        return bytes(self._pending)
+
     def get(self, item_id: str) -> bytes | None:
         return self._items.get(item_id)
 
