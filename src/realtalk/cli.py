@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from realtalk.errors import ConfigError
 
@@ -200,6 +201,62 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_replay(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "replay",
+        help="send a recording's client side again and compare what the server says",
+        description="Replay the client messages of a recording, each once the server is where "
+        "it was, against a server scripted from the recording (default) or the local server "
+        "(--against local, deterministic engines and --scenario). Exit 0 when the server's "
+        "event types are the recorded ones, 1 when they differ.",
+    )
+    parser.add_argument("recording", help="a recording folder, or a folder of them (newest)")
+    parser.add_argument("--against", choices=["recording", "local"], default="recording")
+    parser.add_argument(
+        "--scenario", default=None, help="scripted-brain scenario for --against local"
+    )
+    parser.add_argument(
+        "--flavor",
+        choices=["openai", "azure", "azure-preview"],
+        default=None,
+        help="local server route (default: from the recording's wire shape)",
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="1 keeps the recorded pauses, 0 sends at once"
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per step")
+    parser.set_defaults(handler=_cmd_replay)
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from realtalk import recording, testing
+    from realtalk.replay import replay
+
+    try:
+        rec = recording.load(args.recording)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"realtalk replay: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    server: object = "recording"
+    if args.against == "local":
+        beta = rec.header.get("dialect") == "beta"
+        flavor: Any = args.flavor or ("azure-preview" if beta else "openai")
+        server = testing.local(args.scenario, flavor=flavor, realtime_pacing=args.speed > 0)
+    result = asyncio.run(replay(rec, server=server, speed=args.speed, timeout=args.timeout))
+    print(f"replayed {rec.path} against {args.against}: {len(result.replayed)} server messages")
+    if result.same_types:
+        print("same sequence of event types as recorded")
+        return EXIT_OK
+    if args.against == "local" and result.same_events:
+        # A live server's independent streams (transcription, truncation) may interleave anew.
+        print(f"same events as recorded, in another interleaving ({result.diff()})")
+        return EXIT_OK
+    print(f"the event types differ: {result.diff()}")
+    return 1
+
+
 # -- entry point -----------------------------------------------------------------------------
 
 
@@ -217,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(subparsers)
     _add_talk(subparsers)
     _add_report(subparsers)
+    _add_replay(subparsers)
     return parser
 
 

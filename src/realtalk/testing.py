@@ -178,3 +178,21 @@ async def run_turn(
                 turn.tool_errors[name] = error
     turn.audio = b"".join(audio_parts)
     return turn
+
+
+async def replay(
+    recording: Any, *, server: Any = "recording", speed: float = 0.0, timeout: float = 10.0
+) -> Any:
+    """Run a recording's client side again (see :mod:`realtalk.replay`); a
+    :class:`~realtalk.replay.ReplayResult`. A bug report becomes a test::
+
+        result = await testing.replay("bug-recording/")            # scripted from the recording
+        result = await testing.replay("bug-recording/", server=testing.local(scenario))
+        assert result.same_types, result.diff()
+
+    ``speed=0`` (the default here) sends each client message as soon as the server is where it
+    was in the recording, ignoring the recorded pauses.
+    """
+    from realtalk.replay import replay as run
+
+    return await run(recording, server=server, speed=speed, timeout=timeout)
