@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 import subprocess
 import sys
 
 import pytest
 from websockets.asyncio.client import connect
 
+from realtalk.errors import ConfigError
 from realtalk.server import serve
 from tests.server.harness import tone_engines
 
@@ -33,13 +35,29 @@ def test_no_auth_off_loopback_is_refused_with_one_clear_line() -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_port_in_use_is_one_clear_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*SERVE, "--port", str(port), *TONE], capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("realtalk serve: error: port: cannot listen there")
+    assert f"127.0.0.1:{port}" in lines[0]
+    assert "pick another port" in lines[0]
+
+
 async def test_a_key_protected_server_on_a_non_loopback_address_warns(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # 192.0.2.1 is TEST-NET-1: never this machine's, so the bind fails and nothing listens
     # off loopback; the warning comes before the bind.
     caplog.set_level(logging.WARNING, "realtalk.server")
-    with pytest.raises(OSError, match="address"):
+    with pytest.raises(ConfigError, match="cannot listen there"):
         async with serve(engines=tone_engines(), host="192.0.2.1", api_key="sk-warn"):
             pass
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]

@@ -11,6 +11,7 @@ off the loop and keeps time.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import secrets
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from realtalk.errors import ConfigError, ConfigProblem
 from realtalk.server.core.config import ServerConfig, is_loopback
 from realtalk.server.core.secrets import ClientSecretStore
 from realtalk.server.core.work import TurnTimings
@@ -128,6 +130,26 @@ def build_app(server: RealtimeServer, routes: Iterable[Route] = ROUTES) -> web.A
     return app
 
 
+def _cannot_listen(config: ServerConfig, exc: OSError) -> ConfigError:
+    where = "host" if exc.errno == errno.EADDRNOTAVAIL else "port"
+    fix = (
+        "use an address of this machine (127.0.0.1 for local use)"
+        if where == "host"
+        else "pick another port, or 0 for a free one"
+    )
+    return ConfigError(
+        [
+            ConfigProblem(
+                where,
+                f"{config.host}:{config.port}",
+                f"cannot listen there ({exc.strerror or exc})",
+                fix,
+            )
+        ],
+        target="realtalk serve",
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ServerHandle:
     """A running server: where it listens and the key to use (None when auth is off)."""
@@ -202,7 +224,10 @@ async def serve(
         await runner.setup()
         try:
             site = web.TCPSite(runner, config.host, config.port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as exc:
+                raise _cannot_listen(config, exc) from None
             port = int(runner.addresses[0][1])
             yield ServerHandle(
                 host=config.host,

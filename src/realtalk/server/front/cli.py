@@ -109,18 +109,18 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Run until interrupted; the exit code for the CLI (2: the options were refused)."""
+    """Run until interrupted; the exit code for the CLI (2: the options were refused, e.g.
+    ``--no-auth`` off loopback or a port already taken)."""
     try:
         config = config_from_args(args)
+        _setup_logging(args.verbose)
+        # serve() warns (one log line) when a key-protected server binds a non-loopback address.
+        asyncio.run(_run_forever(args, config))
     except ConfigError as exc:
         # One clear line, no traceback: the options are wrong, not the program.
         reasons = "; ".join(str(problem) for problem in exc.problems)
         print(f"realtalk serve: error: {reasons}", file=sys.stderr)
         return 2
-    _setup_logging(args.verbose)
-    # serve() warns (one log line) when a key-protected server binds a non-loopback address.
-    try:
-        asyncio.run(_run_forever(args, config))
     except KeyboardInterrupt:
         return 0
     return 0
