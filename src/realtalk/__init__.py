@@ -87,6 +87,11 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'realtalk' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    # The API (and the lazily loaded sub-modules), not the helpers this file imports.
+    return sorted({*__all__, *_LAZY_MODULES})
+
+
 __all__ = [
     "UNSET",
     "Agent",

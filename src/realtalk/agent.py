@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from realtalk._namespace import public_dir
 from realtalk.config import UNSET, SessionConfig, ToolSpec
 from realtalk.errors import ConfigError, ConfigProblem
 
@@ -149,3 +150,6 @@ class Agent:
             if handoff_tool_name(other.name) == tool_name:
                 return other
         return None
+
+
+__dir__ = public_dir(__all__)

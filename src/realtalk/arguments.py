@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, get_args
 
+from realtalk._namespace import public_dir
 from realtalk.config import SessionConfig
 from realtalk.errors import NO_VALUE, ConfigError, ConfigProblem
 
@@ -198,3 +199,6 @@ def check_optional_text(value: object, where: str) -> None:
 def check_callable(value: object, where: str) -> None:
     if value is not None and not callable(value):
         raise TypeError(f"{where} takes a function, not {_kind(value)} {value!r}")
+
+
+__dir__ = public_dir(__all__)

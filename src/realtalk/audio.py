@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import soxr
 
+from realtalk._namespace import public_dir
 from realtalk.config import AudioFormat
 
 __all__ = [
@@ -526,3 +527,6 @@ def _from_wav(data: bytes, rate: object, format: object) -> tuple[bytes, AudioFo
             wav_rate,
         )
     return pcm, AudioFormat.pcm16(wav_rate)
+
+
+__dir__ = public_dir(__all__)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
+from realtalk._namespace import public_dir
 from realtalk._reprs import install as _install_short_reprs
 from realtalk.config import SessionConfig
 from realtalk.items import Content, ErrorInfo, Item, RateLimit, Response, Usage
@@ -44,6 +45,7 @@ __all__ = [
     "InputTranscriptDelta",
     "InputTranscriptFailed",
     "InputTranscriptSegment",
+    "InterruptCause",
     "Interrupted",
     "ItemAdded",
     "ItemDeleted",
@@ -70,6 +72,7 @@ __all__ = [
     "SessionIdle",
     "SessionReady",
     "SessionUpdated",
+    "SessionWarning",
     "SpeechStarted",
     "SpeechStopped",
     "TextDelta",
@@ -80,7 +83,6 @@ __all__ = [
     "TranscriptionSessionUpdated",
     "TurnMetrics",
     "UnknownEvent",
-    "Warning",
 ]
 
 
@@ -637,14 +639,37 @@ class GuardrailTripped:
     info: Any = None
 
 
+InterruptCause: TypeAlias = Literal["client", "barge-in", "guardrail"]
+"""Who interrupted: the app (``session.interrupt()``), the user speaking (server-VAD barge-in),
+or an output guardrail."""
+
+
 @dataclass(frozen=True, slots=True)
 class Interrupted:
-    """The assistant was interrupted (by ``session.interrupt()``, barge-in or a guardrail)."""
+    """The assistant was interrupted (by ``session.interrupt()``, barge-in or a guardrail).
+
+    ``reason`` is ``"client"`` (or the label given to ``session.interrupt(reason=...)``),
+    ``"barge-in"``, or ``"guardrail:<name>"``; :attr:`cause` is the same as a closed set.
+    """
 
     response_id: str | None
     item_id: str | None
     audio_end_ms: int | None
     reason: str
+
+    @property
+    def cause(self) -> InterruptCause:
+        """``"client"``, ``"barge-in"`` or ``"guardrail"``."""
+        if self.reason == "barge-in":
+            return "barge-in"
+        if self.reason.startswith("guardrail:"):
+            return "guardrail"
+        return "client"
+
+    @property
+    def guardrail(self) -> str | None:
+        """The name of the guardrail that tripped, when :attr:`cause` is ``"guardrail"``."""
+        return self.reason.partition(":")[2] if self.cause == "guardrail" else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -682,8 +707,12 @@ class Reconnected:
 
 
 @dataclass(frozen=True, slots=True)
-class Warning:
-    """Something was kept back or adjusted instead of failing (e.g. a voice change after audio)."""
+class SessionWarning:
+    """Something was kept back or adjusted instead of failing (e.g. a voice change after audio).
+
+    Called ``Warning`` before (the name shadowed Python's builtin): ``realtalk.events.Warning``
+    still works as an alias, outside ``__all__``.
+    """
 
     message: str
     field: str | None = None
@@ -711,7 +740,7 @@ class TurnMetrics:
 class RawMessage:
     """The raw tap: one wire message, for debugging. ``direction`` is "in" or "out"."""
 
-    direction: str
+    direction: Literal["in", "out"]
     text: str
 
 
@@ -728,7 +757,7 @@ RuntimeEvent: TypeAlias = (
     | SessionError
     | Reconnecting
     | Reconnected
-    | Warning
+    | SessionWarning
     | HistoryUpdated
     | TurnMetrics
     | RawMessage
@@ -739,3 +768,12 @@ Event: TypeAlias = ServerEvent | RuntimeEvent
 
 # Short reprs: audio as its duration, long text cut (a finished turn printed ~500 kB before).
 _install_short_reprs(globals()[_name] for _name in __all__)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Warning":  # the old name of SessionWarning, kept for existing code
+        return SessionWarning
+    raise AttributeError(f"module 'realtalk.events' has no attribute {name!r}")
+
+
+__dir__ = public_dir(__all__)

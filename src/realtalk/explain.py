@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from realtalk._namespace import public_dir
 from realtalk.config import (
     UNSET,
     AudioFormat,
@@ -548,3 +549,6 @@ def render_json(explained: Report) -> dict[str, Any]:
         ],
         "ok": explained.ok,
     }
+
+
+__dir__ = public_dir(__all__)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
+from realtalk._namespace import public_dir
 from realtalk._reprs import install as _install_short_reprs
 
 __all__ = [
@@ -170,3 +171,6 @@ class RateLimit:
 
 # Short reprs: audio as its duration, long text cut.
 _install_short_reprs(globals()[_name] for _name in __all__)
+
+
+__dir__ = public_dir(__all__)

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from realtalk._namespace import public_dir
 from realtalk.arguments import check_callable, check_optional_text
 from realtalk.commands import ClientCommand, UpdateSession
 from realtalk.config import SessionConfig
@@ -1037,3 +1038,6 @@ class Local(Provider):
             f"{base}/openai/realtimeapi/sessions?api-version=2025-04-01-preview",
             f"{base}/v1/realtimertc?model={quote(self.model)}",
         )
+
+
+__dir__ = public_dir(__all__)

@@ -25,6 +25,8 @@ from base64 import b64encode
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
+from realtalk._namespace import public_dir
+
 __all__ = [
     "LOGGER_NAMES",
     "REDACTED",
@@ -210,3 +212,6 @@ def install_log_redaction(names: Iterable[str] = LOGGER_NAMES) -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
+
+
+__dir__ = public_dir(__all__)

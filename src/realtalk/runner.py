@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from realtalk._namespace import public_dir
 from realtalk.agent import Agent
 from realtalk.config import SessionConfig
 from realtalk.session import Session, SessionOptions, merge_layers
@@ -203,3 +204,6 @@ class Runner:
         finally:
             if closer is not None:
                 await closer()
+
+
+__dir__ = public_dir(__all__)

@@ -83,12 +83,12 @@ from realtalk.events import (
     SessionIdle,
     SessionReady,
     SessionUpdated,
+    SessionWarning,
     SpeechStarted,
     SpeechStopped,
     TextDelta,
     TextDone,
     TurnMetrics,
-    Warning,
 )
 from realtalk.guardrails import GuardrailFailed, GuardrailOutcome, GuardrailRunner, OutputGuardrail
 from realtalk.items import ErrorInfo, FunctionCallItem, InputText, Item, MessageItem
@@ -100,6 +100,7 @@ from realtalk.tool_calls import ToolCalls
 from realtalk.transports import Transport
 
 if TYPE_CHECKING:
+    from realtalk.conversation import Conversation
     from realtalk.providers import Provider
 
 __all__ = ["Overflow", "Session", "SessionOptions", "merge_layers"]
@@ -233,7 +234,7 @@ class Session:
         return items
 
     @property
-    def conversation(self) -> Any:
+    def conversation(self) -> Conversation:
         """The :class:`~realtalk.conversation.Conversation`: entries with transcripts."""
         return self._proto.conversation
 
@@ -312,7 +313,7 @@ class Session:
         try:
             await self._sync_config(raise_errors=False)
         except TimeoutError:
-            await self._emit(Warning("the server did not confirm the session configuration"))
+            await self._emit(SessionWarning("the server did not confirm the session configuration"))
         await self._emit(SessionReady(self._proto.confirmed or created.config, self.session_id))
 
     async def close(self) -> None:
@@ -373,7 +374,7 @@ class Session:
 
         def warn(message: str) -> None:
             if not self._closed:
-                self._spawn(self._emit(Warning(message)), "realtalk-recording-warning")
+                self._spawn(self._emit(SessionWarning(message)), "realtalk-recording-warning")
 
         def on_error(message: str) -> None:  # on the writer thread: not silent, not fatal
             with contextlib.suppress(RuntimeError):  # the loop may be gone already
@@ -551,7 +552,7 @@ class Session:
         if not has_audio:
             return update
         await self._emit(
-            Warning(
+            SessionWarning(
                 f"voice {update.voice!r} kept back: the server cannot change the voice once the "
                 "assistant has spoken in this conversation",
                 field="voice",
@@ -629,12 +630,12 @@ class Session:
 
     # -- tools --------------------------------------------------------------------------------
 
-    async def approve(self, call_id: str) -> None:
-        """Let a tool call that needs approval run."""
+    def approve(self, call_id: str) -> None:
+        """Let a tool call that needs approval run (a plain method: nothing to await)."""
         self._tools.resolve_approval(call_id, True, None)
 
-    async def reject(self, call_id: str, reason: str | None = None) -> None:
-        """Refuse a tool call; the model is told it was rejected (and why)."""
+    def reject(self, call_id: str, reason: str | None = None) -> None:
+        """Refuse a tool call; the model is told it was rejected (and why). A plain method."""
         self._tools.resolve_approval(call_id, False, reason)
 
     # -- the reader ---------------------------------------------------------------------------

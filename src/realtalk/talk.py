@@ -68,7 +68,7 @@ async def _printer(session: rt.Session, speaker: Any, idle: asyncio.Event) -> No
                 sys.stdout.write(f"you (heard): {text}\n")
             case ev.SessionError(message=message):
                 sys.stdout.write(f"[error] {message}\n")
-            case ev.Warning(message=message):
+            case ev.SessionWarning(message=message):
                 sys.stdout.write(f"[warning] {message}\n")
             case ev.SessionIdle():
                 idle.set()

@@ -174,7 +174,7 @@ async def test_approval() -> None:
         ]
         assert approval.name == "refund"
         assert not session.idle
-        await session.approve(approval.call_id)
+        session.approve(approval.call_id)
         events = await testing.collect(session, ev.SessionIdle)
         done = [e for e in events if isinstance(e, ev.AudioTranscriptDone)]
         assert done[-1].transcript == "refunded 5"
@@ -185,7 +185,7 @@ async def test_approval() -> None:
             for e in await testing.collect(session, ev.ApprovalRequired)
             if isinstance(e, ev.ApprovalRequired)
         )
-        await session.reject(approval.call_id, "not allowed")
+        session.reject(approval.call_id, "not allowed")
         events = await testing.collect(session, ev.SessionIdle)
         failed = [e for e in events if isinstance(e, ev.ToolCallFailed)]
         assert "not allowed" in failed[0].error
