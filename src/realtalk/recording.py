@@ -65,6 +65,7 @@ __all__ = [
     "client_recorder",
     "find",
     "load",
+    "server_recorder",
     "to_json",
 ]
 
@@ -497,3 +498,20 @@ def client_recorder(
         limit_bytes=options.record_limit_bytes,
         on_error=on_error,
     )
+
+
+def server_recorder(config: Any, route: Any) -> Recorder:
+    """The recorder of one local-server session (``realtalk serve --record DIR``). The
+    server's API keys are scrubbed wherever they would appear."""
+    header = {
+        "provider": {"name": "realtalk local server"},
+        "dialect": route.dialect,
+        "flavor": route.flavor,
+        "url": route.path,
+        "model": route.model,
+        "session_type": route.session_type,
+    }
+    options: dict[str, Any] = {"secrets": tuple(config.api_keys)}
+    if config.record_limit_bytes is not None:
+        options["limit_bytes"] = config.record_limit_bytes
+    return Recorder.create(config.record, "server", header, **options)

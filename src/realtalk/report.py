@@ -258,7 +258,7 @@ class _Builder:
                 self.confirmed = msg.get("session")
                 if isinstance(event, SessionCreated):
                     self.sessions += 1
-                    if self.sessions > 1:
+                    if self.sessions > 1 and not any(m["kind"] == "reconnect" for m in self.marks):
                         self.mark(at, "reconnect", "new session (reconnected)")
                 created = isinstance(event, SessionCreated)
                 return {"text": "session created" if created else "session updated"}
@@ -430,6 +430,16 @@ class _Builder:
             return {
                 "text": f"metrics: first audio {_num(event.get('first_audio_ms'))} ms, "
                 f"done {_num(event.get('done_ms'))} ms"
+            }
+        if kind == "Reconnecting":
+            self.mark(at, "reconnect", f"reconnecting ({event.get('reason')})")
+            return {"text": f"reconnecting, attempt {event.get('attempt')}: {event.get('reason')}"}
+        if kind == "Reconnected":
+            self.mark(at, "reconnect", "reconnected")
+            lost = event.get("lost") or []
+            return {
+                "text": f"reconnected: {event.get('replayed')} items replayed"
+                + (f", lost: {'; '.join(map(str, lost))}" if lost else "")
             }
         if kind == "Warning":
             return {"text": f"warning: {event.get('message')}"}

@@ -65,6 +65,12 @@ class ServerConfig:
     default_instructions: str = "You are a helpful, witty, and friendly assistant."
     rate_limit_requests: int = 10_000
     rate_limit_tokens: int = 1_000_000
+    # --- observing -------------------------------------------------------------------------
+    record: str | None = None
+    """Record every session into a new folder under this directory (``serve --record DIR``;
+    the format is :mod:`realtalk.recording`'s, read by ``realtalk report`` and ``replay``)."""
+    record_limit_bytes: int | None = None
+    """A recording's size cap; None: the recorder's default (512 MiB)."""
 
     def __post_init__(self) -> None:
         if self.no_auth and not is_loopback(self.host):

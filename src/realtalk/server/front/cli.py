@@ -52,7 +52,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "-v",
         "--verbose",
         action="store_true",
-        help="log one line per connection (route, dialect, session id, close code)",
+        help="log one line per connection (route, dialect, session id, close code) and one "
+        "per turn (response, status, latency stages)",
+    )
+    parser.add_argument(
+        "--record",
+        metavar="DIR",
+        default=None,
+        help="record every session (wire events both ways, audio) into a folder under DIR; "
+        "look at one with `realtalk report`",
     )
 
 
@@ -72,6 +80,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         idle_timeout_s=args.idle_timeout,
         realtime_pacing=args.realtime_pacing,
         max_session_s=args.max_session_minutes * 60,
+        record=args.record,
     )
 
 

@@ -132,6 +132,7 @@ class Connection:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._closing = False
         self._pending_pumps: set[asyncio.Task[None]] = set()
+        self.recorder: Any = None
 
     def now(self) -> float:
         return self.loop.time() * 1000.0
@@ -140,6 +141,10 @@ class Connection:
         started = time.monotonic()
         self.server.connections.add(self)
         self.server.sessions_started += 1
+        if self.server.config.record is not None:
+            from realtalk.recording import server_recorder
+
+            self.recorder = server_recorder(self.server.config, self.route)
         try:
             self.session.start(self.now())
             await self._pump()
@@ -156,6 +161,10 @@ class Connection:
         finally:
             self.server.connections.discard(self)
             self._log_end(time.monotonic() - started)
+            if self.recorder is not None:
+                self.recorder.update_header(session_id=self._session_id())
+                self.recorder.note("closed", code=self.channel.close_code)
+                await asyncio.to_thread(self.recorder.close)
 
     async def shutdown(self, code: int = 1001, reason: str = "server shutting down") -> None:
         """Close from the server's side (the server is stopping)."""
@@ -164,7 +173,7 @@ class Connection:
 
     def _log_end(self, seconds: float) -> None:
         # One structured line per connection (``realtalk serve -v``); never a key or a query.
-        session_id = self.session.session.get("id") if self.session.session else None
+        session_id = self._session_id()
         logger.info(
             "connection path=%s dialect=%s flavor=%s type=%s session=%s close=%s seconds=%.1f",
             self.route.path,
@@ -174,6 +183,28 @@ class Connection:
             session_id,
             self.channel.close_code,
             seconds,
+        )
+
+    def _session_id(self) -> str | None:
+        return self.session.session.get("id") if self.session.session else None
+
+    def _log_turn(self, timings: TurnTimings) -> None:
+        # One structured line per turn (``realtalk serve -v``): where the time went.
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.0f}"
+
+        logger.info(
+            "turn session=%s response=%s status=%s origin=%s first_audio_ms=%s vad_ms=%s "
+            "transcription_ms=%s brain_ms=%s synthesis_ms=%s",
+            self._session_id(),
+            timings.response_id,
+            timings.status,
+            timings.origin,
+            ms(timings.first_audio_ms),
+            ms(timings.vad_ms),
+            ms(timings.transcription_ms),
+            ms(timings.brain_ms),
+            ms(timings.synthesis_ms),
         )
 
     async def _read(self) -> None:
@@ -187,6 +218,8 @@ class Connection:
                 return
             if message is None:
                 return
+            if self.recorder is not None:
+                self.recorder.wire("client", message)
             self.session.receive(message, self.now())
             self._wake.set()
             await self._pump()
@@ -221,6 +254,8 @@ class Connection:
                 if isinstance(out, Send):
                     if self._closing:
                         continue
+                    if self.recorder is not None:
+                        self.recorder.wire("server", out.text)
                     try:
                         await self.channel.send(out.text)
                     except ChannelClosed:
@@ -230,6 +265,9 @@ class Connection:
                     await self.channel.close(out.code, out.reason)
                 elif isinstance(out, TurnTimings):
                     self.server.record_timings(out)
+                    self._log_turn(out)
+                    if self.recorder is not None:
+                        self.recorder.event(out)
                 elif isinstance(out, CancelWork):
                     task = self._tasks.pop(out.work_id, None)
                     if task is not None:
