@@ -291,3 +291,46 @@ def test_a_bad_url_is_a_config_error_at_construction_that_names_the_fix(url: str
 def test_a_url_that_is_not_a_string_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="must be a URL string"):
         Compatible(8080)  # type: ignore[arg-type]
+
+
+STANDALONE = r"""
+import asyncio, logging, sys
+import aiohttp
+from realtalk.server import serve
+
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+
+
+async def main():
+    async with serve(api_key="sk-serve-SECRET-0009") as handle:
+        url = f"http://127.0.0.1:{handle.port}/v1/realtime?model=gpt-realtime"
+        async with aiohttp.ClientSession() as http:
+            for key in ("sk-serve-SECRET-0009", "wrong-serve-SECRET-0010"):
+                try:
+                    auth = {"Authorization": f"Bearer {key}"}
+                    async with http.ws_connect(url, headers=auth) as ws:
+                        print("opened", (await ws.receive_json())["type"], flush=True)
+                except aiohttp.WSServerHandshakeError as exc:
+                    print("refused", exc.status, flush=True)
+        await asyncio.sleep(0.2)
+
+
+asyncio.run(main())
+"""
+
+
+def test_the_local_server_alone_logs_no_key_at_debug(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = tmp_path / "serve_debug.py"
+    script.write_text(STANDALONE)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "opened session.created" in done.stdout
+    assert "refused 401" in done.stdout
+    assert "DEBUG" in done.stderr  # logging really was on
+    for secret in ("sk-serve-SECRET-0009", "wrong-serve-SECRET-0010"):
+        assert secret not in done.stdout + done.stderr

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from realtalk.errors import ConfigError, ConfigProblem
+from realtalk.redact import install_log_redaction, remember_secret
 from realtalk.server.core.config import ServerConfig, is_loopback
 from realtalk.server.core.secrets import ClientSecretStore
 from realtalk.server.core.work import TurnTimings
@@ -206,6 +207,10 @@ async def serve(
     if not keys and not config.no_auth:
         keys = ("sk-realtalk-" + secrets.token_urlsafe(18),)
     config = config.with_fields(api_keys=keys)
+    # Its keys never reach a log record (any level, aiohttp's and realtalk's loggers included).
+    for key in keys:
+        remember_secret(key)
+    install_log_redaction()
     if not config.no_auth and not is_loopback(config.host):
         logger.warning(
             "listening on %s, which is not a loopback address: anyone who can reach it and "
