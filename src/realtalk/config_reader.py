@@ -24,7 +24,14 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from realtalk.capabilities import SEMANTIC_VAD_FIELDS, SERVER_VAD_FIELDS
+from realtalk.capabilities import (
+    EAGERNESS,
+    NOISE_REDUCTION_TYPES,
+    REASONING_EFFORTS,
+    SEMANTIC_VAD_FIELDS,
+    SERVER_VAD_FIELDS,
+    TRANSCRIPTION_DELAYS,
+)
 from realtalk.config_parts import (
     AudioFormat,
     FunctionChoice,
@@ -182,7 +189,7 @@ def _part(cls: type, spec: Mapping[str, Parser], keep_none: frozenset[str] = fro
 
 
 _noise_reduction = _part(
-    NoiseReduction, {"type": _choice("near_field", "far_field"), "strength": _number}
+    NoiseReduction, {"type": _choice(*NOISE_REDUCTION_TYPES), "strength": _number}
 )
 _transcription = _part(
     Transcription,
@@ -192,7 +199,7 @@ _transcription = _part(
         "prompt": _str,
         "languages": _str_tuple,
         "keywords": _str_tuple,
-        "delay": _choice("minimal", "low", "medium", "high", "xhigh"),
+        "delay": _choice(*TRANSCRIPTION_DELAYS),
     },
 )
 _tracing_part = _part(
@@ -216,7 +223,7 @@ _VAD_SPECS: Mapping[str, Mapping[str, Parser]] = {
         "interrupt_response": _bool,
     },
     "semantic_vad": {
-        "eagerness": _choice("low", "medium", "high", "auto"),
+        "eagerness": _choice(*EAGERNESS),
         "create_response": _bool,
         "interrupt_response": _bool,
     },
@@ -413,9 +420,7 @@ def _reasoning(r: _Reader, value: Any, path: str) -> Any:
     if isinstance(value, Reasoning):
         return value
     if isinstance(value, Mapping):
-        effort = _choice("minimal", "low", "medium", "high", "xhigh")(
-            r, value.get("effort"), f"{path}.effort"
-        )
+        effort = _choice(*REASONING_EFFORTS)(r, value.get("effort"), f"{path}.effort")
         return BAD if effort is BAD else Reasoning(effort)
     return r.bad(path, value, "must be an object with 'effort'")
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from realtalk.audio import Converter, Quality, float32_to_pcm16
+from realtalk.capabilities import SPEED
 from realtalk.config import AudioFormat
 from realtalk.errors import EngineUnavailable
 from realtalk.server.engines.base import EngineError, Synthesizer
@@ -118,8 +119,8 @@ class SentenceBuffer:
 
 
 def _check_speed(speed: float) -> float:
-    if not 0.25 <= speed <= 1.5:
-        raise ValueError(f"speed must be between 0.25 and 1.5, got {speed}")
+    if speed not in SPEED:
+        raise ValueError(f"speed must be {SPEED.text()}, got {speed}")
     return float(speed)
 
 

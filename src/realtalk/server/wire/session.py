@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from realtalk.capabilities import PCM_RATE
 from realtalk.server.wire import errors as E
 from realtalk.server.wire.schema import plain
 from realtalk.server.wire.shapes import (
@@ -65,7 +66,7 @@ SEMANTIC_VAD_DEFAULTS: dict[str, Any] = {
 }
 """The GA echo of ``{"type":"semantic_vad"}`` (protocol.md §3)."""
 
-_PCM = {"type": "audio/pcm", "rate": 24000}
+_PCM = {"type": "audio/pcm", "rate": PCM_RATE}
 
 # Fields whose null means "off" and is kept as null (protocol.md §2.6); other fields go back to
 # their default when sent as null (our choice: the SDK types every field Optional).
@@ -325,7 +326,7 @@ def _fill_turn_detection(td: dict[str, Any], *, dialect: Dialect, transcription:
 
 def _fill_format(fmt: Any) -> Any:
     if isinstance(fmt, dict) and fmt.get("type") == "audio/pcm":
-        return {"type": "audio/pcm", "rate": fmt.get("rate") or 24000}
+        return {"type": "audio/pcm", "rate": fmt.get("rate") or PCM_RATE}
     return copy.deepcopy(fmt)
 
 
