@@ -130,7 +130,9 @@ def _add_demo(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="a spoken question to a concierge agent, end to end on the local server",
         description="Speak a question to a concierge agent (weather tool, handoff to billing) "
         "through the built-in local Realtime server: VAD, transcription, tool call, spoken "
-        "reply written to a WAV file. Offline; no API key.",
+        "reply written to a WAV file. Offline; no API key. On the local server a scripted "
+        "brain plays the model: a question about the weather in a city calls the weather "
+        "tool; one that mentions a bill, billing or an invoice hands over to billing.",
     )
     add_demo_arguments(parser)
     parser.set_defaults(handler=_cmd_demo)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -33,9 +34,15 @@ SCENARIO: dict[str, Any] = {
             "arguments": {"city": "{city}"},
             "then_say": "{output.summary} Anything else?",
         },
-        {"keywords": ["bill", "billing", "invoice"], "call": "transfer_to_billing"},
+        {
+            "keywords": ["bill", "billing", "invoice"],
+            "call": "transfer_to_billing",
+            "then_say": "You are through to billing. What would you like to know about your bill?",
+        },
     ],
 }
+HANDOFF_TRIGGER = "mention a bill, billing or an invoice"
+"""What makes the demo's scripted brain hand the conversation to billing (said in --help)."""
 
 _FORECASTS = {
     "paris": ("sunny", 21),
@@ -88,9 +95,17 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         "AZURE_OPENAI_DEPLOYMENT",
     )
     parser.add_argument(
-        "--question", default="What's the weather in Paris?", help="what the user says"
+        "--question",
+        default="What's the weather in Paris?",
+        help="what the user says. On the local server a scripted brain plays the model: ask "
+        "about the weather in a city (Paris, London, Tokyo, New York) for the weather tool, or "
+        f"{HANDOFF_TRIGGER} for the handoff to the billing agent",
     )
-    parser.add_argument("--input", type=Path, help="a WAV file to use as the user's speech")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        help="a WAV file to use as the user's speech instead of --question (any rate, mono)",
+    )
     parser.add_argument("--out", type=Path, default=Path("realtalk-demo-reply.wav"))
     parser.add_argument(
         "--engines",
@@ -99,7 +114,12 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         help="auto: real speech engines when installed (realtalk[speech]); deterministic: "
         "tone speech, no models",
     )
-    parser.add_argument("--realtime", action="store_true", help="stream the question in real time")
+    parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="stream the question in real time, as a microphone would (latency is then the "
+        "time a listener waits)",
+    )
     parser.add_argument("--timeout", type=float, default=60.0)
 
 
@@ -145,7 +165,7 @@ def _provider(args: argparse.Namespace, real_speech: bool) -> Any:
         return rt.providers.OpenAI()
     if args.provider == "azure":
         return rt.providers.AzureOpenAI.from_env()
-    from realtalk.server.engines import EngineSpec
+    from realtalk.server.engines import EngineSpec, load_engines
 
     if real_speech:
         spec = EngineSpec(brain="script", scenario=SCENARIO)
@@ -153,7 +173,32 @@ def _provider(args: argparse.Namespace, real_speech: bool) -> Any:
         spec = EngineSpec(
             vad="energy", transcriber="tone", synthesizer="tone", brain="script", scenario=SCENARIO
         )
-    return rt.providers.Local(engines=spec, realtime_pacing=False)
+    # Engines loaded here, so the banner can name them before the first session opens.
+    return rt.providers.Local(engines=load_engines(spec), realtime_pacing=False)
+
+
+def _banner(args: argparse.Namespace, provider: Any, real_speech: bool) -> str:
+    if args.provider != "local":
+        return f"provider={provider.name} (keys from the environment)\n"
+    lines = [
+        f"provider=local (the built-in server, offline) {provider.engines.describe()}",
+        "  the brain is a script playing the model: ask about the weather in a city for the "
+        f"weather tool, or {HANDOFF_TRIGGER} for the handoff to billing (--question)",
+    ]
+    if not real_speech and args.engines == "auto":
+        lines.append(
+            "  deterministic speech engines; for real ones: pip install 'realtalk[speech]'"
+        )
+    return "".join(f"           {line}\n" if i else f"{line}\n" for i, line in enumerate(lines))
+
+
+async def _stream(session: rt.Session, audio: bytes, rate: int, realtime: bool) -> None:
+    """Send the question in 20 ms frames (in real time with --realtime)."""
+    frame = rate // 50 * 2
+    for start in range(0, len(audio), frame):
+        await session.send_audio(audio[start : start + frame], rate=rate)
+        if realtime:
+            await asyncio.sleep(0.02)
 
 
 async def run_demo(args: argparse.Namespace) -> int:
@@ -161,15 +206,23 @@ async def run_demo(args: argparse.Namespace) -> int:
 
     real_speech = args.engines == "auto" and speech_extra_installed()
     clock = _Clock()
-    if args.provider == "local":
-        engines = "real (Silero VAD, Whisper tiny.en, Piper)" if real_speech else "deterministic"
-        _say(f"{clock.stamp()} starting the local Realtime server, {engines} speech engines\n")
-        if not real_speech and args.engines == "auto":
-            _say("           (for real speech engines: pip install 'realtalk[speech]')\n")
+    provider = _provider(args, real_speech)
+    try:
+        _say(f"{clock.stamp()} {_banner(args, provider, real_speech)}")
+        return await _converse(args, provider, real_speech, clock)
+    finally:
+        engines = getattr(provider, "engines", None)
+        if engines is not None:
+            await engines.aclose()
+
+
+async def _converse(
+    args: argparse.Namespace, provider: Any, real_speech: bool, clock: _Clock
+) -> int:
     pcm, rate = _question_audio(args, real_speech)
     runner = rt.Runner(
         build_agents(),
-        provider=_provider(args, real_speech),
+        provider=provider,
         config=rt.SessionConfig(
             turn_detection=rt.ServerVAD(silence_duration_ms=500),
             transcription=rt.Transcription(model="whisper-1", language="en"),
@@ -181,61 +234,75 @@ async def run_demo(args: argparse.Namespace) -> int:
     speech_end_at: float | None = None
     assistant_open = False
     async with runner.connect() as session:
-        _say(f"{clock.stamp()} connected ({session.session_id}); speaking: {args.question!r}\n")
-        frame = rate // 50 * 2  # 20 ms frames
+        if args.input is not None:
+            what = f"the audio in {args.input} ({len(pcm) / 2 / rate:.1f} s at {rate} Hz)"
+        else:
+            what = repr(args.question)
+        _say(f"{clock.stamp()} connected ({session.session_id}); speaking: {what}\n")
         audio = b"\0\0" * (rate // 5) + pcm + b"\0\0" * rate  # lead-in, speech, 1 s of silence
-        for start in range(0, len(audio), frame):
-            await session.send_audio(audio[start : start + frame], rate=rate)
-            if args.realtime:
-                await asyncio.sleep(0.02)
-        deadline = asyncio.get_running_loop().time() + args.timeout
-        saw_reply = False
-        while True:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                _say(f"\n{clock.stamp()} timed out waiting for the reply\n")
-                return 1
-            event = await session.next_event(timeout=remaining)
-            match event:
-                case ev.SpeechStarted(audio_start_ms=ms):
-                    _say(f"{clock.stamp()} VAD: speech started at {ms} ms of input audio\n")
-                case ev.SpeechStopped(audio_end_ms=ms):
-                    speech_end_at = time.perf_counter()
-                    _say(f"{clock.stamp()} VAD: speech stopped at {ms} ms\n")
-                case ev.InputTranscriptCompleted(transcript=text):
-                    _say(f"{clock.stamp()} you said: {text.strip()}\n")
-                case ev.ToolCallStarted(name=name, arguments=arguments):
-                    _say(f"{clock.stamp()} tool call: {name}({arguments})\n")
-                case ev.ToolCallFinished(name=name, output=output):
-                    _say(f"{clock.stamp()} tool result: {_summary(output)}\n")
-                case ev.Handoff(to_agent=agent):
-                    _say(f"{clock.stamp()} handoff to {agent}\n")
-                case ev.AudioTranscriptDelta(delta=delta):
-                    if not assistant_open:
-                        _say(f"{clock.stamp()} assistant: ")
-                        assistant_open = True
-                    _say(delta)
-                case ev.AudioDelta(audio=chunk):
-                    saw_reply = True
-                    if first_audio_at is None:
-                        first_audio_at = time.perf_counter()
-                    reply += chunk
-                case ev.ResponseDone():
-                    if assistant_open:
-                        _say("\n")
-                        assistant_open = False
-                case ev.SessionError(message=message, fatal=fatal):
-                    _say(f"{clock.stamp()} error: {message}\n")
-                    if fatal:
-                        return 1
-                case ev.SessionIdle() if saw_reply:
-                    break
+        # Events are read while the audio streams, so each is stamped when it arrives.
+        sender = asyncio.create_task(_stream(session, audio, rate, args.realtime))
+        try:
+            deadline = asyncio.get_running_loop().time() + args.timeout
+            saw_reply = False
+            while True:
+                if sender.done() and sender.exception() is not None:
+                    raise sender.exception()  # type: ignore[misc]
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    _say(f"\n{clock.stamp()} timed out waiting for the reply\n")
+                    return 1
+                event = await session.next_event(timeout=remaining)
+                match event:
+                    case ev.SpeechStarted(audio_start_ms=ms):
+                        _say(f"{clock.stamp()} VAD: speech started at {ms} ms of input audio\n")
+                    case ev.SpeechStopped(audio_end_ms=ms):
+                        speech_end_at = time.perf_counter()
+                        _say(f"{clock.stamp()} VAD: speech stopped at {ms} ms\n")
+                    case ev.InputTranscriptCompleted(transcript=text):
+                        _say(f"{clock.stamp()} you said: {text.strip()}\n")
+                    case ev.ToolCallStarted(name=name, arguments=arguments):
+                        _say(f"{clock.stamp()} tool call: {name}({arguments})\n")
+                    case ev.ToolCallFinished(name=name, output=output) if not name.startswith(
+                        "transfer_to_"
+                    ):
+                        _say(f"{clock.stamp()} tool result: {_summary(output)}\n")
+                    case ev.Handoff(to_agent=agent):
+                        _say(f"{clock.stamp()} handoff to {agent}\n")
+                    case ev.AudioTranscriptDelta(delta=delta):
+                        if not assistant_open:
+                            _say(f"{clock.stamp()} assistant: ")
+                            assistant_open = True
+                        _say(delta)
+                    case ev.AudioDelta(audio=chunk):
+                        saw_reply = True
+                        if first_audio_at is None:
+                            first_audio_at = time.perf_counter()
+                        reply += chunk
+                    case ev.ResponseDone():
+                        if assistant_open:
+                            _say("\n")
+                            assistant_open = False
+                    case ev.SessionError(message=message, fatal=fatal):
+                        _say(f"{clock.stamp()} error: {message}\n")
+                        if fatal:
+                            return 1
+                    case ev.SessionIdle() if saw_reply:
+                        break
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
     write_wav(args.out, bytes(reply), 24000)
     seconds = len(reply) / 48000
     _say(f"{clock.stamp()} reply: {seconds:.2f} s of audio written to {args.out}\n")
     if first_audio_at is not None and speech_end_at is not None:
         latency = (first_audio_at - speech_end_at) * 1000
-        _say(f"           VAD end of speech to first reply audio: {latency:.0f} ms\n")
+        pace = "streamed in real time" if args.realtime else "streamed faster than real time"
+        _say(
+            f"           latency, VAD end of speech to first reply audio: {latency:.0f} ms "
+            f"(question {pace})\n"
+        )
     return 0
 
 
@@ -248,3 +315,6 @@ def main(args: argparse.Namespace) -> int:
     except rt.RealtalkError as exc:
         print(f"realtalk demo: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130

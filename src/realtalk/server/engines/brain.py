@@ -279,6 +279,13 @@ def _maybe_json(text: str) -> Any:
 class EchoBrain(Brain):
     """Says back what the user said (``prefix`` first); ``empty`` when there is nothing to echo."""
 
+    HINT = (
+        "brain=echo: the assistant says back what it hears. For real answers: --brain script "
+        "--scenario FILE, or --brain openai-chat --chat-base-url URL --chat-model NAME "
+        "(any OpenAI-compatible chat server: llama.cpp, vLLM, Ollama...)"
+    )
+    """Said by ``realtalk serve`` and ``realtalk talk`` when they run this brain."""
+
     def __init__(self, *, prefix: str = "", empty: str = "I did not hear anything.") -> None:
         self.prefix = prefix
         self.empty = empty

@@ -101,6 +101,10 @@ async def _run_forever(args: argparse.Namespace, config: ServerConfig) -> None:
                 f"realtalk server listening on {handle.url}/realtime ({engines.describe()})",
                 flush=True,
             )
+            if args.brain == "echo":
+                from realtalk.server.engines.brain import EchoBrain
+
+                print(EchoBrain.HINT, flush=True)
             if handle.api_key and not config.api_keys:
                 # Printed once on the console so a local user can connect; never logged.
                 print(f"API key: {handle.api_key}", flush=True)
