@@ -48,3 +48,19 @@ def test_config_error_example_matches_reality() -> None:
     with pytest.raises(rt.ConfigError) as info:
         exec(example, {"rt": rt})  # the README's own snippet
     assert str(info.value) == error_text
+
+
+def test_readme_links_every_page_of_the_docs_site() -> None:
+    text = README.read_text()
+    docs = README.parent / "docs"
+    guides = [p for p in docs.glob("*.md") if p.stem not in {"index", "writing-docs"}]
+    guides += [docs / "index.md", docs / "reference" / "realtalk.md"]
+    for page in guides:
+        link = f"(docs/{page.relative_to(docs)})"
+        assert link in text, f"README does not link {link}"
+
+
+def test_readme_says_the_local_default_is_an_echo() -> None:
+    text = README.read_text()
+    assert "default assistant is an echo" in text
+    assert 'brain="openai-chat"' in text
