@@ -154,6 +154,15 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
 
 
+def _add_playground(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    # Parsed by the server like serve (the same options plus --open).
+    subparsers.add_parser(
+        "playground",
+        help="start the local server and print (or --open) its browser playground's URL",
+        add_help=False,
+    )
+
+
 def _add_talk(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from realtalk.talk import add_talk_arguments
 
@@ -274,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_explain(subparsers)
     _add_demo(subparsers)
     _add_serve(subparsers)
+    _add_playground(subparsers)
     _add_talk(subparsers)
     _add_report(subparsers)
     _add_replay(subparsers)
@@ -303,6 +313,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from realtalk.server.front.cli import serve_main
 
         return serve_main(argv[1:])
+    if argv[:1] == ["playground"]:
+        from realtalk.server.front.cli import playground_main
+
+        return playground_main(argv[1:])
     args = build_parser().parse_args(argv)
     code: int = args.handler(args)
     return code

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from realtalk.errors import ConfigError
 from realtalk.server.core.config import ServerConfig
@@ -108,6 +109,12 @@ async def _run_forever(args: argparse.Namespace, config: ServerConfig) -> None:
             if handle.api_key and not config.api_keys:
                 # Printed once on the console so a local user can connect; never logged.
                 print(f"API key: {handle.api_key}", flush=True)
+            page = playground_url(handle, with_key=not config.api_keys)
+            print(f"playground: {page}", flush=True)
+            if getattr(args, "open", False):
+                import webbrowser
+
+                webbrowser.open(page)
             await asyncio.Future()
     finally:
         await engines.aclose()
@@ -137,6 +144,27 @@ def run_from_args(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def playground_url(handle: Any, *, with_key: bool) -> str:
+    """The playground page of a running server; the generated key rides in the fragment
+    (``#key=...``), which the browser keeps to itself: it is in no request and no log."""
+    host = handle.host if ":" not in handle.host else f"[{handle.host}]"
+    page = f"http://{host}:{handle.port}/playground"
+    return f"{page}#key={handle.api_key}" if with_key and handle.api_key else page
+
+
+def playground_main(argv: Sequence[str] | None = None) -> int:
+    """``realtalk playground``: the local server, and the URL of its browser page."""
+    parser = argparse.ArgumentParser(
+        prog="realtalk playground",
+        description="Start the local Realtime server and print (or --open) the URL of its "
+        "browser playground: talk with the microphone, see the live transcript, the event "
+        "timeline, the effective config and per-turn latency.",
+    )
+    add_serve_arguments(parser)
+    parser.add_argument("--open", action="store_true", help="open the page in a browser")
+    return run_from_args(parser.parse_args(argv))
 
 
 def run(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,8 @@ path                                         dialect    auth
 ``POST /v1/realtime/calls`` (+ Azure's)       GA         WebRTC: :mod:`~realtalk.server.front.calls`
 ``GET /healthz``, ``GET /readyz``            --         none: liveness, and whether a new session
                                                         would be accepted (503 when full)
+``GET /playground`` (+ its files)            --         none: the browser page (the key stays in
+                                                        the page; see ``front/playground.py``)
 ===========================================  =========  =========================================
 
 Every WebSocket route takes ``intent=transcription`` (then no model is needed), and so does a
@@ -37,7 +39,7 @@ from aiohttp import web
 from realtalk.server.core.preview_sessions import mint_preview_session
 from realtalk.server.core.secrets import DEFAULT_TTL_S, MAX_TTL_S, MIN_TTL_S, ClientSecret
 from realtalk.server.core.session import SessionType
-from realtalk.server.front import calls
+from realtalk.server.front import calls, playground
 from realtalk.server.front.auth import authenticate, offered_subprotocols
 from realtalk.server.front.connection import Connection, SessionRoute, WebSocketChannel
 from realtalk.server.front.http import api_error, json_response
@@ -369,6 +371,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/realtime/calls/{call_id}/hangup", calls.hangup),
     Route("POST", "/openai/v1/realtime/calls/{call_id}/hangup", calls.hangup),
     Route("GET", "/healthz", healthz),
+    *(Route(method, path, handler) for method, path, handler in playground.PLAYGROUND_ROUTES),
     Route("GET", "/readyz", readyz),
 )
 """Every route of the server, in one place: add yours here."""
