@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from realtalk import items as neutral
-from realtalk.server.core.codec import WireFormat, duration_ms
+from realtalk.server.core.codec import WireFormat, bytes_for_ms, duration_ms
 from realtalk.server.wire import errors
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "render_item",
     "text_of",
     "to_neutral",
+    "truncate_audio",
 ]
 
 Dialect = Literal["ga", "beta"]
@@ -291,3 +293,24 @@ def text_of(item: StoredItem) -> str:
     for part in data.get("content", []):
         parts.append(str(part.get("text") or part.get("transcript") or ""))
     return "".join(parts)
+
+
+def truncate_audio(
+    item: StoredItem | None, item_id: str, index: int, end_ms: int
+) -> dict[str, Any] | None:
+    """``conversation.item.truncate``: cut the item's audio at ``end_ms`` and drop its
+    transcript; the error to report instead, if the request cannot be done."""
+    if item is None or item.data.get("role") != "assistant":
+        # Only assistant messages can be truncated (SDK); anything else is "not found".
+        return errors.item_truncate_invalid_item_id(item_id)
+    content = item.data.get("content", [])
+    if index != 0 or index >= len(content) or content[index].get("type") != "output_audio":
+        return errors.item_truncate_invalid_content_index(index)
+    duration = item.audio_ms(index)
+    if end_ms > math.ceil(duration):
+        return errors.item_truncate_invalid_audio_end_ms(end_ms, int(duration))
+    audio = item.audio.setdefault(index, bytearray())
+    del audio[bytes_for_ms(end_ms, item.audio_format) :]
+    # "Truncating audio will delete the server-side text transcript" (SDK).
+    content[index]["transcript"] = ""
+    return None

@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any, Literal
 
 from realtalk.items import Item
-from realtalk.server.core.codec import WireFormat, bytes_for_ms
+from realtalk.server.core.codec import WireFormat
 from realtalk.server.core.config import ServerConfig
 from realtalk.server.core.conversation import (
     Conversation,
@@ -38,6 +38,7 @@ from realtalk.server.core.conversation import (
     render_item,
     text_of,
     to_neutral,
+    truncate_audio,
 )
 from realtalk.server.core.responses import ResponseParams, ResponseRun, response_context
 from realtalk.server.core.settings import Settings, overlay_response_params, read_settings
@@ -575,14 +576,7 @@ class ServerSession:
             self._error(parsed, client_id)
             return
         if parsed.id in self.conversation:
-            self._error(
-                errors.make_error(
-                    "invalid_value",
-                    f"Invalid 'item.id': an item with id '{parsed.id}' already exists.",
-                    "item.id",
-                ),
-                client_id,
-            )
+            self._error(errors.item_id_exists(parsed.id), client_id)
             return
         previous_id = event.get("previous_item_id")
         try:
@@ -623,23 +617,10 @@ class ServerSession:
         self, event: dict[str, Any], client_id: str | None, now: float
     ) -> None:
         item_id, index, end_ms = event["item_id"], event["content_index"], event["audio_end_ms"]
-        item = self.conversation.get(item_id)
-        if item is None or item.data.get("role") != "assistant":
-            # Only assistant messages can be truncated (SDK); anything else is "not found".
-            self._error(errors.item_truncate_invalid_item_id(item_id), client_id)
+        error = truncate_audio(self.conversation.get(item_id), item_id, index, end_ms)
+        if error is not None:
+            self._error(error, client_id)
             return
-        content = item.data.get("content", [])
-        if index != 0 or index >= len(content) or content[index].get("type") != "output_audio":
-            self._error(errors.item_truncate_invalid_content_index(index), client_id)
-            return
-        duration = item.audio_ms(index)
-        if end_ms > math.ceil(duration):
-            self._error(errors.item_truncate_invalid_audio_end_ms(end_ms, int(duration)), client_id)
-            return
-        audio = item.audio.setdefault(index, bytearray())
-        del audio[bytes_for_ms(end_ms, item.audio_format) :]
-        # "Truncating audio will delete the server-side text transcript" (SDK).
-        content[index]["transcript"] = ""
         self._send(
             {
                 "type": "conversation.item.truncated",

@@ -31,6 +31,7 @@ __all__ = [
     "invalid_modalities",
     "invalid_type",
     "invalid_value",
+    "item_id_exists",
     "item_id_too_long",
     "item_not_found",
     "item_truncate_invalid_audio_end_ms",
@@ -385,4 +386,13 @@ def no_responses_in_transcription() -> dict[str, Any]:
         "invalid_value",
         "Invalid value: 'response.create'. A transcription session does not create responses.",
         "type",
+    )
+
+
+def item_id_exists(item_id: str) -> dict[str, Any]:
+    """``conversation.item.create`` with the id of an item already in the conversation."""
+    return make_error(
+        "invalid_value",
+        f"Invalid 'item.id': an item with id '{item_id}' already exists.",
+        "item.id",
     )
