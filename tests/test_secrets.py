@@ -334,3 +334,48 @@ def test_the_local_server_alone_logs_no_key_at_debug(tmp_path: Path) -> None:
     assert "DEBUG" in done.stderr  # logging really was on
     for secret in ("sk-serve-SECRET-0009", "wrong-serve-SECRET-0010"):
         assert secret not in done.stdout + done.stderr
+
+
+async def test_server_errors_and_close_reasons_that_echo_the_key_are_redacted(
+    logs: Collector,
+) -> None:
+    """A server that puts the request's credential in an ``error`` message and in its close
+    reason: the ServerError raised at the call and the close seen after it hide it."""
+    from .samples import ga_session
+
+    async def handler(ws: ServerConnection) -> None:
+        auth = ws.request.headers.get("Authorization", "") if ws.request else ""
+        await ws.send(json.dumps({"type": "session.created", "session": ga_session()}))
+        async for text in ws:
+            event = json.loads(text)
+            if event["type"] != "session.update":
+                continue
+            if "voice" not in json.dumps(event):
+                session = ga_session()
+                await ws.send(json.dumps({"type": "session.updated", "session": session}))
+                continue
+            error = {
+                "type": "invalid_request_error",
+                "code": "invalid_value",
+                "message": f"bad voice for request with {auth}",
+                "param": "session.voice",
+                "event_id": event.get("event_id"),
+            }
+            await ws.send(json.dumps({"type": "error", "error": error}))
+            await ws.close(4000, f"closing {auth}"[:120])
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        provider = Compatible(f"ws://127.0.0.1:{port}/v1/realtime", api_key=BEARER_SECRET)
+        shown: list[str] = []
+        async with rt.Runner(rt.Agent("a"), provider=provider).connect() as session:
+            with pytest.raises(rt.ServerError) as rejected:
+                await session.update(voice="cedar")
+            shown += seen(rejected.value)
+            assert "bad voice for request with" in str(rejected.value)
+            with contextlib.suppress(rt.RealtalkError, TimeoutError):
+                for _ in range(50):
+                    shown.append(repr(await session.next_event(timeout=2)))
+        shown += [str(rt.ConnectionClosed(4000, f"closing Bearer {BEARER_SECRET}"))]
+    assert leaks(shown, [BEARER_SECRET]) == []
+    assert leaks(logs.texts, [BEARER_SECRET]) == []

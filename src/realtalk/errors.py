@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from realtalk.redact import redact_text
+
 __all__ = [
     "NO_VALUE",
     "ConfigError",
@@ -121,6 +123,8 @@ class ServerError(RealtalkError):
         param: str | None = None,
         event_id: str | None = None,
     ) -> None:
+        # A server may echo what it was sent (a key in a header or a query): never show it.
+        message = redact_text(message)
         self.message = message
         self.code = code
         self.type = type
@@ -148,6 +152,7 @@ class ConnectionClosed(TransportError):
     """The connection is closed; ``code`` and ``reason`` are the WebSocket close frame's."""
 
     def __init__(self, code: int | None = None, reason: str = "") -> None:
+        reason = redact_text(reason)
         self.code = code
         self.reason = reason
         super().__init__(f"connection closed (code {code}{': ' + reason if reason else ''})")

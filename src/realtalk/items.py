@@ -145,6 +145,12 @@ class ErrorInfo:
     param: str | None = None
     event_id: str | None = None
 
+    def __post_init__(self) -> None:
+        # A server may echo the request's credential in its message: never keep it.
+        from realtalk.redact import redact_text
+
+        object.__setattr__(self, "message", redact_text(self.message))
+
 
 @dataclass(frozen=True, slots=True)
 class Response:
