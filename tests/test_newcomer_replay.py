@@ -121,7 +121,14 @@ runner = rt.Runner(support, provider=rt.providers.Local())
 def run(args: list[str], cwd: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_OPENAI_")}
     done = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+        args,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     return done.stdout + done.stderr
 
@@ -139,6 +146,8 @@ def test_the_why_list_as_a_new_user_sees_it(tmp_path: Path) -> None:
     seen += run([*cli, "explain", "-p", "compatible-ga", "--url", "wss://gw/rt?api_key=QS-SECRET-3",
                  "agent.py:support"], tmp_path)  # fmt: skip
     seen += run([*cli, "--version"], tmp_path)
+    talk = run([*cli, "talk", "--provider", "azure"], tmp_path)  # no Azure variables set
+    seen += talk
 
     for word in INTERNAL:
         assert word not in seen, f"{word!r} shown to the user:\n{seen}"
@@ -178,3 +187,6 @@ def test_the_why_list_as_a_new_user_sees_it(tmp_path: Path) -> None:
     assert "== local: OpenAI GA rules" in seen  # the Runner explained for its own provider
     assert "importing it failed at broken.py:2: ModuleNotFoundError" in seen
     assert f"realtalk {__import__('realtalk').__version__}" in seen
+    # every missing variable in one run, not one per run
+    assert "AZURE_OPENAI_ENDPOINT: is not set" in talk
+    assert "AZURE_OPENAI_API_KEY: is not set" in talk
