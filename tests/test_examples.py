@@ -97,3 +97,17 @@ def test_the_config_file_explained_for_three_providers() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for provider in ("== openai", "== azure", "== azure-preview"):
         assert provider in done.stdout
+
+
+def test_phone_agent_example() -> None:
+    # The whole phone flow offline: local server, the webhook app, a simulated caller.
+    done = run(str(EXAMPLES / "phone_agent.py"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[:4] == [
+        "call: ended",
+        "tools: ['get_weather']",
+        "agent said: ['The weather says Sunny and 21 degrees in Paris.']",
+        "keys: 42#",
+    ]
+    assert lines[4].startswith("caller heard: The weather says Sunny and 21 degrees in Paris.")

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from realtalk.errors import ConfigError
@@ -271,6 +272,54 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 # -- entry point -----------------------------------------------------------------------------
 
 
+def _add_call(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "call",
+        help="place a simulated phone call to a local server started with --sip-webhook",
+        description="Dial the local server's phone line as a caller would: G.711 mu-law at "
+        "8 kHz, DTMF key presses, a recording of what the caller hears.",
+    )
+    parser.add_argument("server_url", metavar="SERVER_URL", help="e.g. http://127.0.0.1:8765")
+    said = parser.add_mutually_exclusive_group()
+    said.add_argument("--audio", type=Path, metavar="FILE", help="a WAV file the caller plays")
+    said.add_argument("--say", metavar="TEXT", help="text the caller speaks (Piper, or --tones)")
+    parser.add_argument("--record", type=Path, metavar="OUT.wav", help="record what is heard")
+    parser.add_argument("--dtmf", default="", metavar="DIGITS", help="keys to press, e.g. 42#")
+    parser.add_argument("--tones", action="store_true", help="speak with the tone voice")
+    parser.add_argument("--api-key", default=None, help="default: $REALTALK_SERVER_API_KEY")
+    parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.set_defaults(handler=_cmd_call)
+
+
+def _cmd_call(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from realtalk.caller import place_call
+    from realtalk.errors import RealtalkError
+
+    try:
+        result = asyncio.run(
+            place_call(
+                args.server_url,
+                api_key=args.api_key,
+                audio=args.audio,
+                say=args.say,
+                dtmf=args.dtmf,
+                record=args.record,
+                tones=args.tones,
+                max_s=args.max_seconds,
+            )
+        )
+    except RealtalkError as exc:
+        print(f"realtalk call: {exc}", file=sys.stderr)
+        return 1
+    detail = " ".join(f"{k}={v}" for k, v in result.detail.items())
+    print(f"call {result.call_id}: {result.outcome} {detail}".rstrip())
+    seconds = len(result.heard) / 8000
+    print(f"heard {seconds:.1f} s" + (f", recorded to {args.record}" if args.record else ""))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``realtalk`` parser with every subcommand."""
     from realtalk import __version__
@@ -287,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_talk(subparsers)
     _add_report(subparsers)
     _add_replay(subparsers)
+    _add_call(subparsers)
     return parser
 
 

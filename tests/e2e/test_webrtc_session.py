@@ -63,8 +63,10 @@ async def test_interruption_truncates_at_the_played_position() -> None:
             event = await session.next_event(timeout=20)
             if isinstance(event, ev.AudioDelta):
                 received += 1
+        assert session._proto.active_response_id == event.response_id  # response.done held
         session.playback.played(ms=150)
         interrupted = await session.interrupt()
+        assert interrupted.response_id == event.response_id
         assert interrupted.audio_end_ms == 150
         after = await testing.collect(session, ev.ItemTruncated, timeout=20)
         assert after[-1].audio_end_ms == 150

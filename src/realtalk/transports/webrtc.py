@@ -99,6 +99,7 @@ class WebRTCTransport:
         self._held_silence_ms = 0.0
         self._stopped_seen = False
         self._trail_ms = 0.0
+        self._last_frame = 0.0
         self.opened = asyncio.Event()
         channel.on("message", self._on_message)
         channel.on("open", self.opened.set)
@@ -208,10 +209,15 @@ class WebRTCTransport:
             self._out_format = fmt
 
     def _arm_release_timer(self) -> None:
-        # Without an incoming track no frame ever releases the hold: a timer does.
+        # Without incoming frames (no track, or it stalled) no frame ever releases the hold:
+        # this does, once no frame has come for the release time. While frames arrive, the
+        # silence count in _on_audio decides.
         async def release_later() -> None:
-            await asyncio.sleep(_SILENCE_RELEASE_MS / 1000.0 * 4)
-            self._release()
+            loop = asyncio.get_running_loop()
+            while self._held is not None:
+                await asyncio.sleep(0.25)
+                if loop.time() - self._last_frame > _SILENCE_RELEASE_MS / 1000.0:
+                    self._release()
 
         task = asyncio.get_running_loop().create_task(release_later())
         self._tasks.add(task)
@@ -244,6 +250,7 @@ class WebRTCTransport:
             self._on_audio(pcm, rate)
 
     def _on_audio(self, pcm: bytes, rate: int) -> None:
+        self._last_frame = asyncio.get_running_loop().time()
         ms = len(pcm) / 2 / rate * 1000.0
         silent = _silent(pcm)
         if self._held is not None:

@@ -71,6 +71,12 @@ class ServerConfig:
     the format is :mod:`realtalk.recording`'s, read by ``realtalk report`` and ``replay``)."""
     record_limit_bytes: int | None = None
     """A recording's size cap; None: the recorder's default (512 MiB)."""
+    # --- phone calls (server/front/sip.py) ----------------------------------------------------
+    sip_webhook: str | None = None
+    """Where a simulated call's signed ``realtime.call.incoming`` is posted (``--sip-webhook``);
+    None: the phone line is closed."""
+    webhook_secret: str | None = field(default=None, repr=False)
+    """The ``whsec_...`` secret that signs those webhooks (``--webhook-secret``)."""
 
     def __post_init__(self) -> None:
         if self.no_auth and not is_loopback(self.host):

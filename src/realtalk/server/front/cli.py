@@ -37,6 +37,18 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help="answer OpenAI-Beta: realtime=v1 with beta_api_shape_disabled, as OpenAI does now",
     )
     parser.add_argument("--realtime-pacing", action="store_true", help="send audio in real time")
+    parser.add_argument(
+        "--sip-webhook",
+        default=None,
+        metavar="URL",
+        help="take simulated phone calls (realtalk call) and post realtime.call.incoming here",
+    )
+    parser.add_argument(
+        "--webhook-secret",
+        default=None,
+        metavar="S",
+        help="whsec_... secret that signs the webhooks (default: $REALTALK_WEBHOOK_SECRET)",
+    )
     parser.add_argument("--max-sessions", type=int, default=64)
     parser.add_argument("--max-session-minutes", type=float, default=60.0)
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="seconds")
@@ -82,6 +94,8 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         realtime_pacing=args.realtime_pacing,
         max_session_s=args.max_session_minutes * 60,
         record=args.record,
+        sip_webhook=args.sip_webhook,
+        webhook_secret=args.webhook_secret or os.environ.get("REALTALK_WEBHOOK_SECRET"),
     )
 
 

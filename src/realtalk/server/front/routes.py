@@ -39,7 +39,7 @@ from aiohttp import web
 from realtalk.server.core.preview_sessions import mint_preview_session
 from realtalk.server.core.secrets import DEFAULT_TTL_S, MAX_TTL_S, MIN_TTL_S, ClientSecret
 from realtalk.server.core.session import SessionType
-from realtalk.server.front import calls, playground
+from realtalk.server.front import calls, playground, sip
 from realtalk.server.front.auth import authenticate, offered_subprotocols
 from realtalk.server.front.connection import Connection, SessionRoute, WebSocketChannel
 from realtalk.server.front.http import api_error, json_response
@@ -168,6 +168,9 @@ def _secret_model(secret: ClientSecret) -> str:
 async def _realtime(
     server: RealtimeServer, request: web.Request, provider: Provider
 ) -> web.StreamResponse:
+    if "call_id" in request.query and provider != "azure-preview":
+        # Attach to a phone call (protocol.md §1g): server/front/sip.py.
+        return await sip.attach(server, request, "openai" if provider == "openai" else "azure")
     route = _session_route(server, request, provider)
     with server.session_slot():
         return await _accept(server, request, route)
@@ -368,8 +371,15 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/realtime/calls", calls.openai_calls),
     Route("POST", "/openai/v1/realtime/calls", calls.azure_calls),
     Route("POST", "/v1/realtimertc", calls.azure_preview_rtc),
-    Route("POST", "/v1/realtime/calls/{call_id}/hangup", calls.hangup),
-    Route("POST", "/openai/v1/realtime/calls/{call_id}/hangup", calls.hangup),
+    Route("POST", "/v1/realtime/calls/{call_id}/hangup", sip.hangup),
+    Route("POST", "/openai/v1/realtime/calls/{call_id}/hangup", sip.hangup),
+    Route("POST", "/v1/realtime/calls/{call_id}/accept", sip.accept),
+    Route("POST", "/openai/v1/realtime/calls/{call_id}/accept", sip.accept),
+    Route("POST", "/v1/realtime/calls/{call_id}/reject", sip.reject),
+    Route("POST", "/openai/v1/realtime/calls/{call_id}/reject", sip.reject),
+    Route("POST", "/v1/realtime/calls/{call_id}/refer", sip.refer),
+    Route("POST", "/openai/v1/realtime/calls/{call_id}/refer", sip.refer),
+    Route("GET", "/v1/sip/dial", sip.dial),
     Route("GET", "/healthz", healthz),
     *(Route(method, path, handler) for method, path, handler in playground.PLAYGROUND_ROUTES),
     Route("GET", "/readyz", readyz),

@@ -127,6 +127,7 @@ class RtcChannel:
             self._stop_playback()  # barge-in: the server cut the response off
         channel.send(text)
         if kind in _AUDIO_DONE:
+            self._flush_audio()
             self._complete.add(str(event.get("response_id") or ""))
             if not self.call.outgoing.playing and self.call.outgoing.queued_ms == 0:
                 self.playback_drained()
@@ -197,6 +198,13 @@ class RtcChannel:
             converter = self._out_converters[source] = Converter(source, AudioFormat.pcm16(48000))
         self._playing_response = str(event.get("response_id") or "")
         self.call.outgoing.feed(converter.process(base64.b64decode(event.get("delta") or "")))
+
+    def _flush_audio(self) -> None:
+        """The resampler's tail (the end of the last word) once a response's audio is done."""
+        source = self._format("output")
+        converter = self._out_converters.pop(source, None)
+        if converter is not None:
+            self.call.outgoing.feed(converter.flush())
 
     def _stop_playback(self) -> None:
         outgoing = self.call.outgoing
