@@ -8,7 +8,7 @@ Three tools, used wherever realtalk shows text that might hold a secret:
   ``api-key: ...``), URL userinfo and secret-looking query values hidden.
 * :class:`RedactingFilter` -- a :class:`logging.Filter` that passes every record through
   :func:`redact_text` (message, arguments, traceback and stack). :func:`install_log_redaction`
-  puts it on the loggers of websockets, aiohttp, asyncio and realtalk itself: with
+  puts it on the loggers of websockets, aiohttp, httpx2/httpcore2, asyncio and realtalk itself: with
   ``logging.basicConfig(level=logging.DEBUG)`` websockets logs every handshake header, and a
   filter on the logger (not on a handler) runs before any handler the application configures.
 
@@ -51,6 +51,11 @@ LOGGER_NAMES: tuple[str, ...] = (
     "aiohttp.web",
     "aiohttp.websocket",
     "asyncio",
+    "httpcore2.connection",
+    "httpcore2.http11",
+    "httpcore2.http2",
+    "httpcore2.proxy",
+    "httpx2",
     "realtalk",
     "realtalk.guardrails",
     "realtalk.server",

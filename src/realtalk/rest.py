@@ -117,6 +117,9 @@ async def send(
     """
     import httpx2  # loaded on first REST call, not at import
 
+    from realtalk.redact import install_log_redaction
+
+    install_log_redaction()  # httpx2 logs the URL at INFO: a query key there is hidden
     try:
         async with httpx2.AsyncClient(timeout=httpx2.Timeout(timeout), follow_redirects=False) as c:
             response = await c.request(
