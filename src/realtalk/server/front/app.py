@@ -208,7 +208,7 @@ async def serve(
         keys = ("sk-realtalk-" + secrets.token_urlsafe(18),)
     config = config.with_fields(api_keys=keys)
     # Its keys never reach a log record (any level, aiohttp's and realtalk's loggers included).
-    for key in keys:
+    for key in (*keys, config.webhook_secret):
         remember_secret(key)
     install_log_redaction()
     if not config.no_auth and not is_loopback(config.host):
