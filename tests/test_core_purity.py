@@ -21,6 +21,7 @@ CORE = [
     "realtalk.conversation",
     "realtalk.protocol",
     "realtalk.reconnect",
+    "realtalk.responses",
     "realtalk.dialects",
     "realtalk.dialects.ga",
     "realtalk.dialects.beta",

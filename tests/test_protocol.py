@@ -287,3 +287,124 @@ def test_beta_dialect_works_through_the_same_machine() -> None:
     proto.send(UpdateSession(SessionConfig(output_modalities=("audio",), turn_detection=None)))
     (update,) = sent(proto)
     assert update["session"] == {"modalities": ["audio", "text"], "turn_detection": None}
+
+
+# -- bookkeeping: updates by event_id, one record per response --------------------------------
+
+
+def error_for(event_id: str, code: str = "invalid_value") -> str:
+    body = {"type": "invalid_request_error", "code": code, "message": "no", "event_id": event_id}
+    return json.dumps({"type": "error", "event_id": "e9", "error": {**body, "param": None}})
+
+
+def test_an_update_dropped_by_on_send_is_not_pending_and_answers_match_by_event_id() -> None:
+    def hook(event: dict[str, Any]) -> dict[str, Any] | None:
+        dropped = event.get("session", {}).get("instructions") == "drop"
+        return None if dropped else event
+
+    proto = open_proto(on_send=hook)
+    dropped = proto.send(UpdateSession(SessionConfig(instructions="drop")))
+    kept = proto.send(UpdateSession(SessionConfig(instructions="kept")))
+    refused = proto.send(UpdateSession(SessionConfig(voice="cedar")))
+    assert not proto.is_pending(dropped)
+    assert [p.event_id for p in proto.pending_updates] == [kept, refused]
+    assert [m["type"] for m in sent(proto)] == ["session.update", "session.update"]
+    proto.receive_message(error_for(refused))
+    proto.receive_message(updated(dict(GA_SESSION, instructions="kept")))
+    events = proto.events_received()
+    assert not [e for e in events if isinstance(e, ConfigMismatch)]
+    outcomes = proto.update_outcomes()
+    assert [(o.event_id, o.confirmed) for o in outcomes] == [(refused, False), (kept, True)]
+    assert outcomes[1].config is not None
+    assert outcomes[1].config.instructions == "kept"
+    assert proto.update_outcomes() == []
+
+
+def test_a_requeued_response_keeps_its_options_and_gets_a_fresh_event_id() -> None:
+    proto = open_proto()
+    options = ResponseOptions(instructions="In French.")
+    first = proto.send(CreateResponse(options))
+    (create,) = sent(proto)
+    proto.receive_message(response_event("response.created", "vad_resp"))
+    proto.receive_message(error_for(first, "conversation_already_has_active_response"))
+    proto.events_received()
+    assert sent(proto) == []  # waits for the active response
+    proto.receive_message(response_event("response.done", "vad_resp"))
+    (again,) = sent(proto)
+    assert again["response"] == create["response"]
+    assert again["event_id"] != first
+    assert proto.requested is not None
+    assert proto.requested[1].options == options
+
+
+def test_response_records_are_retired_when_over_and_nothing_is_kept() -> None:
+    proto = open_proto()
+    for n in range(1000):
+        proto.receive_message(response_event("response.created", f"r{n}"))
+        proto.receive_message(response_event("response.done", f"r{n}"))
+        proto.events_received()
+    assert len(proto.responses) == 0
+    assert proto.responses.retired == 1000
+    assert not proto.busy
+
+
+def test_a_record_with_a_tool_call_is_retired_after_the_output_and_the_follow_up() -> None:
+    from realtalk.commands import CreateItem
+    from realtalk.items import FunctionCallOutputItem
+
+    proto = open_proto()
+    proto.receive_message(response_event("response.created", "r1"))
+    proto.receive_message(
+        json.dumps(
+            {
+                "type": "response.function_call_arguments.done",
+                "event_id": "e",
+                "response_id": "r1",
+                "item_id": "i1",
+                "output_index": 0,
+                "call_id": "c1",
+                "name": "f",
+                "arguments": "{}",
+            }
+        )
+    )
+    proto.receive_message(response_event("response.done", "r1"))
+    record = proto.responses.get("r1")
+    assert record is not None
+    assert record.tool_calls == {"c1"}
+    assert proto.busy
+    proto.send(CreateItem(FunctionCallOutputItem("c1", "42")))
+    assert record.follow_up_due
+    proto.follow_up_sent(record)
+    assert proto.responses.get("r1") is None
+    assert not proto.busy
+
+
+def test_a_response_created_twice_is_a_protocol_violation_not_a_crash() -> None:
+    proto = open_proto()
+    proto.receive_message(response_event("response.created", "r1"))
+    proto.receive_message(response_event("response.created", "r1"))
+    events = proto.events_received()
+    assert isinstance(events[-1], ProtocolViolation)
+    assert "created twice" in events[-1].reason
+
+
+def test_stop_response_sends_one_cancel_and_drops_the_calls() -> None:
+    proto = open_proto()
+    proto.receive_message(response_event("response.created", "r1"))
+    assert proto.stop_response("r1", cancel=True) == []
+    assert proto.stop_response("r1", cancel=True) == []
+    assert [m["type"] for m in sent(proto)] == ["response.cancel"]
+    record = proto.responses.get("r1")
+    assert record is not None
+    assert record.stopped
+
+
+def test_a_lone_surrogate_from_the_server_can_be_sent_back() -> None:
+    from realtalk.commands import TruncateItem
+
+    proto = open_proto()
+    proto.send(TruncateItem("item_\ud800", 10))
+    (text,) = proto.messages_to_send()
+    text.encode("utf-8")  # would raise UnicodeEncodeError before
+    assert json.loads(text)["item_id"] == "item_\ud800"

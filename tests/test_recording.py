@@ -143,7 +143,7 @@ def test_reprs_are_short() -> None:
     assert "<audio " in repr(delta)
     assert len(repr(delta)) < 200
     item = rt.items.MessageItem("assistant", (rt.items.OutputAudio(audio, "x" * 5000),))
-    history = ev.HistoryUpdated((item,) * 50)
+    history = ev.HistoryUpdated("item_1", lambda: (item,) * 50)
     assert len(repr(history)) < 2000
     turn = testing.Turn([delta] * 500, transcript="hi", audio=audio * 10)
     text = repr(turn)

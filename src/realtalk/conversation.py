@@ -95,6 +95,11 @@ class Conversation:
     def get(self, item_id: str) -> Entry | None:
         return self._entries.get(item_id)
 
+    def function_name(self, item_id: str) -> str:
+        """The name of the function call item ``item_id`` ("" when unknown)."""
+        entry = self._entries.get(item_id)
+        return entry.item.name if entry and isinstance(entry.item, FunctionCallItem) else ""
+
     @property
     def last_item_id(self) -> str | None:
         return self._order[-1] if self._order else None
@@ -128,6 +133,11 @@ class Conversation:
         if previous_item_id is None or previous_item_id not in self._entries:
             return
         if item_id == previous_item_id:
+            return
+        order = self._order
+        # The common case, O(1): the item already sits right after its predecessor (a new item
+        # is appended, and its predecessor is the previous last one).
+        if len(order) >= 2 and order[-1] == item_id and order[-2] == previous_item_id:
             return
         self._order.remove(item_id)
         self._order.insert(self._order.index(previous_item_id) + 1, item_id)

@@ -11,7 +11,9 @@
     │                               that caused it (e.g. a rejected ``session.update``)
     ├── TransportError
     │   ├── HandshakeError          the WebSocket handshake was refused (HTTP status kept)
-    │   └── ConnectionClosed        the connection ended (close code and reason kept)
+    │   └── ConnectionClosed        the connection ended (close code and reason kept, 1006
+    │                               when it was lost; the server's last error attached)
+    ├── SessionFailed               a task of the session failed unexpectedly (the cause kept)
     ├── ToolError                   a tool failed; becomes a tool output for the model
     ├── WebhookError                a webhook that must not be trusted (signature, age, shape)
     └── EngineUnavailable           a local-server speech engine is not installed
@@ -28,6 +30,7 @@ from typing import Any
 from realtalk.redact import redact_text
 
 __all__ = [
+    "LOST_CONNECTION",
     "NO_VALUE",
     "ConfigError",
     "ConfigProblem",
@@ -39,6 +42,7 @@ __all__ = [
     "RealtalkError",
     "RemoteProtocolError",
     "ServerError",
+    "SessionFailed",
     "ToolError",
     "TransportError",
     "WebhookError",
@@ -148,14 +152,45 @@ class HandshakeError(TransportError):
         super().__init__(message)
 
 
-class ConnectionClosed(TransportError):
-    """The connection is closed; ``code`` and ``reason`` are the WebSocket close frame's."""
+LOST_CONNECTION = 1006
+"""The close code of a connection that ended without a close frame (RST, FIN, dead socket)."""
 
-    def __init__(self, code: int | None = None, reason: str = "") -> None:
+
+class ConnectionClosed(TransportError):
+    """The connection is closed; ``code`` and ``reason`` are the WebSocket close frame's
+    (:data:`LOST_CONNECTION`, 1006, when none came). ``server_error`` is the last ``error``
+    the server sent before closing, if any (e.g. ``session_expired``). ``by_client`` is True when
+    realtalk closed it (e.g. 1009 for a server message over ``max_message_bytes``)."""
+
+    def __init__(
+        self,
+        code: int | None = None,
+        reason: str = "",
+        *,
+        server_error: Any = None,
+        by_client: bool = False,
+    ) -> None:
         reason = redact_text(reason)
         self.code = code
         self.reason = reason
-        super().__init__(f"connection closed (code {code}{': ' + reason if reason else ''})")
+        self.server_error = server_error
+        self.by_client = by_client
+        text = f"connection closed (code {code}{': ' + reason if reason else ''})"
+        if server_error is not None:
+            text += f"; the server's last error: {getattr(server_error, 'message', server_error)}"
+            code_name = getattr(server_error, "code", None)
+            if code_name:
+                text += f" [{code_name}]"
+        super().__init__(text)
+
+
+class SessionFailed(RealtalkError):
+    """A task of the session (the reader, a tool call, a guardrail check, ...) raised something
+    unexpected; the session is closed. The exception is the ``__cause__`` and ``exception``."""
+
+    def __init__(self, message: str, exception: BaseException | None = None) -> None:
+        self.exception = exception
+        super().__init__(message)
 
 
 class ToolError(RealtalkError):

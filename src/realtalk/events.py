@@ -11,8 +11,8 @@ Pure core: standard library only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from realtalk._namespace import public_dir
@@ -674,12 +674,20 @@ class Interrupted:
 
 @dataclass(frozen=True, slots=True)
 class SessionError:
-    """An error the app should know of. ``fatal`` errors end the session."""
+    """An error the app should know of. ``fatal`` is True exactly when the session cannot go
+    on: the connection is closed (or about to be) and the next ``next_event()`` raises.
+
+    ``error`` is the server's error when there is one (for a close, the last one it sent);
+    ``exception`` is the exception behind an unexpected failure (not compared, not in repr).
+    Codes realtalk sets itself: ``connection_closed``, ``internal_error``, ``response_stalled``,
+    ``message_too_big``, ``malformed_message``, ``handoff_failed``, ``guardrail_failed``.
+    """
 
     message: str
     code: str | None = None
     fatal: bool = False
     error: ErrorInfo | None = None
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -720,9 +728,18 @@ class SessionWarning:
 
 @dataclass(frozen=True, slots=True)
 class HistoryUpdated:
-    """The conversation after a response, in server order (``session.history``)."""
+    """The history changed at ``item_id``; ``.items`` is the whole history, built when read.
 
-    items: tuple[Item, ...]
+    ``item_id`` was added, finished, deleted, truncated or transcribed (None after a response).
+    ``items`` is the history as it stands when you read it: the event itself costs the same
+    however long the conversation is."""
+
+    item_id: str | None = None
+    history: Callable[[], tuple[Item, ...]] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def items(self) -> tuple[Item, ...]:
+        return self.history() if self.history is not None else ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias, overload
 
@@ -99,6 +99,7 @@ GuardrailFunction: TypeAlias = Callable[
     [str], bool | GuardrailResult | Awaitable[bool | GuardrailResult]
 ]
 OutcomeHandler: TypeAlias = Callable[[GuardrailOutcome], Awaitable[None] | None]
+Spawner: TypeAlias = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
 
 
 class OutputGuardrail:
@@ -223,7 +224,11 @@ class GuardrailRunner:
         guardrails: Iterable[OutputGuardrail | GuardrailFunction] = (),
         *,
         on_outcome: OutcomeHandler | None = None,
+        spawn: Spawner | None = None,
     ) -> None:
+        self._spawn: Spawner | None = spawn
+        """Starts each check task; a session passes its supervisor's, so a failing outcome
+        handler becomes the session's fatal error instead of a log line."""
         self.guardrails: tuple[OutputGuardrail, ...] = tuple(
             g if isinstance(g, OutputGuardrail) else OutputGuardrail(g) for g in guardrails
         )
@@ -323,10 +328,12 @@ class GuardrailRunner:
     def _start(self, response_id: str, state: _Response, index: int, text: str) -> None:
         state.checked[index] = text
         guardrail = self.guardrails[index]
-        task = asyncio.create_task(
-            self._check(response_id, state, index, text),
-            name=f"guardrail {guardrail.name} on {response_id}",
-        )
+        coro = self._check(response_id, state, index, text)
+        name = f"guardrail {guardrail.name} on {response_id}"
+        if self._spawn is not None:
+            task = self._spawn(coro, name)
+        else:
+            task = asyncio.create_task(coro, name=name)
         state.in_flight[index] = task
         task.add_done_callback(lambda t: _forget(state, index, t))
 
@@ -359,6 +366,8 @@ class GuardrailRunner:
             if inspect.isawaitable(maybe):
                 await maybe
         except Exception:
+            if self._spawn is not None:
+                raise  # supervised: the owner hears of it
             # The handler is the session's own code; a bug there must not vanish silently,
             # nor take the check task down with an unretrieved exception.
             _log.exception("guardrail outcome handler failed for %s", outcome.name)

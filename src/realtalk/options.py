@@ -25,6 +25,18 @@ class SessionOptions:
     ``error``: the session ends with a SessionError."""
     connect_timeout: float = 10.0
     update_timeout: float = 10.0
+    keepalive_interval: float | None = 10.0
+    """Seconds between keepalive pings (None: no pings). With ``keepalive_timeout`` this bounds
+    how long a dead socket (no FIN, no RST) goes unnoticed: at most their sum, 20 s by default."""
+    keepalive_timeout: float | None = 10.0
+    """Seconds a pong may take before the connection counts as lost (close code 1006)."""
+    response_stall_timeout: float | None = 30.0
+    """Seconds without any server message while a response is requested or under way before a
+    ``SessionError(code="response_stalled")`` is reported (None: never). Reported once per stall;
+    the session goes on."""
+    max_message_bytes: int | None = 64 * 1024 * 1024
+    """The largest server message accepted (None: no limit). A larger one is refused before it is
+    read (a ``ProtocolViolation``, then the connection closes with 1009)."""
     raw_tap: bool = False
     """Also deliver every wire message as a :class:`~realtalk.events.RawMessage`."""
     retain_audio: bool = False

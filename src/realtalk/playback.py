@@ -10,10 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from realtalk.config import AudioFormat
 
+if TYPE_CHECKING:
+    from realtalk.conversation import Conversation
+
 __all__ = ["PlaybackTracker"]
+
+
+_KEPT_ITEMS = 8
+"""Assistant items whose playback is tracked at once (the newest ones)."""
 
 
 @dataclass(slots=True)
@@ -38,6 +46,10 @@ class PlaybackTracker:
         entry = self._items.get(item_id)
         if entry is None:
             entry = self._items[item_id] = _ItemPlayback(self._clock())
+            if len(self._items) > _KEPT_ITEMS:
+                # Only recent items can still be playing or reported: forget the oldest, so a
+                # long session keeps nothing per finished item.
+                del self._items[next(iter(self._items))]
         entry.received_bytes += n_bytes
         self.current_item_id = item_id
 
@@ -78,6 +90,22 @@ class PlaybackTracker:
         if target is None or target not in self._items:
             return False
         return self.position_ms(target) < self.received_ms(target) - 1e-6
+
+    def cut_point(self, conversation: Conversation) -> tuple[str | None, int | None]:
+        """Where to truncate the current item when the assistant is stopped now: its id and the
+        ``audio_end_ms`` (None when nothing needs cutting: already truncated, or all heard).
+        Marks the conversation entry as truncated there."""
+        item_id = self.current_item_id
+        if item_id is None:
+            return None, None
+        entry = conversation.get(item_id)
+        if entry is None or entry.truncated_at_ms is not None:
+            return item_id, None
+        end_ms = conversation.clamp_played_ms(item_id, self.position_ms(item_id))
+        if end_ms >= int(conversation.audio_ms(item_id)) and not self.is_playing(item_id):
+            return item_id, None  # everything was heard: nothing to cut
+        entry.truncated_at_ms = end_ms
+        return item_id, end_ms
 
     def forget(self, item_id: str) -> None:
         self._items.pop(item_id, None)

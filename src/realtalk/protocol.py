@@ -11,9 +11,12 @@
         ...
 
 It owns: encoding and decoding through the dialect, the last server-confirmed session, the
-pending ``session.update``s matched to their ``session.updated`` or ``error``, the response
-state (at most one active response in the default conversation; a second ``CreateResponse`` is
-queued, not sent), the conversation order and the truncation arithmetic.
+pending ``session.update``s matched to their ``session.updated`` or ``error`` (by client
+``event_id``; an update dropped by ``on_send`` is not pending) with a neutral
+:class:`UpdateOutcome` for each, the response state (at most one active response in the default
+conversation; a second ``CreateResponse`` is queued, not sent), one
+:class:`~realtalk.responses.ResponseRecord` per response until it is over, the conversation order
+and the truncation arithmetic.
 
 Everything that affects the state machine lives in the transition tables below. No I/O, no
 clock: callers pass times in. After calling :meth:`ClientProtocol.send`, you must call
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
@@ -34,6 +38,7 @@ from realtalk.commands import (
     AppendAudio,
     CancelResponse,
     ClientCommand,
+    CreateItem,
     CreateResponse,
     TruncateItem,
     UpdateSession,
@@ -46,6 +51,7 @@ from realtalk.events import (
     AudioDelta,
     ConfigMismatch,
     ErrorEvent,
+    FunctionCallArgumentsDone,
     ProtocolViolation,
     ResponseCreated,
     ResponseDone,
@@ -53,8 +59,10 @@ from realtalk.events import (
     SessionCreated,
     SessionUpdated,
 )
+from realtalk.items import ErrorInfo, FunctionCallOutputItem
+from realtalk.responses import ResponseBook, ResponseRecord
 
-__all__ = ["ClientProtocol", "PendingUpdate", "ResponseState", "State"]
+__all__ = ["ClientProtocol", "PendingUpdate", "ResponseState", "State", "UpdateOutcome"]
 
 OnSend = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 
@@ -100,6 +108,18 @@ _ACTIVE_RESPONSE_CODE = "conversation_already_has_active_response"
 
 # One encoder for every message: json.dumps with options builds a new encoder per call.
 _to_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# A lone surrogate (valid in JSON as an escape, e.g. a server id "call_\\ud800") cannot be
+# written as UTF-8; such a message is escaped instead, so whatever the server sent can be echoed.
+_to_ascii_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encode_json(event: dict[str, Any]) -> str:
+    """One wire message as JSON text that always encodes to UTF-8."""
+    text = _to_json(event)
+    if not text.isascii() and _SURROGATE.search(text):
+        return _to_ascii_json(event)
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +128,20 @@ class PendingUpdate:
 
     event_id: str
     requested: SessionConfig
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateOutcome:
+    """How the server answered one ``session.update``: ``config`` when it confirmed it,
+    ``error`` when it rejected it (the previous configuration then stays in force)."""
+
+    event_id: str
+    config: SessionConfig | None = None
+    error: ErrorInfo | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.error is None
 
 
 class ClientProtocol:
@@ -130,15 +164,19 @@ class ClientProtocol:
         self.state = State.CONNECTING
         self.response_state = ResponseState.IDLE
         self.active_response_id: str | None = None
-        self._requested_event_id: str | None = None
-        self._queued: deque[tuple[str, CreateResponse]] = deque()
+        self._requested: tuple[str, CreateResponse] | None = None
+        """The ``response.create`` sent and not yet created or refused (kept until done: a
+        racing server-VAD response may be the one created, and ours may still fail)."""
+        self._queued: deque[tuple[str | None, CreateResponse]] = deque()
         self.confirmed: SessionConfig | None = None
         self.session_id: str | None = None
-        self._pending: deque[PendingUpdate] = deque()
+        self._pending: dict[str, PendingUpdate] = {}
+        self._outcomes: list[UpdateOutcome] = []
         self._outgoing: list[str] = []
         self._events: list[ServerEvent] = []
         self.conversation = Conversation(retain_audio=retain_audio)
-        self._cancelled: set[str] = set()
+        self.responses = ResponseBook()
+        """One record per response not yet over (see :mod:`realtalk.responses`)."""
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -148,7 +186,21 @@ class ClientProtocol:
 
     @property
     def pending_updates(self) -> tuple[PendingUpdate, ...]:
-        return tuple(self._pending)
+        return tuple(self._pending.values())
+
+    def is_pending(self, event_id: str) -> bool:
+        """True while the update sent as ``event_id`` waits for its answer (False if dropped)."""
+        return event_id in self._pending
+
+    def update_outcomes(self) -> list[UpdateOutcome]:
+        """Answers to pending updates since the last call, in order. Empties the list."""
+        out, self._outcomes = self._outcomes, []
+        return out
+
+    @property
+    def requested(self) -> tuple[str, CreateResponse] | None:
+        """The ``(event_id, CreateResponse)`` sent and not yet answered by a response."""
+        return self._requested
 
     @property
     def queued_responses(self) -> int:
@@ -169,7 +221,13 @@ class ClientProtocol:
             case UpdateSession(config=config):
                 if self._validate is not None:
                     self._validate(config)
-                self._pending.append(PendingUpdate(event_id, config))
+                if self._emit(command, event_id):
+                    self._pending[event_id] = PendingUpdate(event_id, config)
+                return event_id
+            case CreateItem(item=FunctionCallOutputItem(call_id=call_id)):
+                if self._emit(command, event_id):
+                    self.responses.output_sent(call_id)
+                return event_id
             case AppendAudio(audio=audio) if len(audio) > MAX_APPEND_BYTES:
                 raise InvalidState(
                     f"one append carries at most 15 MiB; got {len(audio)} bytes: "
@@ -179,12 +237,12 @@ class ClientProtocol:
                 if self.response_state is not ResponseState.IDLE or self._queued:
                     self._queued.append((event_id, command))
                     return event_id
-                self.response_state = ResponseState.REQUESTED
-                self._requested_event_id = event_id
+                self._request(event_id, command)
+                return event_id
             case CancelResponse(response_id=rid):
-                target = rid or self.active_response_id
-                if target is not None:
-                    self._cancelled.add(target)
+                record = self.responses.get(rid or self.active_response_id)
+                if record is not None:
+                    record.cancel_sent = True
             case _:
                 pass
         self._emit(command, event_id)
@@ -207,16 +265,18 @@ class ClientProtocol:
         # Out-of-band responses (conversation "none") may run in parallel (protocol.md 6.7).
         return command.options is not None and command.options.conversation == "none"
 
-    def _emit(self, command: ClientCommand, event_id: str) -> None:
-        self._write(self.dialect.encode_command(command, event_id))
+    def _emit(self, command: ClientCommand, event_id: str) -> bool:
+        return self._write(self.dialect.encode_command(command, event_id))
 
-    def _write(self, event: dict[str, Any]) -> None:
+    def _write(self, event: dict[str, Any]) -> bool:
+        """Every outgoing message passes here. False when ``on_send`` dropped it."""
         if self._on_send is not None:
             rewritten = self._on_send(event)
             if rewritten is None:
-                return
+                return False
             event = rewritten
-        self._outgoing.append(_to_json(event))
+        self._outgoing.append(encode_json(event))
+        return True
 
     @property
     def has_messages_to_send(self) -> bool:
@@ -231,6 +291,43 @@ class ClientProtocol:
         """Truncate an assistant item at the played position, clamped to the audio received."""
         end_ms = self.conversation.clamp_played_ms(item_id, played_ms)
         return self.send(TruncateItem(item_id, end_ms, content_index))
+
+    def stop_response(self, response_id: str | None, *, cancel: bool) -> list[str]:
+        """Stop a response (interrupt, barge-in or guardrail trip): its later events are not
+        delivered, its open tool calls are dropped (their ids returned) and no follow-up comes.
+        With ``cancel``, a ``response.cancel`` is sent if it is still being produced."""
+        record = self.responses.get(response_id)
+        if record is None or response_id is None:
+            return []
+        dropped = self.responses.stop(record)
+        if (
+            cancel
+            and not record.cancel_sent
+            and self.response_state is ResponseState.ACTIVE
+            and self.active_response_id == response_id
+        ):
+            self.send(CancelResponse(response_id))
+        self.responses.retire_if_over(record)
+        return dropped
+
+    def follow_up_sent(self, record: ResponseRecord) -> None:
+        """The follow-up of ``record``'s tool outputs was asked for (or given up)."""
+        record.follow_up = False
+        self.responses.retire_if_over(record)
+
+    def verdict_in(self, record: ResponseRecord) -> None:
+        """The final guardrail verdict of ``record`` is known."""
+        record.verdict_pending = False
+        self.responses.retire_if_over(record)
+
+    @property
+    def busy(self) -> bool:
+        """A response requested, active or queued, or one not yet over (tools, verdicts)."""
+        return (
+            self.response_state is not ResponseState.IDLE
+            or bool(self._queued)
+            or len(self.responses) > 0
+        )
 
     def close(self) -> None:
         """Mark the connection closed; later sends raise :class:`InvalidState`."""
@@ -259,6 +356,16 @@ class ClientProtocol:
         return out
 
     def _handle(self, event: ServerEvent) -> None:
+        try:
+            self._apply(event)
+        except InvalidState as exc:
+            # The server moved a state the tables do not allow (e.g. a response created twice):
+            # reported and skipped, like a malformed frame.
+            if self._events and self._events[-1] is event:
+                self._events.pop()
+            self._events.append(ProtocolViolation(str(exc), ""))
+
+    def _apply(self, event: ServerEvent) -> None:
         self._events.append(event)
         if type(event) is AudioDelta:
             # The hot path (tens of events a second per session): only the byte count matters.
@@ -273,14 +380,17 @@ class ClientProtocol:
             case SessionUpdated(config=config):
                 self._on_session_updated(config)
             case ErrorEvent(error=error):
-                self._on_error(error.event_id, error.code)
+                self._on_error(error)
             case ResponseCreated(response=response):
+                requested = self._requested or (None, None)
+                self.responses.created(response.id, requested[1], requested[0])
                 self.response_state = _RESPONSE_TRANSITIONS[(self.response_state, ResponseCreated)]
                 self.active_response_id = response.id
-                # _requested_event_id stays until response.done: a racing server-VAD response
-                # may be the one created, and our request may still fail with an error.
             case ResponseDone(response=response):
+                self.responses.done(response.id)
                 self._on_response_done(response.id)
+            case FunctionCallArgumentsDone(response_id=rid, call_id=call_id):
+                self.responses.call_started(rid, call_id)
             case _:
                 pass
         self.conversation.apply(event)
@@ -295,8 +405,11 @@ class ClientProtocol:
         self._sync_output_format()
         if not self._pending:
             return
-        # session.updated does not echo the client event_id: updates are answered in order.
-        pending = self._pending.popleft()
+        # session.updated does not echo the client event_id: the pending updates (only those
+        # actually sent; errors remove theirs by event_id) are answered in order.
+        event_id = next(iter(self._pending))
+        pending = self._pending.pop(event_id)
+        self._outcomes.append(UpdateOutcome(event_id, config=config))
         for name, requested in pending.requested.set_fields().items():
             if name == "extra":
                 continue
@@ -307,43 +420,54 @@ class ClientProtocol:
             if not _matches(requested, applied):
                 self._events.append(ConfigMismatch(name, requested, applied))
 
-    def _on_error(self, client_event_id: str | None, code: str | None) -> None:
+    def _on_error(self, error: ErrorInfo) -> None:
+        client_event_id = error.event_id
         if client_event_id is None:
             return
-        for pending in self._pending:
-            if pending.event_id == client_event_id:
-                # session.update is atomic: the old config stays in force (protocol.md 10.6).
-                self._pending.remove(pending)
-                return
-        if client_event_id == self._requested_event_id and code == _ACTIVE_RESPONSE_CODE:
-            # Another response (e.g. server VAD's) got there first: ours waits for its end.
+        if self._pending.pop(client_event_id, None) is not None:
+            # session.update is atomic: the old config stays in force (protocol.md 10.6).
+            self._outcomes.append(UpdateOutcome(client_event_id, error=error))
+            return
+        requested = self._requested
+        if requested is None or requested[0] != client_event_id:
+            return
+        self._requested = None
+        for record in self.responses:
+            if record.event_id == client_event_id:
+                record.request, record.event_id = None, None  # it was not ours after all
+        if error.code == _ACTIVE_RESPONSE_CODE:
+            # Another response (e.g. server VAD's) got there first: ours waits for its end,
+            # options kept; it gets a fresh event_id when it is sent again.
             self.response_state = ResponseState.ACTIVE
-            self._queued.appendleft((client_event_id, CreateResponse()))
-            self._requested_event_id = None
-        elif client_event_id == self._requested_event_id:
+            self._queued.appendleft((None, requested[1]))
+        else:
             self.response_state = ResponseState.IDLE
-            self._requested_event_id = None
             self._flush_queue()
 
     def _on_response_done(self, response_id: str) -> None:
         if response_id == self.active_response_id or self.active_response_id is None:
             self.response_state = _RESPONSE_TRANSITIONS[(self.response_state, ResponseDone)]
             self.active_response_id = None
-            self._requested_event_id = None
-            self._cancelled.discard(response_id)
+            self._requested = None
             self._flush_queue()
 
     def _flush_queue(self) -> None:
         if self.response_state is not ResponseState.IDLE or not self._queued:
             return
         event_id, command = self._queued.popleft()
-        self.response_state = ResponseState.REQUESTED
-        self._requested_event_id = event_id
-        self._emit(command, event_id)
+        self._request(event_id or self.next_event_id(), command)
+
+    def _request(self, event_id: str, command: CreateResponse) -> None:
+        if self._emit(command, event_id):
+            self.response_state = ResponseState.REQUESTED
+            self._requested = (event_id, command)
+        else:
+            self._flush_queue()  # dropped by on_send: nothing was asked, the next one may go
 
     def is_cancelled(self, response_id: str) -> bool:
         """True when this client asked to cancel ``response_id`` and it is not done yet."""
-        return response_id in self._cancelled
+        record = self.responses.get(response_id)
+        return record is not None and record.cancel_sent and record.phase.value == "active"
 
 
 def _matches(requested: Any, applied: Any) -> bool:

@@ -1,8 +1,20 @@
 """Session: one live conversation, driving the sans-I/O protocol over a transport.
 
-The session owns three asyncio pieces and nothing else: the reader task (transport ->
-protocol -> app queue), the tool tasks, and the futures that let ``update()`` wait for the
-server's answer. Everything about the wire is in :class:`~realtalk.protocol.ClientProtocol`.
+Everything about the wire is in :class:`~realtalk.protocol.ClientProtocol` (per-update and
+per-response bookkeeping included); the session adds the asyncio pieces: the reader task
+(transport -> protocol -> app queue), tool calls, guardrail checks and watchdogs, every one of
+them under one :class:`~realtalk.supervisor.Supervisor`, and one connection state
+(:class:`~realtalk.supervisor.Link`) that drives the teardown.
+
+Two rules hold it together:
+
+* **The reader never awaits the server.** Handling a received event never waits for a reply
+  only the reader could read (a handoff's ``session.updated``, a follow-up response): such work
+  runs as a supervised task.
+* **Nothing ends silently.** A task that fails makes a fatal ``SessionError`` carrying the
+  exception; it is delivered after the events queued before it, and then ``next_event()`` and
+  ``async for`` raise (:class:`~realtalk.errors.SessionFailed`, or
+  :class:`~realtalk.errors.ConnectionClosed` for a lost or closed connection).
 
 Configuration layers, lowest first, the same on connect and on handoff::
 
@@ -16,88 +28,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from realtalk import events as ev
 from realtalk.agent import Agent
 from realtalk.arguments import check_text, check_update
 from realtalk.commands import (
     AppendAudio,
-    CancelResponse,
     ClearAudio,
     ClearOutputAudio,
+    ClientCommand,
     CommitAudio,
     CreateItem,
     CreateResponse,
     ResponseOptions,
-    UpdateSession,
 )
-from realtalk.config import (
-    UNSET,
-    AudioFormat,
-    Effective,
-    Layer,
-    SessionConfig,
-    diff,
-    is_set,
-    merge,
-)
+from realtalk.config import AudioFormat, Effective, SessionConfig
+from realtalk.config_sync import ConfigSync, merge_layers
 from realtalk.errors import (
     ConnectionClosed,
     InvalidState,
     RealtalkError,
-    ServerError,
+    SessionFailed,
     TransportError,
 )
 from realtalk.event_queue import EventQueue, Overflow, QueueClosed
-from realtalk.events import (
-    AudioDelta,
-    AudioDone,
-    AudioTranscriptDelta,
-    AudioTranscriptDone,
-    ContentPartAdded,
-    ContentPartDone,
-    ErrorEvent,
-    Event,
-    FunctionCallArgumentsDelta,
-    FunctionCallArgumentsDone,
-    GuardrailTripped,
-    Handoff,
-    HistoryUpdated,
-    InputAudioCommitted,
-    InputTranscriptCompleted,
-    Interrupted,
-    ItemAdded,
-    ItemDeleted,
-    ItemDone,
-    ItemTruncated,
-    OutputItemAdded,
-    OutputItemDone,
-    ProtocolViolation,
-    RawMessage,
-    ResponseCreated,
-    ResponseDone,
-    SessionCreated,
-    SessionError,
-    SessionIdle,
-    SessionReady,
-    SessionUpdated,
-    SessionWarning,
-    SpeechStarted,
-    SpeechStopped,
-    TextDelta,
-    TextDone,
-    TurnMetrics,
-)
+from realtalk.events import Event
 from realtalk.guardrails import GuardrailFailed, GuardrailOutcome, GuardrailRunner, OutputGuardrail
-from realtalk.items import ErrorInfo, FunctionCallItem, InputText, Item, MessageItem
+from realtalk.items import ErrorInfo, InputText, Item, MessageItem
 from realtalk.options import SessionOptions
 from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
 from realtalk.recording import RECORDED_EVENTS, Recorder
+from realtalk.responses import ResponseRecord
+from realtalk.supervisor import Lifecycle, Link, Supervisor
 from realtalk.tool_calls import ToolCalls
 from realtalk.transports import Transport
+from realtalk.watchdogs import keepalive, watch_stalls
 
 if TYPE_CHECKING:
     from realtalk.conversation import Conversation
@@ -106,41 +74,31 @@ if TYPE_CHECKING:
 __all__ = ["Overflow", "Session", "SessionOptions", "merge_layers"]
 
 
-# Codes after which the session cannot go on (protocol.md 7.2 / 10.5).
-FATAL_CODES = frozenset(
-    {
-        "session_expired",
-        "beta_api_shape_disabled",
-        "invalid_api_key",
-        "insufficient_quota",
-    }
-)
-
 # Events of a response that realtalk stops delivering once that response is interrupted.
 _RESPONSE_STREAM = (
-    AudioDelta,
-    AudioDone,
-    AudioTranscriptDelta,
-    AudioTranscriptDone,
-    TextDelta,
-    TextDone,
-    ContentPartAdded,
-    ContentPartDone,
-    FunctionCallArgumentsDelta,
-    OutputItemAdded,
-    OutputItemDone,
+    ev.AudioDelta,
+    ev.AudioDone,
+    ev.AudioTranscriptDelta,
+    ev.AudioTranscriptDone,
+    ev.TextDelta,
+    ev.TextDone,
+    ev.ContentPartAdded,
+    ev.ContentPartDone,
+    ev.FunctionCallArgumentsDelta,
+    ev.OutputItemAdded,
+    ev.OutputItemDone,
 )
 
 # Events after which the history (items, transcripts) has changed in a way the app may show.
 _HISTORY_EVENTS = (
-    ItemAdded,
-    ItemDone,
-    ItemDeleted,
-    ItemTruncated,
-    InputTranscriptCompleted,
-    AudioTranscriptDone,
-    TextDone,
-    FunctionCallArgumentsDone,
+    ev.ItemAdded,
+    ev.ItemDone,
+    ev.ItemDeleted,
+    ev.ItemTruncated,
+    ev.InputTranscriptCompleted,
+    ev.AudioTranscriptDone,
+    ev.TextDone,
+    ev.FunctionCallArgumentsDone,
 )
 
 
@@ -160,12 +118,9 @@ class Session:
         call_id: str | None = None,
     ) -> None:
         self.provider = provider
-        self.agent = agent
         self.call_id = call_id
         """The SIP call this session is attached to (``Runner.attach``), else None."""
         self.options = options or SessionOptions()
-        self._runner_config = runner_config or SessionConfig()
-        self._runtime = SessionConfig()
         self._guardrail_list = tuple(guardrails)
         self._connector = connector
         self._proto = ClientProtocol(
@@ -174,46 +129,66 @@ class Session:
             on_send=provider.apply_on_send,
             retain_audio=self.options.retain_audio,
         )
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._link = Lifecycle()
+        self._tasks = Supervisor(self._on_task_failure)
+        self._failure: RealtalkError | None = None
+        """What ``next_event()`` raises once the events before it are delivered."""
+        self._teardown: asyncio.Task[None] | None = None
         self._transport: Transport | None = None
         self._reader: asyncio.Task[None] | None = None
         self._events: EventQueue[Event] = EventQueue(
             self.options.queue_size, self.options.overflow, on_overflow=self._on_overflow
         )
-        self._created: asyncio.Future[SessionCreated] | None = None
-        self._update_waiters: deque[tuple[str, asyncio.Future[SessionConfig]]] = deque()
+        self._created: asyncio.Future[ev.SessionCreated] = loop.create_future()
         self._send_lock = asyncio.Lock()
-        self._closed = False
-        self._close_error: RealtalkError | None = None
-        self._dropped_responses: set[str] = set()
+        self._last_error: ErrorInfo | None = None
+        self._last_response_id: str | None = None
+        self._idle_reported = True
+        self._stopping = 0
+        self._last_inbound = loop.time()
+        self._last_request = loop.time()
+        self._lost_reason: str | None = None
+        self._config = ConfigSync(
+            provider,
+            agent,
+            runner_config or SessionConfig(),
+            proto=self._proto,
+            flush=self._flush,
+            emit=self._emit,
+            timeout=lambda: self.options.update_timeout,
+            closed=lambda: self._link.ending,
+        )
         self._tools = ToolCalls(self)
         self._turn_started_at: float | None = None
-        self._first_audio: dict[str, float] = {}
-        self._first_text: dict[str, float] = {}
-        self._response_text: dict[str, str] = {}
         self._converters: dict[AudioFormat, Any] = {}
-        self._tripped: set[str] = set()
-        self._judging: set[str] = set()  # responses whose final guardrail check still runs
-        self._background: set[asyncio.Task[Any]] = set()
-        self._closer: asyncio.Task[None] | None = None
         self._recorder: Recorder | None = None
         self._guards = self._make_guardrail_runner()
-        self._effective = self._compute_effective()
-        loop = asyncio.get_running_loop()
         self.playback = PlaybackTracker(loop.time)
-        self._loop = loop
 
     # -- public state -------------------------------------------------------------------------
 
     def __repr__(self) -> str:
         return (
             f"Session(provider={type(self.provider).__name__}, agent={self.agent.name!r}, "
-            f"state={self._proto.state.value})"
+            f"state={self._link.state.value})"
         )
+
+    @property
+    def state(self) -> Link:
+        """The connection state (new, connecting, connected, ..., closed)."""
+        return self._link.state
+
+    @property
+    def agent(self) -> Agent:
+        """The active agent (a handoff changes it)."""
+        return self._config.agent
 
     @property
     def effective_config(self) -> Effective:
         """The merged configuration and, per field, which layer set it."""
-        return self._effective
+        return self._config.effective
 
     @property
     def confirmed_config(self) -> SessionConfig | None:
@@ -227,11 +202,10 @@ class Session:
     @property
     def history(self) -> list[Item]:
         """Conversation items in server order, transcripts filled in."""
-        items: list[Item] = []
-        for entry in self._proto.conversation.entries():
-            if entry.item is not None:
-                items.append(entry.item)
-        return items
+        return [e.item for e in self._proto.conversation.entries() if e.item is not None]
+
+    def _history_tuple(self) -> tuple[Item, ...]:
+        return tuple(self.history)
 
     @property
     def conversation(self) -> Conversation:
@@ -245,59 +219,107 @@ class Session:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._link.ending
 
     @property
     def idle(self) -> bool:
-        """True when nothing is under way: no response active or queued, no tool call running,
-        no tool output waiting for its follow-up response, no guardrail still judging a reply.
-        The :class:`~realtalk.events.SessionIdle` event marks the moment it becomes true."""
-        return (
-            self._proto.response_state is ResponseState.IDLE
-            and self._proto.queued_responses == 0
-            and not self._tools.busy
-            and not self._judging
-        )
+        """True when nothing of a turn is under way: no response requested, active or queued,
+        no tool call running or being cancelled, no follow-up or handoff pending, no final
+        guardrail verdict outstanding. :class:`~realtalk.events.SessionIdle` marks the moment
+        it becomes true."""
+        return not self._proto.busy and not self._tools.busy and self._stopping == 0
 
     def dropped(self, response_id: str) -> bool:
         """True when the events of ``response_id`` are no longer delivered (interrupted)."""
-        return response_id in self._dropped_responses
+        record = self._proto.responses.lookup(response_id)
+        return record is not None and record.stopped
+
+    # -- what ToolCalls may use (realtalk.tool_calls.ToolHost) ---------------------------------
+
+    @property
+    def protocol(self) -> ClientProtocol:
+        return self._proto
+
+    @property
+    def auto_respond_after_tools(self) -> bool:
+        return self.options.auto_respond_after_tools
+
+    async def emit(self, event: Event) -> None:
+        await self._emit(event)
+
+    async def send(self, command: ClientCommand) -> str:
+        return await self._send(command)
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return self._tasks.spawn(coro, name)
+
+    def tool_context(self) -> dict[str, Any]:
+        return {"session": self}
+
+    async def emit_if_idle(self) -> None:
+        # Decided when the state changes, not when the app reads: by the time the app sees a
+        # ResponseDone, later events may already be queued behind it.
+        if self._idle_reported or not self.idle or self._link.ending:
+            return
+        self._idle_reported = True
+        await self._emit(ev.SessionIdle(self._last_response_id))
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def _compute_effective(self) -> Effective:
-        return merge_layers(self.provider, self._runner_config, self.agent, self._runtime)
-
-    async def _open(self) -> None:
-        # Validate before anything touches the network: bad config loses nothing.
-        self.provider.validate(self._effective.config)
+    async def _connect_transport(self) -> Transport:
         handshake = self.provider.handshake()
         url, headers = await handshake if inspect.isawaitable(handshake) else handshake
         if self.call_id is not None:
             url = self.provider.call_url(self.call_id)  # attach: ?call_id= instead of the model
-        if self.options.record is not None:
+        if self.options.record is not None and self._recorder is None:
             self._start_recording(url, headers)
-        connector = self._connector
-        if connector is None and self.provider.transport == "webrtc":
+        if self._connector is not None:
+            return await self._connector(url, headers, ())
+        if self.provider.transport == "webrtc":
             from realtalk.transports.webrtc import open_call
 
             # The initial config travels with the SDP offer: right from the first moment.
-            async def connector_fn(u: str, h: Mapping[str, str], s: Sequence[str]) -> Transport:
-                timeout = self.options.connect_timeout
-                return await open_call(self.provider, self._effective.config, timeout=timeout)
+            config = self._config.effective.config
+            return await open_call(self.provider, config, timeout=self.options.connect_timeout)
+        from realtalk.transports.websocket import connect_websocket
 
-            connector = connector_fn
-        elif connector is None:
-            from realtalk.transports.websocket import connect_websocket
+        opts = self.options
+        return await connect_websocket(
+            url,
+            headers,
+            (),
+            open_timeout=opts.connect_timeout,
+            ping_interval=None,  # the session's own keepalive (see _keepalive)
+            max_size=opts.max_message_bytes,
+        )
 
-            async def connector_fn(u: str, h: Mapping[str, str], s: Sequence[str]) -> Transport:
-                return await connect_websocket(u, h, s, open_timeout=self.options.connect_timeout)
+    def _attach(self, transport: Transport) -> None:
+        """Make ``transport`` the session's connection: start reading it, keep it alive."""
+        self._transport = transport
+        self._lost_reason = None
+        self._reader = self._tasks.spawn(self._read_loop(transport), "realtalk-session-reader")
+        interval, timeout = self.options.keepalive_interval, self.options.keepalive_timeout
+        if interval is not None and timeout is not None and hasattr(transport, "ping"):
+            watch = keepalive(
+                transport,
+                interval,
+                timeout,
+                clock=self._loop.time,
+                last_inbound=lambda: self._last_inbound,
+                app_blocked=lambda: self._events.blocked,
+                on_dead=self._set_lost_reason,
+            )
+            self._tasks.spawn(watch, "realtalk-keepalive")
 
-            connector = connector_fn
-        self._transport = await connector(url, headers, ())
-        self._created = self._loop.create_future()
-        self._reader = asyncio.create_task(self._read_loop(), name="realtalk-session-reader")
+    def _set_lost_reason(self, reason: str) -> None:
+        self._lost_reason = reason
+
+    async def _open(self) -> None:
+        # Validate before anything touches the network: bad config loses nothing.
+        self.provider.validate(self._config.effective.config)
+        self._link.move(Link.CONNECTING)
         try:
+            self._attach(await self._connect_transport())
             created = await asyncio.wait_for(
                 asyncio.shield(self._created), self.options.connect_timeout
             )
@@ -309,42 +331,105 @@ class Session:
         except BaseException:
             await self.close()
             raise
+        self._link.move(Link.CONNECTED)
         self.playback.output_format = _fmt(self._proto.confirmed, "output_format")
+        if self.options.response_stall_timeout is not None:
+            stalls = watch_stalls(
+                self.options.response_stall_timeout,
+                clock=self._loop.time,
+                last_progress=lambda: max(self._last_inbound, self._last_request),
+                under_way=self._under_way,
+                report=lambda message: self._emit(ev.SessionError(message, "response_stalled")),
+            )
+            self._tasks.spawn(stalls, "realtalk-stall-watch")
         try:
-            await self._sync_config(raise_errors=False)
+            await self._config.sync(raise_errors=False)
         except TimeoutError:
-            await self._emit(SessionWarning("the server did not confirm the session configuration"))
-        await self._emit(SessionReady(self._proto.confirmed or created.config, self.session_id))
+            await self._emit(
+                ev.SessionWarning("the server did not confirm the session configuration")
+            )
+        await self._emit(ev.SessionReady(self._proto.confirmed or created.config, self.session_id))
 
     async def close(self) -> None:
-        """Close the connection and stop every task. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
+        """Close the connection and stop every task (the whole teardown, always). Idempotent;
+        a second caller waits for the first teardown to finish."""
+        await asyncio.shield(self._start_teardown())
+
+    def _start_teardown(self) -> asyncio.Task[None]:
+        """Move to closing now (``closed`` is True from here on) and run the teardown once."""
+        if self._teardown is None:
+            self._link.move(Link.CLOSING)
+            self._teardown = self._loop.create_task(self._close(), name="realtalk-session-close")
+        return self._teardown
+
+    async def _close(self) -> None:
         self._proto.close()
+        self._config.fail_waiters("the session closed before the server answered")
         self._tools.cancel()
         if self._transport is not None:
             with contextlib.suppress(RealtalkError, OSError):
                 await self._transport.close()
-        if self._reader is not None and self._reader is not asyncio.current_task():
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
+        await self._tasks.aclose()
         await self._guards.aclose()
-        for background in list(self._background):
-            background.cancel()
-        tasks = self._tools.tasks() + list(self._background)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for _, update_waiter in self._update_waiters:
-            if not update_waiter.done():
-                update_waiter.set_exception(
-                    InvalidState("the session closed before the server answered")
-                )
+        if not self._created.done():
+            self._created.set_exception(
+                self._failure or ConnectionClosed(1000, "closed before session.created")
+            )
+            self._created.exception()  # retrieved: nobody may be waiting any more
         self._events.close()
         if self._recorder is not None:
             self._recorder.note("closed")
             await asyncio.to_thread(self._recorder.close)
+        self._link.move(Link.CLOSED)
+
+    def _fail(self, event: ev.SessionError, error: RealtalkError) -> None:
+        """The session cannot go on: ``event`` is its last event, ``error`` what is raised after
+        it; the teardown starts. The first failure wins."""
+        if self._failure is not None or self._link.ending:
+            return
+        self._failure = error
+        if self._recorder is not None:
+            self._recorder.event(event)
+        self._events.close((event,))
+        if not self._created.done():
+            self._created.set_exception(error)
+            self._created.exception()  # retrieved: _open may already have stopped waiting
+        self._start_teardown()
+
+    def _on_task_failure(self, exc: BaseException, name: str) -> None:
+        if self._link.ending or self._failure is not None:
+            return  # teardown noise, or a second failure after the first
+        if isinstance(exc, ConnectionClosed):
+            return  # e.g. a tool's send after the drop: the reader reports the close itself
+        error = SessionFailed(f"{name} failed: {type(exc).__name__}: {exc}", exc)
+        error.__cause__ = exc
+        self._fail(ev.SessionError(str(error), "internal_error", True, exception=exc), error)
+
+    def _under_way(self) -> str | None:
+        if self._proto.response_state is ResponseState.IDLE:
+            return None
+        return self._proto.active_response_id or "(requested)"
+
+    async def _on_connection_lost(self, exc: ConnectionClosed) -> None:
+        """The connection ended without the app closing it. Today that is fatal; reconnecting
+        takes over here (the server's last error is attached either way)."""
+        reason = self._lost_reason or exc.reason
+        error = ConnectionClosed(
+            exc.code, reason, server_error=self._last_error, by_client=exc.by_client
+        )
+        code = "connection_closed"
+        if exc.by_client and exc.code == 1009:
+            code = "message_too_big"
+            limit = self.options.max_message_bytes
+            await self._emit(
+                ev.ProtocolViolation(
+                    f"a server message was larger than max_message_bytes ({limit} bytes), so the "
+                    "connection was closed with 1009; raise SessionOptions(max_message_bytes=...) "
+                    "if such messages are expected",
+                    "",
+                )
+            )
+        self._fail(ev.SessionError(str(error), code, True, self._last_error, error), error)
 
     async def __aenter__(self) -> Session:
         return self
@@ -354,15 +439,28 @@ class Session:
 
     # -- events to the app --------------------------------------------------------------------
 
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._events.__aiter__()
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        """Every event in order. Ends when the app closed the session; raises the failure
+        (after delivering the fatal ``SessionError``) when it ended any other way."""
+        while True:
+            try:
+                event = await self.next_event()
+            except ConnectionClosed as exc:
+                if exc is self._failure:
+                    raise
+                return
+            yield event
 
     async def next_event(self, timeout: float | None = None) -> Event:
-        """The next event; raises :class:`ConnectionClosed` once the session has ended."""
+        """The next event. Once the session has ended raises its failure
+        (:class:`SessionFailed`, :class:`ConnectionClosed` with the close code), or
+        ``ConnectionClosed(1000)`` after the app's own ``close()``."""
         try:
             return await self._events.get(timeout)
         except QueueClosed:
-            raise self._close_error or ConnectionClosed(None, "session closed") from None
+            if self._failure is not None:
+                raise self._failure from self._failure.__cause__
+            raise ConnectionClosed(1000, "the session was closed") from None
 
     async def _emit(self, event: Event) -> None:
         if self._recorder is not None and type(event) in RECORDED_EVENTS:
@@ -373,8 +471,10 @@ class Session:
         from realtalk.recording import client_recorder
 
         def warn(message: str) -> None:
-            if not self._closed:
-                self._spawn(self._emit(SessionWarning(message)), "realtalk-recording-warning")
+            if not self._link.ending:
+                self._tasks.spawn(
+                    self._emit(ev.SessionWarning(message)), "realtalk-recording-warning"
+                )
 
         def on_error(message: str) -> None:  # on the writer thread: not silent, not fatal
             with contextlib.suppress(RuntimeError):  # the loop may be gone already
@@ -384,15 +484,13 @@ class Session:
         self._recorder.note("connecting")
 
     def _on_overflow(self) -> None:
-        self._close_error = InvalidState(
-            f"the app fell {self.options.queue_size} events behind (overflow='error')"
-        )
-        # Held, not fire-and-forget; not in _background, which close() itself cancels.
-        self._closer = asyncio.create_task(self.close(), name="realtalk-overflow-close")
+        message = f"the app fell {self.options.queue_size} events behind (overflow='error')"
+        self._fail(ev.SessionError(message, "queue_overflow", True), InvalidState(message))
 
     # -- sending ------------------------------------------------------------------------------
 
     async def _flush(self) -> None:
+        """Every outgoing wire message passes here, in order."""
         messages = self._proto.messages_to_send()
         if not messages or self._transport is None:
             return
@@ -401,12 +499,15 @@ class Session:
                 if self._recorder is not None:
                     self._recorder.wire("client", text)
                 if self.options.raw_tap:
-                    await self._emit(RawMessage("out", text))
+                    await self._emit(ev.RawMessage("out", text))
                 await self._transport.send(text)
 
     async def _send(self, command: Any) -> str:
-        if self._closed:
+        if self._link.ending:
             raise InvalidState("the session is closed")
+        if isinstance(command, CreateResponse):
+            self._idle_reported = False
+            self._last_request = self._loop.time()
         event_id = self._proto.send(command)
         await self._flush()
         return event_id
@@ -436,7 +537,7 @@ class Session:
         audio, source = user_audio(audio, rate=rate, format=format)
         media = getattr(self._transport, "send_audio", None)
         if media is not None:  # WebRTC: the audio goes on the outgoing Opus track
-            if self._closed:
+            if self._link.ending:
                 raise InvalidState("the session is closed")
             await media(bytes(audio), source)
             return
@@ -453,8 +554,13 @@ class Session:
             await self._send(AppendAudio(bytes(data[start : start + limit])))
 
     async def commit_audio(self, *, respond: bool = False) -> None:
-        """Commit the input buffer (manual turns); optionally ask for a response."""
+        """Commit the input buffer (manual turns); optionally ask for a response. What the
+        resamplers still hold is sent first, so the turn ends with its last sample."""
         self._turn_started_at = self._loop.time()
+        converters, self._converters = self._converters, {}
+        for converter in converters.values():
+            if converter.from_format != converter.to_format and (tail := converter.flush()):
+                await self._send(AppendAudio(tail))
         await self._send(CommitAudio())
         if respond:
             await self._send(CreateResponse())
@@ -486,147 +592,89 @@ class Session:
         check_update(config, fields)
         layer = (config or SessionConfig()).replace(**fields) if fields else config
         if layer is None:
-            return self._effective
-        from realtalk.config import overlay
-
-        previous = self._runtime
-        self._runtime = overlay(self._runtime, layer)
-        try:
-            self._effective = self._compute_effective()
-            await self._sync_config(raise_errors=True, hold_back_voice=False)
-        except BaseException:
-            self._runtime = previous
-            self._effective = self._compute_effective()
-            raise
-        return self._effective
-
-    async def _sync_config(
-        self, *, raise_errors: bool, hold_back_voice: bool = True
-    ) -> SessionConfig | None:
-        """Send the diff between the confirmed session and the effective config; wait for it.
-
-        On connect and handoff a voice the server can no longer take is kept back with a
-        warning; an explicit run-time ``update(voice=...)`` goes to the server, whose error is
-        raised to the caller.
-        """
-        update = await self._next_update(hold_back_voice=hold_back_voice)
-        return await self._send_update(update, raise_errors=raise_errors)
-
-    async def _next_update(self, *, hold_back_voice: bool) -> SessionConfig:
-        """The diff from the confirmed session to the effective config, voice held back if asked."""
-        update = diff(self._proto.confirmed or SessionConfig(), self._effective.config)
-        if hold_back_voice:
-            update = await self._hold_back_voice(update)
-        return update
-
-    async def _send_update(
-        self, update: SessionConfig, *, raise_errors: bool
-    ) -> SessionConfig | None:
-        """Send ``update`` (if it says anything) and wait for the server's answer."""
-        if not update.set_fields():
-            return None
-        waiter: asyncio.Future[SessionConfig] = self._loop.create_future()
-        event_id = self._proto.send(UpdateSession(update))
-        self._update_waiters.append((event_id, waiter))
-        await self._flush()
-        try:
-            return await asyncio.wait_for(waiter, self.options.update_timeout)
-        except ServerError as exc:
-            if raise_errors:
-                raise
-            # Not silent: the session goes on, but on the server's previous configuration.
-            await self._emit(
-                SessionError(
-                    f"the server rejected the session configuration, so the previous one stays "
-                    f"in force: {exc}",
-                    exc.code,
-                    error=ErrorInfo(exc.message, exc.type, exc.code, exc.param, exc.event_id),
-                )
-            )
-            return None
-
-    async def _hold_back_voice(self, update: SessionConfig) -> SessionConfig:
-        if not is_set(update.voice):
-            return update
-        has_audio = any(e.audio_bytes for e in self._proto.conversation.entries())
-        if not has_audio:
-            return update
-        await self._emit(
-            SessionWarning(
-                f"voice {update.voice!r} kept back: the server cannot change the voice once the "
-                "assistant has spoken in this conversation",
-                field="voice",
-            )
-        )
-        return update.replace(voice=UNSET)
+            return self._config.effective
+        return await self._config.update(layer)
 
     async def switch_agent(self, agent: Agent) -> SessionConfig:
-        """Make ``agent`` the active agent, sending only what changes. Returns that update."""
+        """Make ``agent`` the active agent, sending only what changes. Returns that update.
+
+        Waits for the server's ``session.updated``: never call it from the reader."""
         previous = self.agent
-        self.agent = agent
-        self._effective = self._compute_effective()
+        update = await self._config.switch_agent(agent)
         if tuple(agent.output_guardrails) != tuple(previous.output_guardrails):
             old, self._guards = self._guards, self._make_guardrail_runner()
-            self._spawn(old.aclose(), "realtalk-guardrail-close")
-        try:
-            update = await self._next_update(hold_back_voice=True)
-            await self._send_update(update, raise_errors=True)
-        except BaseException:
-            self.agent = previous
-            self._effective = self._compute_effective()
-            raise
-        await self._emit(Handoff(previous.name, agent.name, update))
+            self._tasks.spawn(old.aclose(), "realtalk-guardrail-close")
+        await self._emit(ev.Handoff(previous.name, agent.name, update))
         return update
 
-    # -- interruption -------------------------------------------------------------------------
+    # -- stopping a response: interrupt, barge-in, guardrail trip ------------------------------
 
-    async def interrupt(self, *, reason: str = "client") -> Interrupted:
+    async def interrupt(self, *, reason: str = "client") -> ev.Interrupted:
         """Stop the assistant now.
 
         Cancels the active response (only if one is active), truncates the assistant's audio
         item at the played position, drops every later event of that response, and cancels
-        its running tool calls.
+        the turn's running tool calls (no follow-up comes). The turn still ends in
+        ``SessionIdle``.
         """
-        response_id = self._proto.active_response_id
-        if self._proto.response_state is ResponseState.ACTIVE and response_id is not None:
-            await self._send(CancelResponse(response_id))
+        self._proto.cancel_queued_responses()
         if getattr(self._transport, "send_audio", None) is not None:
             await self._send(ClearOutputAudio())  # WebRTC: stop what the server still plays
-        if response_id is not None:
-            self._dropped_responses.add(response_id)
-            self._cancel_tools(response_id)
-        self._proto.cancel_queued_responses()
-        item_id, end_ms = await self._truncate_playing()
-        event = Interrupted(response_id, item_id, end_ms, reason)
-        await self._emit(event)
+        return await self._stop(self._proto.active_response_id, reason, cancel=True, turn=True)
+
+    async def _stop(
+        self,
+        response_id: str | None,
+        reason: str,
+        *,
+        cancel: bool,
+        turn: bool,
+        first: Event | None = None,
+    ) -> ev.Interrupted:
+        """The one stop-response path. Stops ``response_id`` (sending ``response.cancel`` if
+        ``cancel`` and it is still produced), and with ``turn`` every response of the turn still
+        waiting on tools; cancels their tool calls, truncates what is playing, emits ``first``
+        (if any) and ``Interrupted``; ``SessionIdle`` follows once the turn is over."""
+        self._stopping += 1
+        try:
+            targets = [response_id] if response_id is not None else []
+            if turn:
+                targets += [
+                    r.response_id
+                    for r in self._proto.responses
+                    if not r.stopped and (r.tool_calls or r.follow_up)
+                ]
+            for rid in dict.fromkeys(targets):
+                self._tools.cancel(self._proto.stop_response(rid, cancel=cancel))
+            await self._flush()
+            item_id, end_ms = await self._truncate_playing()
+            if first is not None:
+                await self._emit(first)
+            event = ev.Interrupted(response_id, item_id, end_ms, reason)
+            await self._emit(event)
+        finally:
+            self._stopping -= 1
+        await self.emit_if_idle()
         return event
 
     async def _truncate_playing(self) -> tuple[str | None, int | None]:
-        item_id = self.playback.current_item_id
-        if item_id is None:
-            return None, None
-        entry = self._proto.conversation.get(item_id)
-        if entry is None or entry.truncated_at_ms is not None:
-            return item_id, None
-        played = self.playback.position_ms(item_id)
-        end_ms = self._proto.conversation.clamp_played_ms(item_id, played)
-        if end_ms >= int(
-            self._proto.conversation.audio_ms(item_id)
-        ) and not self.playback.is_playing(item_id):
-            return item_id, None  # everything was heard: nothing to cut
-        await self._send_truncate(item_id, end_ms)
+        item_id, end_ms = self.playback.cut_point(self._proto.conversation)
+        if item_id is not None and end_ms is not None:
+            self._proto.truncate(item_id, end_ms)
+            await self._flush()
+            self.playback.forget(item_id)
         return item_id, end_ms
 
-    async def _send_truncate(self, item_id: str, end_ms: int) -> None:
-        entry = self._proto.conversation.get(item_id)
-        if entry is not None:
-            entry.truncated_at_ms = end_ms
-        self._proto.truncate(item_id, end_ms)
-        await self._flush()
-        self.playback.forget(item_id)
-
-    def _cancel_tools(self, response_id: str) -> None:
-        self._tools.cancel(response_id)
+    async def _on_barge_in(self) -> None:
+        """Server VAD heard the user: stop what the assistant is saying, like interrupt()."""
+        response_id = self._proto.active_response_id
+        playing = self.playback.current_item_id is not None and self.playback.is_playing()
+        open_turn = any(r.tool_calls or r.follow_up for r in self._proto.responses)
+        if response_id is None and not playing and not open_turn:
+            return
+        vad = self._proto.confirmed.turn_detection if self._proto.confirmed else None
+        server_cancels = bool(vad) and getattr(vad, "interrupt_response", True) is not False
+        await self._stop(response_id, "barge-in", cancel=not server_cancels, turn=True)
 
     # -- tools --------------------------------------------------------------------------------
 
@@ -640,173 +688,127 @@ class Session:
 
     # -- the reader ---------------------------------------------------------------------------
 
-    async def _read_loop(self) -> None:
-        assert self._transport is not None
-        recorder = self._recorder
+    async def _read_loop(self, transport: Transport) -> None:
+        """Every incoming wire message passes here. Handling never awaits the server."""
         try:
             while True:
-                text = await self._transport.recv()
+                text = await transport.recv()
+                self._last_inbound = self._loop.time()
                 if not isinstance(text, str):  # a media transport's AudioDelta (WebRTC)
                     self._proto.receive_event(text)
                 else:
-                    if recorder is not None:
-                        recorder.wire("server", text)
+                    if self._recorder is not None:
+                        self._recorder.wire("server", text)
                     if self.options.raw_tap:
-                        await self._emit(RawMessage("in", text))
+                        await self._emit(ev.RawMessage("in", text))
                     self._proto.receive_message(text)
+                self._config.settle()
                 for event in self._proto.events_received():
                     await self._dispatch(event)
                 if self._proto.has_messages_to_send:
                     await self._flush()
         except ConnectionClosed as exc:
-            if not self._closed:
-                self._close_error = exc
-                code = exc.code
-                fatal = code not in (1000, None)
-                await self._emit(SessionError(f"connection closed: {exc}", None, fatal=fatal))
-        except asyncio.CancelledError:
-            raise
-        except RealtalkError as exc:
-            self._close_error = exc
-            await self._emit(SessionError(str(exc), None, fatal=True))
-        finally:
-            if self._created is not None and not self._created.done():
-                self._created.set_exception(
-                    self._close_error or ConnectionClosed(None, "closed before session.created")
-                )
-            if not self._closed:
-                self._closed = True
-                self._proto.close()
-                for _, waiter in self._update_waiters:
-                    if not waiter.done():
-                        waiter.set_exception(InvalidState("the connection closed"))
-                self._tools.cancel()
-                self._events.close()
+            if not self._link.ending:
+                await self._on_connection_lost(exc)
+
+    def _history_event(self, item_id: str | None) -> ev.HistoryUpdated:
+        return ev.HistoryUpdated(item_id, self._history_tuple)
 
     async def _dispatch(self, event: Any) -> None:
-        if type(event) is AudioDelta:
+        if type(event) is ev.AudioDelta:
             # The hot path, checked first: audio deltas are most of the traffic.
-            rid = event.response_id
-            if rid in self._dropped_responses:
-                return
+            record = self._proto.responses.get(event.response_id)
+            if record is not None:
+                if record.stopped:
+                    return
+                if record.first_audio_at is None:
+                    record.first_audio_at = self._loop.time()
             self.playback.on_audio(event.item_id, len(event.audio))
-            if rid not in self._first_audio:
-                self._first_audio[rid] = self._loop.time()
             await self._emit(event)
             return
         match event:
-            case SessionCreated():
-                if self._created is not None and not self._created.done():
+            case ev.SessionCreated():
+                if not self._created.done():
                     self._created.set_result(event)
-            case SessionUpdated(config=config):
-                if self._update_waiters:
-                    _, waiter = self._update_waiters.popleft()
-                    if not waiter.done():
-                        waiter.set_result(config)
+            case ev.SessionUpdated(config=config):
                 self.playback.output_format = _fmt(config, "output_format")
-            case ErrorEvent(error=error):
-                for pair in list(self._update_waiters):
-                    if pair[0] == error.event_id:
-                        self._update_waiters.remove(pair)
-                        if not pair[1].done():
-                            pair[1].set_exception(
-                                ServerError(
-                                    error.message,
-                                    code=error.code,
-                                    type=error.type,
-                                    param=error.param,
-                                    event_id=error.event_id,
-                                )
-                            )
-                if error.code in FATAL_CODES:
-                    await self._emit(event)
-                    await self._emit(SessionError(error.message, error.code, True, error))
-                    return
-            case ProtocolViolation(reason=reason):
+            case ev.ErrorEvent(error=error):
+                # Not fatal by itself (the session goes on); kept for the close that may follow.
+                self._last_error = error
+            case ev.ProtocolViolation(reason=reason):
                 await self._emit(event)
-                await self._emit(SessionError(f"malformed server message skipped: {reason}"))
+                await self._emit(
+                    ev.SessionError(
+                        f"malformed server message skipped: {reason}", "malformed_message"
+                    )
+                )
                 return
-            case SpeechStarted():
+            case ev.SpeechStarted():
                 await self._emit(event)
                 await self._on_barge_in()
                 return
-            case SpeechStopped() | InputAudioCommitted():
+            case ev.SpeechStopped() | ev.InputAudioCommitted():
                 self._turn_started_at = self._loop.time()
-            case ResponseCreated(response=response):
-                self._response_text[response.id] = ""
+            case ev.ResponseCreated(response=response):
+                self._idle_reported = False
+                record = self._proto.responses.get(response.id)
+                if record is not None and self._guards:
+                    record.verdict_pending = True  # judged once more when done
             case (
-                AudioTranscriptDelta(response_id=rid, delta=delta)
-                | TextDelta(response_id=rid, delta=delta)
+                ev.AudioTranscriptDelta(response_id=rid, delta=delta)
+                | ev.TextDelta(response_id=rid, delta=delta)
             ):
-                if rid in self._dropped_responses:
-                    return
-                self._first_text.setdefault(rid, self._loop.time())
-                self._response_text[rid] = self._response_text.get(rid, "") + delta
+                record = self._proto.responses.get(rid)
+                if record is not None:
+                    if record.stopped:
+                        return
+                    if record.first_text_at is None:
+                        record.first_text_at = self._loop.time()
+                    record.text_parts.append(delta)
                 await self._emit(event)
                 if self._guards:
                     self._guards.feed(rid, delta)
                 return
-            case FunctionCallArgumentsDone(response_id=rid, call_id=call_id, arguments=args):
-                if rid in self._dropped_responses:
+            case ev.FunctionCallArgumentsDone(response_id=rid, call_id=call_id, arguments=args):
+                if self.dropped(rid):
                     return
-                name = event.name or self._call_name(event.item_id)
+                name = event.name or self._proto.conversation.function_name(event.item_id)
                 await self._emit(event)
+                self._idle_reported = False
                 self._tools.start(rid, call_id, name, args)
-                await self._emit(HistoryUpdated(tuple(self.history)))
+                await self._emit(self._history_event(event.item_id))
                 return
-            case ResponseDone(response=response):
+            case ev.ResponseDone():
                 await self._on_response_done(event)
                 return
-        if isinstance(event, _RESPONSE_STREAM) and event.response_id in self._dropped_responses:
+        if isinstance(event, _RESPONSE_STREAM) and self.dropped(event.response_id):
             return
         await self._emit(event)
         if isinstance(event, _HISTORY_EVENTS):
-            await self._emit(HistoryUpdated(tuple(self.history)))
+            item = getattr(event, "item", None)
+            item_id = getattr(event, "item_id", None) or getattr(item, "id", None)
+            await self._emit(self._history_event(item_id))
 
-    def _call_name(self, item_id: str) -> str:
-        entry = self._proto.conversation.get(item_id)
-        if entry is not None and isinstance(entry.item, FunctionCallItem):
-            return entry.item.name
-        return ""
-
-    async def _on_barge_in(self) -> None:
-        """Server VAD heard the user: stop what the assistant is saying, like interrupt()."""
-        response_id = self._proto.active_response_id
-        playing = self.playback.current_item_id is not None and self.playback.is_playing()
-        if response_id is None and not playing:
-            return
-        vad = self._proto.confirmed.turn_detection if self._proto.confirmed else None
-        server_cancels = bool(vad) and getattr(vad, "interrupt_response", True) is not False
-        if response_id is not None:
-            self._dropped_responses.add(response_id)
-            self._cancel_tools(response_id)
-            if not server_cancels and self._proto.response_state is ResponseState.ACTIVE:
-                await self._send(CancelResponse(response_id))
-        item_id, end_ms = await self._truncate_playing()
-        await self._emit(Interrupted(response_id, item_id, end_ms, "barge-in"))
-
-    async def _on_response_done(self, event: ResponseDone) -> None:
+    async def _on_response_done(self, event: ev.ResponseDone) -> None:
         response = event.response
         rid = response.id
-        self._tools.done_responses.add(rid)
-        if self._guards:
-            if rid in self._dropped_responses:
-                self._spawn(self._guards.discard(rid), "realtalk-guardrail-discard")
+        self._last_response_id = rid
+        record = self._proto.responses.lookup(rid)
+        if record is not None and record.verdict_pending:
+            if record.stopped or not self._guards:
+                self._tasks.spawn(self._guards.discard(rid), "realtalk-guardrail-discard")
+                self._proto.verdict_in(record)
             else:
-                # The complete reply is checked too, however short; the result arrives through
-                # _on_guardrail_outcome without holding up the event stream, and the turn is
-                # not idle until the verdict is in (a trip belongs to this turn, not the next).
-                text = self._response_text.get(rid, "")
-                self._judging.add(rid)
-                self._spawn(self._judge(rid, text), "realtalk-guardrail-final")
+                # The complete reply is judged too, however short; SessionIdle waits for it.
+                self._tasks.spawn(self._final_verdict(record), "realtalk-guardrail-final")
         # Metrics first: an app that stops reading at ResponseDone still gets them.
         started = self._turn_started_at
         if started is not None:
             now = self._loop.time()
-            first_audio = self._first_audio.pop(rid, None)
-            first_text = self._first_text.pop(rid, None)
+            first_audio = record.first_audio_at if record else None
+            first_text = record.first_text_at if record else None
             await self._emit(
-                TurnMetrics(
+                ev.TurnMetrics(
                     rid,
                     (first_audio - started) * 1000.0 if first_audio else None,
                     (first_text - started) * 1000.0 if first_text else None,
@@ -815,66 +817,38 @@ class Session:
                 )
             )
         await self._emit(event)
-        self._response_text.pop(rid, None)
-        await self._emit(HistoryUpdated(tuple(self.history)))
-        await self._tools.maybe_continue(rid)
-        await self._emit_if_idle(rid)
-
-    async def _judge(self, rid: str, text: str) -> None:
-        try:
-            await self._guards.finish(rid, text)
-        finally:
-            self._judging.discard(rid)
-        await self._emit_if_idle(rid)
-
-    async def _emit_if_idle(self, rid: str | None) -> None:
-        # Decided here, when the state changes, not when the app reads: by the time the app
-        # sees a ResponseDone, later events may already be queued behind it.
-        if self.idle and not self._closed:
-            await self._emit(SessionIdle(rid))
+        await self._emit(self._history_event(None))
+        if record is not None:
+            self._tools.continue_if_due(record)
+        await self.emit_if_idle()
 
     # -- guardrails ---------------------------------------------------------------------------
 
     def _make_guardrail_runner(self) -> GuardrailRunner:
         guards = tuple(self._guardrail_list) + tuple(self.agent.output_guardrails)
-        return GuardrailRunner(guards, on_outcome=self._on_guardrail_outcome)
+        return GuardrailRunner(guards, on_outcome=self._on_guardrail_outcome, spawn=self.spawn)
 
-    def _spawn(self, coro: Awaitable[Any], name: str) -> None:
-        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+    async def _final_verdict(self, record: ResponseRecord) -> None:
+        try:
+            await self._guards.finish(record.response_id, record.text)
+        finally:
+            self._proto.verdict_in(record)
+        await self.emit_if_idle()
 
     async def _on_guardrail_outcome(self, outcome: GuardrailOutcome) -> None:
         if isinstance(outcome, GuardrailFailed):
             await self._emit(
-                SessionError(f"guardrail {outcome.name} failed: {outcome.message}", None)
+                ev.SessionError(
+                    f"guardrail {outcome.name} failed: {outcome.message}", "guardrail_failed"
+                )
             )
             return
         rid = outcome.response_id
-        if rid in self._tripped or self._closed:
+        record = self._proto.responses.get(rid)
+        if record is None or record.stopped or self._link.ending:
             return
-        self._tripped.add(rid)
-        if rid not in self._tools.done_responses and rid == self._proto.active_response_id:
-            await self._send(CancelResponse(rid))
-        self._dropped_responses.add(rid)
-        self._cancel_tools(rid)
-        item_id, end_ms = await self._truncate_playing()
-        await self._emit(GuardrailTripped(outcome.name, rid, outcome.text, outcome.info))
-        await self._emit(Interrupted(rid, item_id, end_ms, f"guardrail:{outcome.name}"))
-
-
-def merge_layers(
-    provider: Provider, runner_config: SessionConfig, agent: Agent, runtime: SessionConfig
-) -> Effective:
-    """The one precedence rule, for connect, handoff and ``Runner.explain`` alike: provider
-    defaults < Runner < current Agent < run-time ``session.update``."""
-    return merge(
-        Layer("provider", provider.defaults()),
-        Layer("runner", runner_config),
-        Layer(f"agent:{agent.name}", agent.session_layer()),
-        Layer("session.update", runtime),
-    )
+        tripped = ev.GuardrailTripped(outcome.name, rid, outcome.text, outcome.info)
+        await self._stop(rid, f"guardrail:{outcome.name}", cancel=True, turn=False, first=tripped)
 
 
 def _fmt(config: SessionConfig | None, name: str) -> AudioFormat:

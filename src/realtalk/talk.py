@@ -100,6 +100,15 @@ def banner(args: argparse.Namespace, provider: Any) -> str:
 
 
 async def _printer(session: rt.Session, speaker: Any, idle: asyncio.Event) -> None:
+    try:
+        await _print_events(session, speaker, idle)
+    except rt.RealtalkError:
+        pass  # the fatal SessionError was printed; the session has ended
+    finally:
+        idle.set()  # nothing more will come: the prompt loop must not wait for it
+
+
+async def _print_events(session: rt.Session, speaker: Any, idle: asyncio.Event) -> None:
     open_line = False
     async for event in session:
         match event:
@@ -178,6 +187,8 @@ async def _run(args: argparse.Namespace) -> int:
                         await session.send_text(text)
                         # Answer before the next prompt, so piped input reads like a talk.
                         await asyncio.wait_for(idle.wait(), 120)
+                        if printer.done():
+                            break  # the session ended (its error was printed)
             finally:
                 if devices is not None:
                     devices.stop()

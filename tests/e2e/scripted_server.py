@@ -1,7 +1,12 @@
 """A small scripted GA Realtime server on a real loopback socket (websockets.serve).
 
 It exists for what the local server never does on purpose: send a malformed frame, stream
-slowly enough to interrupt at a known point, and record exactly what the client sent.
+slowly enough to interrupt at a known point, answer in an order a strict server may choose,
+cut the connection (RST, FIN, a close code) at a known point, and record exactly what the
+client sent. A response is either the default audio stream (:class:`Script`) or a list of
+steps (:class:`Send`, :class:`WaitFor`, :class:`Sleep`, :class:`Close`, :class:`Cut`,
+:class:`Stall`, :class:`Flood`, :class:`BigFrame`) in ``Script.responses``, one list per
+``response.create`` in order.
 """
 
 from __future__ import annotations
@@ -10,12 +15,15 @@ import asyncio
 import base64
 import copy
 import json
+import socket
+import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from ..samples import ga_session
 
@@ -32,6 +40,66 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class Send:
+    """Send ``event``; the strings ``"$rid"`` and ``"$item"`` are replaced by the response's
+    ids, ``"$create_event_id"`` by the event_id of the client's last ``response.create``."""
+
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WaitFor:
+    """Wait until the client sent one more message of type ``kind`` (than already waited for)."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Close:
+    """A WebSocket close frame with ``code``."""
+
+    code: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Cut:
+    """End the TCP connection without a close frame: ``"rst"`` (abort) or ``"fin"``."""
+
+    how: str
+
+
+@dataclass(frozen=True)
+class Stall:
+    """Stop sending, and stop reading too when ``deaf`` (pings go unanswered)."""
+
+    deaf: bool = False
+
+
+@dataclass(frozen=True)
+class Flood:
+    """``count`` conversation items, each after the previous one (added, then done)."""
+
+    count: int
+
+
+@dataclass(frozen=True)
+class BigFrame:
+    """One text frame declaring ``size`` bytes, its payload streamed in 1 MiB pieces for as long
+    as the client keeps reading (``ScriptedServer.big_frame_sent`` counts what went out)."""
+
+    size: int
+
+
+Step = Send | WaitFor | Sleep | Close | Cut | Stall | Flood | BigFrame
+
+
 @dataclass
 class Script:
     """What the server does on response.create."""
@@ -41,6 +109,10 @@ class Script:
     delay: float = 0.0
     transcript: str = "Hello there."
     malformed_before_response: bool = False
+    responses: list[list[Step]] = field(default_factory=list)
+    """Per response.create, in order; once used up, the default audio stream."""
+    on_text: dict[str, list[Step]] = field(default_factory=dict)
+    """Steps run when the client adds a user message with exactly this text."""
 
 
 @dataclass
@@ -52,6 +124,10 @@ class ScriptedServer:
     _counter: int = 0
     _cancel: asyncio.Event = field(default_factory=asyncio.Event)
     _active: str | None = None
+    _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
+    _waited: dict[str, int] = field(default_factory=dict)
+    _responses_started: int = 0
+    big_frame_sent: int = 0
 
     def types(self) -> list[str]:
         return [e["type"] for e in self.received]
@@ -64,16 +140,37 @@ class ScriptedServer:
         return f"{prefix}_{self._counter}"
 
     async def handler(self, ws: ServerConnection) -> None:
+        with suppress(ConnectionClosed):  # the tests cut connections on purpose
+            await self._serve(ws)
+
+    async def _serve(self, ws: ServerConnection) -> None:
         async def send(event: dict[str, Any]) -> None:
             event.setdefault("event_id", self._id("event"))
             await ws.send(json.dumps(event))
 
         await send({"type": "session.created", "session": self.session})
         tasks: set[asyncio.Task[None]] = set()
+
+        def run(steps: list[Step]) -> None:
+            task = asyncio.create_task(self._run_steps(ws, send, steps))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
         async for text in ws:
             event = json.loads(text)
             self.received.append(event)
+            async with self._arrived:
+                self._arrived.notify_all()
             kind = event["type"]
+            if kind == "conversation.item.create":
+                content = event["item"].get("content") or [{}]
+                steps = self.script.on_text.get(content[0].get("text", ""))
+                if steps is not None:
+                    run(steps)
+            if kind == "response.create" and self._responses_started < len(self.script.responses):
+                self._responses_started += 1
+                run(self.script.responses[self._responses_started - 1])
+                continue
             if kind == "session.update":
                 self.session = deep_merge(self.session, event["session"])
                 await send({"type": "session.updated", "session": self.session})
@@ -110,6 +207,78 @@ class ScriptedServer:
                         "audio_end_ms": event["audio_end_ms"],
                     }
                 )
+
+    async def _wait_for(self, kind: str) -> None:
+        wanted = self._waited.get(kind, 0) + 1
+        self._waited[kind] = wanted
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.of_type(kind)) >= wanted)
+
+    async def _run_steps(self, ws: ServerConnection, send: Any, steps: list[Step]) -> None:
+        ids = {"$rid": self._id("resp"), "$item": self._id("item")}
+        self._active = ids["$rid"]
+        try:
+            await self._steps(ws, send, steps, ids)
+        finally:
+            self._active = None
+
+    async def _steps(
+        self, ws: ServerConnection, send: Any, steps: list[Step], ids: dict[str, str]
+    ) -> None:
+        for step in steps:
+            match step:
+                case Send(event=event):
+                    creates = self.of_type("response.create")
+                    ids["$create_event_id"] = creates[-1].get("event_id", "") if creates else ""
+                    await send(_fill(event, ids))
+                case WaitFor(kind=kind):
+                    await self._wait_for(kind)
+                case Sleep(seconds=seconds):
+                    await asyncio.sleep(seconds)
+                case Close(code=code, reason=reason):
+                    await ws.close(code, reason)
+                case Cut(how=how):
+                    sock = ws.transport.get_extra_info("socket")
+                    if how == "rst":
+                        sock.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
+                        ws.transport.abort()
+                    else:
+                        sock.shutdown(socket.SHUT_WR)  # FIN, and no close frame ever
+                case Stall(deaf=deaf):
+                    if deaf:
+                        ws.transport.pause_reading()
+                    await asyncio.Event().wait()
+                case Flood(count=count):
+                    previous = None
+                    for index in range(count):
+                        item = {
+                            "id": f"flood_{index}",
+                            "type": "message",
+                            "role": "user",
+                            "status": "completed",
+                            "content": [{"type": "input_text", "text": f"line {index}"}],
+                        }
+                        added = {"type": "conversation.item.added", "item": item}
+                        added["previous_item_id"] = previous
+                        await send(added)
+                        await send({"type": "conversation.item.done", "item": item})
+                        previous = item["id"]
+                case BigFrame(size=size):
+                    await self._big_frame(ws, size)
+
+    async def _big_frame(self, ws: ServerConnection, size: int) -> None:
+        transport = ws.transport
+        transport.write(b"\x81\x7f" + struct.pack("!Q", size))  # FIN + text, 64-bit length
+        piece = b"a" * (1024 * 1024)
+        while self.big_frame_sent < size and not transport.is_closing():
+            transport.write(piece)
+            self.big_frame_sent += len(piece)
+            while transport.get_write_buffer_size() > 4 * len(piece):
+                if transport.is_closing():
+                    return
+                await asyncio.sleep(0.01)
 
     async def _respond(self, ws: ServerConnection, send: Any) -> None:
         script = self.script
@@ -167,6 +336,16 @@ class ScriptedServer:
         response = dict(response, status=status)
         await send({"type": "response.done", "response": response})
         self._active = None
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return ids.get(value, value)
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    return value
 
 
 @asynccontextmanager

@@ -39,5 +39,10 @@ class Transport(Protocol):
         """The close code once closed, else None."""
 
 
+# Optional, looked up with getattr so a custom transport needs only the four members above:
+#   async def ping(self) -> Awaitable[float]        a ping; awaiting the result waits for its pong
+#   def abort(self) -> None                          drop the connection now, no handshake
+# The session's keepalive uses them when present.
+
 Connector = Callable[[str, Mapping[str, str], Sequence[str]], Awaitable[Transport]]
 """Opens a transport: ``await connector(url, headers, subprotocols)``."""

@@ -1,13 +1,20 @@
 """The real transport: a WebSocket client on ``websockets``.
 
 permessage-deflate is off by default: audio does not compress, and on loopback deflate tripled
-the client's CPU per audio event. The frame size limit is lifted because one server message may
-carry a large audio delta or a full conversation item.
+the client's CPU per audio event. One server message may carry a large audio delta or a full
+conversation item, so the inbound size limit is generous (``max_size``, 64 MiB by default) but
+never absent: websockets checks a frame's declared length before reading it, so an oversized
+message costs no memory and closes the connection with 1009. The session runs its own
+keepalive over :meth:`WebSocketTransport.ping` and :meth:`~WebSocketTransport.abort` (websockets'
+built-in one is for direct users of :func:`connect_websocket`): a pong stuck behind a backlog
+the app has not read yet must not count as a dead socket.
+
+Every message in and out passes :meth:`WebSocketTransport.send` / :meth:`~WebSocketTransport.recv`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed as WSConnectionClosed
@@ -16,6 +23,7 @@ from websockets.typing import Subprotocol
 from websockets.version import version as websockets_version
 
 from realtalk.errors import (
+    LOST_CONNECTION,
     ConfigError,
     ConfigProblem,
     ConnectionClosed,
@@ -66,10 +74,34 @@ class WebSocketTransport:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._ws.close(code, reason)
 
+    async def ping(self) -> Awaitable[float]:
+        """Send a ping; awaiting the result waits for the pong (and gives the latency in s)."""
+        try:
+            return await self._ws.ping()
+        except WSConnectionClosed as exc:
+            raise _closed(exc) from None
+
+    def abort(self) -> None:
+        """Drop the connection at once, without a closing handshake (a dead peer)."""
+        self._ws.transport.abort()
+
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+"""Default limit of one inbound message."""
+
 
 def _closed(exc: WSConnectionClosed) -> ConnectionClosed:
-    frame = exc.rcvd or exc.sent
-    return ConnectionClosed(frame.code if frame else None, frame.reason if frame else "")
+    sent = exc.sent
+    if sent is not None and sent.code == 1009 and (exc.rcvd is None or not exc.rcvd_then_sent):
+        # We refused an oversized message (the server's close, if any, only echoes ours).
+        return ConnectionClosed(1009, sent.reason or "message too big", by_client=True)
+    if exc.rcvd is not None:
+        return ConnectionClosed(exc.rcvd.code, exc.rcvd.reason)
+    # No close frame came: RST, FIN, a keepalive timeout (websockets then sends 1011 itself).
+    reason = "the connection was lost"
+    if sent is not None and sent.reason:
+        reason += f" ({sent.reason})"
+    return ConnectionClosed(LOST_CONNECTION, reason)
 
 
 async def connect_websocket(
@@ -79,7 +111,9 @@ async def connect_websocket(
     *,
     open_timeout: float = 10.0,
     compression: bool = False,
-    ping_interval: float | None = 20.0,
+    ping_interval: float | None = 10.0,
+    ping_timeout: float | None = 10.0,
+    max_size: int | None = MAX_MESSAGE_BYTES,
 ) -> WebSocketTransport:
     """Open a WebSocket; websockets' exceptions are translated to realtalk's tree.
 
@@ -94,8 +128,9 @@ async def connect_websocket(
             subprotocols=[Subprotocol(p) for p in subprotocols] or None,
             open_timeout=open_timeout,
             compression="deflate" if compression else None,
-            max_size=None,
+            max_size=max_size,
             ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
             user_agent_header=f"realtalk websockets/{websockets_version}",
         )
     except InvalidStatus as exc:
