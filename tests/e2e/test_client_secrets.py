@@ -15,7 +15,7 @@ from openai import AsyncAzureOpenAI, AsyncOpenAI
 from openai.types.realtime import RealtimeSessionCreateRequest
 
 from realtalk import Agent, ClientSecret, Runner, SessionConfig, function_tool
-from realtalk.errors import ConfigError, ServerError, TransportError
+from realtalk.errors import ConfigError, HandshakeError, ServerError, TransportError
 from realtalk.providers import AzureOpenAI, Compatible, Local, OpenAI
 from realtalk.rest import client_secret_body
 from realtalk.server.engines import EngineSpec
@@ -224,3 +224,29 @@ async def test_expired_secret_is_refused(local: Local) -> None:
     with pytest.raises((InvalidStatus, APIStatusError)) as info:
         await first_event(secret.value, local.running.url, "gpt-realtime")
     assert "401" in str(info.value)
+
+
+async def test_wrong_scope_secret_is_refused() -> None:
+    from websockets.exceptions import InvalidStatus
+
+    from realtalk.transports.websocket import connect_websocket
+
+    async with Local(flavor="azure-preview", model="dep", engines=TONE) as preview:
+        handle = preview.running
+        preview_secret = await preview.create_client_secret()
+        # A preview (beta-shaped) secret does not open a GA session on the same server ...
+        with pytest.raises(InvalidStatus) as info:
+            await first_event(preview_secret.value, handle.url, "gpt-realtime")
+        assert info.value.response.status_code == 401
+        # ... and a GA secret does not open the preview route.
+        ga_secret = await OpenAI(
+            api_key=handle.api_key, base_url=handle.http_url
+        ).create_client_secret()
+        with pytest.raises(HandshakeError) as refused:
+            await connect_websocket(
+                f"ws://127.0.0.1:{handle.port}/openai/realtime"
+                "?api-version=2025-04-01-preview&deployment=dep",
+                {"api-key": ga_secret.value},
+            )
+        assert refused.value.status == 401
+        assert "minted on the OpenAI GA endpoint" in str(refused.value)
