@@ -23,17 +23,14 @@ framework: the routes parse the request and call :meth:`RtcCalls.answer`.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from realtalk.config import AudioFormat
-from realtalk.server.core.codec import audio_format
-from realtalk.server.core.settings import read_settings
 from realtalk.server.front.connection import ChannelClosed, Connection, SessionRoute
+from realtalk.server.front.media import AUDIO_DELTA, AUDIO_DONE, MediaChannel
 from realtalk.transports.ice import host_addresses, rtc_configuration
 
 if TYPE_CHECKING:
@@ -41,10 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RtcCall", "RtcCalls", "RtcChannel", "parse_offer"]
 
-_AUDIO_DELTA = ("response.output_audio.delta", "response.audio.delta")
-_AUDIO_DONE = ("response.output_audio.done", "response.audio.done")
+_TRACK = AudioFormat.pcm16(48000)
 _STOPS_PLAYBACK = ("conversation.item.truncate", "response.cancel")
-_CLOSE = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,29 +85,15 @@ def parse_offer(content_type: str, body: bytes) -> Offer | str:
     return Offer(parts["sdp"].decode("utf-8", "replace"), session)
 
 
-class RtcChannel:
+class RtcChannel(MediaChannel):
     """The :class:`Channel` of one call: data channel text plus the two audio tracks."""
 
     def __init__(self, call: RtcCall) -> None:
+        super().__init__()
         self.call = call
-        self._inbox: asyncio.Queue[object] = asyncio.Queue()
-        self._close_code: int | None = None
         self._playing_response: str | None = None
         self._announced: str | None = None  # the response whose "started" was sent
         self._complete: set[str] = set()  # responses whose last audio delta was queued
-        self._in_converter: Any = None
-        self._out_converters: dict[AudioFormat, Any] = {}
-
-    # -- Channel -----------------------------------------------------------------------------
-
-    async def receive(self, timeout: float | None) -> str | bytes | None:
-        async with asyncio.timeout(timeout):
-            item = await self._inbox.get()
-        if item is _CLOSE:
-            self._inbox.put_nowait(_CLOSE)
-            return None
-        assert isinstance(item, str)
-        return item
 
     async def send(self, text: str) -> None:
         channel = self.call.data_channel
@@ -120,14 +101,15 @@ class RtcChannel:
             raise ChannelClosed
         event = json.loads(text)
         kind = event.get("type")
-        if kind in _AUDIO_DELTA:
-            self._play(event)
+        if kind in AUDIO_DELTA:  # audio goes on the track, not the data channel (as on WebRTC)
+            self._playing_response = str(event.get("response_id") or "")
+            self.call.outgoing.feed(self.session_audio(event.get("delta") or "", _TRACK))
             return
         if kind == "input_audio_buffer.speech_started":
             self._stop_playback()  # barge-in: the server cut the response off
         channel.send(text)
-        if kind in _AUDIO_DONE:
-            self._flush_audio()
+        if kind in AUDIO_DONE:
+            self.call.outgoing.feed(self.session_audio("", _TRACK, last=True))
             self._complete.add(str(event.get("response_id") or ""))
             if not self.call.outgoing.playing and self.call.outgoing.queued_ms == 0:
                 self.playback_drained()
@@ -135,17 +117,6 @@ class RtcChannel:
     async def close(self, code: int, reason: str) -> None:
         self.ended(code)
         await self.call.close()
-
-    @property
-    def close_code(self) -> int | None:
-        return self._close_code
-
-    # -- from the peer -----------------------------------------------------------------------
-
-    def ended(self, code: int = 1000) -> None:
-        if self._close_code is None:
-            self._close_code = code
-            self._inbox.put_nowait(_CLOSE)
 
     def client_text(self, text: str) -> None:
         try:
@@ -158,53 +129,7 @@ class RtcChannel:
             return
         if kind in _STOPS_PLAYBACK:
             self._stop_playback()
-        self._inbox.put_nowait(text)
-
-    def client_audio(self, pcm: bytes, rate: int) -> None:
-        """Track audio (PCM16 mono at ``rate``) as an append in the session's input format."""
-        from realtalk.audio import Converter
-
-        target = self._format("input")
-        if (
-            self._in_converter is None
-            or self._in_converter.to_format != target
-            or self._in_converter.from_format.rate != rate
-        ):
-            self._in_converter = Converter(AudioFormat.pcm16(rate), target)
-        data = self._in_converter.process(pcm)
-        if data:
-            audio = base64.b64encode(data).decode("ascii")
-            self._inbox.put_nowait(
-                json.dumps({"type": "input_audio_buffer.append", "audio": audio})
-            )
-
-    # -- to the peer -------------------------------------------------------------------------
-
-    def _format(self, direction: str) -> AudioFormat:
-        session = self.call.connection.session if self.call.connection else None
-        if session is None or not session.session:
-            return AudioFormat.pcm16()
-        settings = read_settings(session.dialect, session.session)
-        return audio_format(
-            settings.input_format if direction == "input" else settings.output_format
-        )
-
-    def _play(self, event: Mapping[str, Any]) -> None:
-        from realtalk.audio import Converter
-
-        source = self._format("output")
-        converter = self._out_converters.get(source)
-        if converter is None:
-            converter = self._out_converters[source] = Converter(source, AudioFormat.pcm16(48000))
-        self._playing_response = str(event.get("response_id") or "")
-        self.call.outgoing.feed(converter.process(base64.b64decode(event.get("delta") or "")))
-
-    def _flush_audio(self) -> None:
-        """The resampler's tail (the end of the last word) once a response's audio is done."""
-        source = self._format("output")
-        converter = self._out_converters.pop(source, None)
-        if converter is not None:
-            self.call.outgoing.feed(converter.flush())
+        super().client_text(text)
 
     def _stop_playback(self) -> None:
         outgoing = self.call.outgoing
@@ -280,6 +205,7 @@ class RtcCall:
         channel.on("message", self._on_message)
         channel.on("close", lambda: self.channel.ended(1000))
         self.connection = Connection(self.calls.server, self.channel, self.route)
+        self.channel.connection = self.connection
         self._spawn(self._run())
 
     def _on_message(self, message: str | bytes) -> None:
@@ -305,7 +231,7 @@ class RtcCall:
             except MediaStreamError:
                 return
             pcm, rate = frame_pcm(frame)
-            self.channel.client_audio(pcm, rate)
+            self.channel.peer_audio(pcm, AudioFormat.pcm16(rate))
 
     async def _run(self) -> None:
         assert self.connection is not None

@@ -25,7 +25,6 @@ caller says first is lost.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -37,11 +36,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from aiohttp import WSMsgType, web
 
 from realtalk.config import AudioFormat
-from realtalk.server.core.codec import audio_format
-from realtalk.server.core.settings import read_settings
 from realtalk.server.front.auth import authenticate
 from realtalk.server.front.connection import ChannelClosed, Connection, SessionRoute
 from realtalk.server.front.http import api_error, json_response
+from realtalk.server.front.media import AUDIO_DELTA, AUDIO_DONE, MediaChannel
 from realtalk.server.wire.session import default_session, validate_session_update
 
 if TYPE_CHECKING:
@@ -54,9 +52,6 @@ logger = logging.getLogger("realtalk.server")
 LINE_FORMAT = AudioFormat.pcmu()
 _FRAME_BYTES = 160  # 20 ms of mu-law at 8 kHz
 _EARLY_AUDIO_FRAMES = 3000  # one minute kept between answer and attach
-_AUDIO_DELTA = ("response.output_audio.delta", "response.audio.delta")
-_AUDIO_DONE = ("response.output_audio.done", "response.audio.done")
-_CLOSE = object()
 State = Literal["ringing", "accepted", "ended"]
 
 
@@ -94,7 +89,7 @@ class PhoneCall:
 
     def caller_audio(self, mulaw: bytes) -> None:
         if self.channel is not None:
-            self.channel.caller_audio(mulaw)
+            self.channel.peer_audio(mulaw, LINE_FORMAT)
         elif self.state == "accepted":
             self.early.append(mulaw)
 
@@ -103,36 +98,14 @@ class PhoneCall:
             await self.channel.dtmf(digit)
 
 
-class PhoneChannel:
+class PhoneChannel(MediaChannel):
     """The :class:`Channel` of an attached call: the app's WebSocket plus the phone line."""
 
     def __init__(self, call: PhoneCall, app: web.WebSocketResponse, route: SessionRoute) -> None:
+        super().__init__()
         self.call = call
         self.app = app
         self.route = route
-        self.connection: Connection | None = None
-        self._inbox: asyncio.Queue[object] = asyncio.Queue()
-        self._close_code: int | None = None
-        self._in: Any = None
-        self._out: dict[AudioFormat, Any] = {}
-
-    def _format(self, direction: str) -> AudioFormat:
-        session = self.connection.session if self.connection else None
-        if session is None or not session.session:
-            return AudioFormat.pcm16()
-        settings = read_settings(session.dialect, session.session)
-        return audio_format(settings.input_format if direction == "in" else settings.output_format)
-
-    # -- Channel -----------------------------------------------------------------------------
-
-    async def receive(self, timeout: float | None) -> str | bytes | None:
-        async with asyncio.timeout(timeout):
-            item = await self._inbox.get()
-        if item is _CLOSE:
-            self._inbox.put_nowait(_CLOSE)
-            return None
-        assert isinstance(item, str | bytes)
-        return item
 
     async def send(self, text: str) -> None:
         if self._close_code is not None or self.app.closed:
@@ -144,42 +117,15 @@ class PhoneChannel:
         if '"response.' in text:
             event = json.loads(text)
             kind = event.get("type")
-            if kind in _AUDIO_DELTA:
-                await self._to_line(base64.b64decode(event.get("delta") or ""))
-            elif kind in _AUDIO_DONE:
-                await self._to_line(b"", last=True)  # the resampler's tail: the last word
+            if kind in AUDIO_DELTA:
+                await self._to_line(self.session_audio(event.get("delta") or "", LINE_FORMAT))
+            elif kind in AUDIO_DONE:
+                await self._to_line(self.session_audio("", LINE_FORMAT, last=True))
 
     async def close(self, code: int, reason: str) -> None:
         self.ended(code)
         if not self.app.closed:
             await self.app.close(code=code, message=reason.encode())
-
-    @property
-    def close_code(self) -> int | None:
-        return self._close_code
-
-    # -- the two peers -----------------------------------------------------------------------
-
-    def ended(self, code: int = 1000) -> None:
-        if self._close_code is None:
-            self._close_code = code
-            self._inbox.put_nowait(_CLOSE)
-
-    def app_text(self, text: str) -> None:
-        self._inbox.put_nowait(text)
-
-    def caller_audio(self, mulaw: bytes) -> None:
-        from realtalk.audio import Converter
-
-        target = self._format("in")
-        if self._in is None or self._in.to_format != target:
-            self._in = Converter(LINE_FORMAT, target)
-        data = self._in.process(mulaw)
-        if data:
-            audio = base64.b64encode(data).decode("ascii")
-            self._inbox.put_nowait(
-                json.dumps({"type": "input_audio_buffer.append", "audio": audio})
-            )
 
     async def dtmf(self, digit: str) -> None:
         # protocol.md §1g: {type, event, received_at}, no event_id.
@@ -191,17 +137,7 @@ class PhoneChannel:
         if not self.app.closed:
             await self.app.send_str(json.dumps(event))
 
-    async def _to_line(self, audio: bytes, *, last: bool = False) -> None:
-        from realtalk.audio import Converter
-
-        source = self._format("out")
-        converter = self._out.get(source)
-        if converter is None:
-            converter = self._out[source] = Converter(source, LINE_FORMAT)
-        mulaw = converter.process(audio)
-        if last:
-            mulaw += converter.flush()
-            del self._out[source]
+    async def _to_line(self, mulaw: bytes) -> None:
         line = self.call.line
         for start in range(0, len(mulaw), _FRAME_BYTES):
             if line.closed:
@@ -417,13 +353,13 @@ async def attach(
     channel.connection = connection
     call.channel = channel
     for frame in call.early:
-        channel.caller_audio(frame)
+        channel.peer_audio(frame, LINE_FORMAT)
     call.early.clear()
 
     async def read_app() -> None:
         async for message in app:
             if message.type is WSMsgType.TEXT:
-                channel.app_text(message.data)
+                channel.client_text(message.data)
             elif message.type is not WSMsgType.BINARY:
                 break
         channel.ended()
