@@ -121,6 +121,9 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         "time a listener waits)",
     )
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--trace", action="store_true", help="print the event timeline on stderr (short reprs)"
+    )
 
 
 class _Clock:
@@ -242,6 +245,9 @@ async def _converse(
         audio = b"\0\0" * (rate // 5) + pcm + b"\0\0" * rate  # lead-in, speech, 1 s of silence
         # Events are read while the audio streams, so each is stamped when it arrives.
         sender = asyncio.create_task(_stream(session, audio, rate, args.realtime))
+        from realtalk.trace import Tracer
+
+        tracer = Tracer() if getattr(args, "trace", False) else None
         try:
             deadline = asyncio.get_running_loop().time() + args.timeout
             saw_reply = False
@@ -253,6 +259,8 @@ async def _converse(
                     _say(f"\n{clock.stamp()} timed out waiting for the reply\n")
                     return 1
                 event = await session.next_event(timeout=remaining)
+                if tracer is not None:
+                    tracer.event(event)
                 match event:
                     case ev.SpeechStarted(audio_start_ms=ms):
                         _say(f"{clock.stamp()} VAD: speech started at {ms} ms of input audio\n")

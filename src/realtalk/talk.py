@@ -39,6 +39,9 @@ def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--instructions", default="You are a helpful, concise assistant.")
     parser.add_argument("--voice", default=None)
     parser.add_argument("--mic", action="store_true", help="use the microphone and speaker")
+    parser.add_argument(
+        "--trace", action="store_true", help="print the event timeline on stderr (short reprs)"
+    )
     local = parser.add_argument_group(
         "the local server's brain (--provider local)",
         "By default the local assistant is an echo: it says back what you type. For real "
@@ -99,18 +102,27 @@ def banner(args: argparse.Namespace, provider: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _printer(session: rt.Session, speaker: Any, idle: asyncio.Event) -> None:
+async def _printer(
+    session: rt.Session, speaker: Any, idle: asyncio.Event, trace: bool = False
+) -> None:
     try:
-        await _print_events(session, speaker, idle)
+        await _print_events(session, speaker, idle, trace)
     except rt.RealtalkError:
         pass  # the fatal SessionError was printed; the session has ended
     finally:
         idle.set()  # nothing more will come: the prompt loop must not wait for it
 
 
-async def _print_events(session: rt.Session, speaker: Any, idle: asyncio.Event) -> None:
+async def _print_events(
+    session: rt.Session, speaker: Any, idle: asyncio.Event, trace: bool = False
+) -> None:
+    from realtalk.trace import Tracer
+
+    tracer = Tracer() if trace else None
     open_line = False
     async for event in session:
+        if tracer is not None:
+            tracer.event(event)
         match event:
             case ev.AudioTranscriptDelta(delta=delta) | ev.TextDelta(delta=delta):
                 if not open_line:
@@ -159,7 +171,9 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         async with runner.connect() as session:
             idle = asyncio.Event()
-            printer = asyncio.create_task(_printer(session, devices, idle))
+            printer = asyncio.create_task(
+                _printer(session, devices, idle, getattr(args, "trace", False))
+            )
             if devices is not None:
                 devices.start(session, loop)
             _read_lines(loop, lines)
