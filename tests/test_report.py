@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -121,6 +122,9 @@ async def test_the_page_in_a_browser_shows_turns_tool_interruption_and_waveforms
             }"""
         )
         await page.screenshot(path=str(tmp_path / "report.png"))
+        if os.environ.get("REALTALK_SCREENSHOTS"):  # a folder: keep the picture (docs/)
+            shots = Path(os.environ["REALTALK_SCREENSHOTS"])
+            await page.screenshot(path=str(shots / "observe-report.png"))
     assert requests == [page_file.as_uri()]  # nothing but the file itself
     users = [s for s in segments if s["track"] == "user"]
     assert [round(s["ms"]) for s in users] == [round(len(user_speech()) / 48)]

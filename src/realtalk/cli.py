@@ -347,11 +347,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     as argparse does.
     """
     argv = list(argv)
-    if argv[:1] == ["serve"]:
-        from realtalk.server.front.cli import add_serve_arguments
+    if argv[:1] in (["serve"], ["playground"]):
+        from realtalk.server.front.cli import add_playground_arguments, add_serve_arguments
 
-        parser = argparse.ArgumentParser(prog="realtalk serve")
-        add_serve_arguments(parser)
+        parser = argparse.ArgumentParser(prog=f"realtalk {argv[0]}")
+        add = add_serve_arguments if argv[0] == "serve" else add_playground_arguments
+        add(parser)
         return parser.parse_args(argv[1:])
     return build_parser().parse_args(argv)
 

@@ -15,7 +15,16 @@ from realtalk.server.core.config import ServerConfig
 from realtalk.server.engines.registry import EngineSpec, load_engines
 from realtalk.server.front.app import API_KEY_ENV, serve
 
-__all__ = ["add_serve_arguments", "config_from_args", "run", "run_from_args", "serve_main"]
+__all__ = [
+    "add_playground_arguments",
+    "add_serve_arguments",
+    "config_from_args",
+    "playground_main",
+    "playground_url",
+    "run",
+    "run_from_args",
+    "serve_main",
+]
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -176,9 +185,14 @@ def playground_main(argv: Sequence[str] | None = None) -> int:
         "browser playground: talk with the microphone, see the live transcript, the event "
         "timeline, the effective config and per-turn latency.",
     )
+    add_playground_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
+
+
+def add_playground_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``realtalk playground``: serve's, and ``--open``."""
     add_serve_arguments(parser)
     parser.add_argument("--open", action="store_true", help="open the page in a browser")
-    return run_from_args(parser.parse_args(argv))
 
 
 def run(argv: Sequence[str] | None = None) -> int:
