@@ -408,3 +408,67 @@ def test_a_lone_surrogate_from_the_server_can_be_sent_back() -> None:
     (text,) = proto.messages_to_send()
     text.encode("utf-8")  # would raise UnicodeEncodeError before
     assert json.loads(text)["item_id"] == "item_\ud800"
+
+
+# -- a new connection for the same conversation (reconnect) -----------------------------------
+
+
+def _function_call_done(rid: str, call_id: str) -> str:
+    return json.dumps(
+        {
+            "type": "response.function_call_arguments.done",
+            "event_id": "ev",
+            "response_id": rid,
+            "item_id": "item_f",
+            "output_index": 0,
+            "call_id": call_id,
+            "name": "get_weather",
+            "arguments": "{}",
+        }
+    )
+
+
+def test_new_connection_reports_what_was_left_unfinished() -> None:
+    from realtalk.commands import ResponseOptions
+
+    proto = open_proto()
+    proto.send(UpdateSession(SessionConfig(instructions="x")))
+    asked = CreateResponse(ResponseOptions(instructions="in French"))
+    proto.send(asked)
+    proto.receive_message(response_event("response.created", "resp_1"))
+    proto.receive_message(_function_call_done("resp_1", "call_1"))
+    proto.events_received()
+    proto.send(CreateResponse())  # queued behind the active one
+    loss = proto.new_connection()
+    assert loss.cut == (("resp_1", asked),)
+    assert loss.requested is None  # it was created: it comes back as the cut response
+    assert loss.dropped_calls == ("call_1",)
+    assert len(loss.pending_updates) == 1
+    assert proto.state is State.CONNECTING
+    assert proto.confirmed is None
+    assert proto.session_id is None
+    assert proto.response_state is ResponseState.IDLE
+    assert len(proto.responses) == 0
+    assert not proto.has_messages_to_send
+    assert proto.queued_responses == 1  # still wanted on the new connection
+    proto.receive_message(created())
+    assert proto.events_received()
+    assert proto.state is State.OPEN
+
+
+def test_new_connection_keeps_responses_waiting_on_tools_and_reports_an_unanswered_create() -> None:
+    proto = open_proto()
+    proto.send(CreateResponse())
+    proto.receive_message(response_event("response.created", "resp_1"))
+    proto.receive_message(_function_call_done("resp_1", "call_1"))
+    proto.receive_message(response_event("response.done", "resp_1"))
+    proto.events_received()
+    follow_up = CreateResponse()
+    proto.send(follow_up)  # sent, never created
+    loss = proto.new_connection()
+    assert loss.cut == ()
+    assert loss.requested is follow_up
+    assert loss.dropped_calls == ()
+    (record,) = list(proto.responses)
+    assert record.response_id == "resp_1"
+    assert record.tool_calls == {"call_1"}  # its tool still runs; the output goes out later

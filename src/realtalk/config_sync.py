@@ -165,6 +165,15 @@ class ConfigSync:
             if waiter is not None and not waiter.done():
                 waiter.set_result(outcome)
 
+    def settle_lost(self, event_ids: tuple[str, ...]) -> None:
+        """Updates sent on a connection that was lost are answered by the restore, which sent
+        the whole effective config again: their waiters get the confirmed config."""
+        confirmed = self._proto.confirmed
+        for event_id in event_ids:
+            waiter = self._waiters.get(event_id)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(UpdateOutcome(event_id, config=confirmed))
+
     def fail_waiters(self, reason: str) -> None:
         for waiter in self._waiters.values():
             if not waiter.done():

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Literal
 
+from realtalk.errors import ConfigError, ConfigProblem
 from realtalk.event_queue import Overflow
+from realtalk.reconnect import Reconnect
 
 RECORD_LIMIT_BYTES = 512 * 1024 * 1024
 
@@ -47,3 +50,27 @@ class SessionOptions:
     :mod:`realtalk.recording`; ``session.recording_path`` names it)."""
     record_limit_bytes: int = RECORD_LIMIT_BYTES
     """The recording's size cap (512 MiB); past it the recording stops, the session goes on."""
+    reconnect: Reconnect | Literal["auto"] | None = "auto"
+    """Reconnect after a lost connection and recycle before the provider's session cap (see
+    :class:`~realtalk.reconnect.Reconnect`). ``"auto"``: on with the defaults for remote
+    providers, off for the in-process local server; ``None``: off (a lost connection is a fatal
+    ``SessionError``)."""
+
+    def __post_init__(self) -> None:
+        if not (
+            self.reconnect is None
+            or self.reconnect == "auto"
+            or isinstance(self.reconnect, Reconnect)
+        ):
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "reconnect",
+                        self.reconnect,
+                        "must be rt.Reconnect(...), 'auto' or None",
+                        "e.g. SessionOptions(reconnect=rt.Reconnect(max_attempts=3)); None turns "
+                        "reconnecting off",
+                    )
+                ],
+                target="SessionOptions",
+            )

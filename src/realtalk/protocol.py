@@ -60,9 +60,16 @@ from realtalk.events import (
     SessionUpdated,
 )
 from realtalk.items import ErrorInfo, FunctionCallOutputItem
-from realtalk.responses import ResponseBook, ResponseRecord
+from realtalk.responses import ResponseBook, ResponsePhase, ResponseRecord
 
-__all__ = ["ClientProtocol", "PendingUpdate", "ResponseState", "State", "UpdateOutcome"]
+__all__ = [
+    "ClientProtocol",
+    "ConnectionLoss",
+    "PendingUpdate",
+    "ResponseState",
+    "State",
+    "UpdateOutcome",
+]
 
 OnSend = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 
@@ -120,6 +127,21 @@ def encode_json(event: dict[str, Any]) -> str:
     if not text.isascii() and _SURROGATE.search(text):
         return _to_ascii_json(event)
     return text
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLoss:
+    """What a lost connection left unfinished (from :meth:`ClientProtocol.new_connection`)."""
+
+    requested: CreateResponse | None
+    """A ``response.create`` the server never answered with ``response.created``."""
+    cut: tuple[tuple[str, CreateResponse | None], ...]
+    """Responses cut while being produced: (response id, the request that asked for it, None
+    when the server started it)."""
+    dropped_calls: tuple[str, ...]
+    """Tool calls of the cut responses, dropped with them."""
+    pending_updates: tuple[str, ...]
+    """Event ids of ``session.update``s the server never answered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +350,41 @@ class ClientProtocol:
             or bool(self._queued)
             or len(self.responses) > 0
         )
+
+    def new_connection(self) -> ConnectionLoss:
+        """The connection was lost and a new one (a new server session) will follow.
+
+        Keeps the conversation, the queued responses and the records of responses that are
+        done but still wait on tools, a follow-up or a verdict. Forgets what belonged to the
+        lost server session: its confirmed config, its id, the pending updates, the active
+        response (its record is stopped and retired, its open tool calls dropped) and the
+        messages not yet written. Returns what the caller may re-send (see
+        :class:`ConnectionLoss`).
+        """
+        requested = self._requested[1] if self._requested is not None else None
+        cut: list[tuple[str, CreateResponse | None]] = []
+        dropped: list[str] = []
+        for record in self.responses:
+            if record.phase is not ResponsePhase.ACTIVE:
+                continue
+            if not record.stopped:
+                cut.append((record.response_id, record.request))
+            dropped += self.responses.stop(record)
+            record.verdict_pending = False
+            record.move(ResponsePhase.DONE)
+            self.responses.retire_if_over(record)
+        if cut and requested is not None and cut[0][1] is requested:
+            requested = None  # created already: it is re-sent as the cut response
+        loss = ConnectionLoss(requested, tuple(cut), tuple(dropped), tuple(self._pending))
+        self.state = State.CONNECTING
+        self.confirmed = None
+        self.session_id = None
+        self._pending.clear()
+        self._requested = None
+        self.response_state = ResponseState.IDLE
+        self.active_response_id = None
+        self._outgoing.clear()
+        return loss
 
     def close(self) -> None:
         """Mark the connection closed; later sends raise :class:`InvalidState`."""

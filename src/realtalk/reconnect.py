@@ -446,10 +446,13 @@ class UserAudio:
 
     def pending_turn(self) -> bytes:
         """The audio of a user turn sent but not committed: from the speech start under server
-        VAD (nothing when nobody is speaking), everything since the last commit otherwise."""
+        VAD (the held lead when no speech is marked), everything since the last commit
+        otherwise."""
         if self._vad:
             if self._start is None:
-                return b""
+                # Speech may have begun that the server had not marked yet: the held lead
+                # (silence otherwise, which the new session's VAD ignores).
+                return bytes(self._pending)
             begin = max(0, self._start - self._pending_start)
             end = len(self._pending) if self._end is None else self._end - self._pending_start
             return bytes(self._pending[begin:end])

@@ -61,6 +61,7 @@ from realtalk.options import SessionOptions
 from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
 from realtalk.recording import RECORDED_EVENTS, Recorder
+from realtalk.recovery import recovery_for
 from realtalk.responses import ResponseRecord
 from realtalk.supervisor import Lifecycle, Link, Supervisor
 from realtalk.tool_calls import ToolCalls
@@ -70,6 +71,7 @@ from realtalk.watchdogs import keepalive, watch_stalls
 if TYPE_CHECKING:
     from realtalk.conversation import Conversation
     from realtalk.providers import Provider
+    from realtalk.recovery import Recovery
 
 __all__ = ["Overflow", "Session", "SessionOptions", "merge_layers"]
 
@@ -161,6 +163,7 @@ class Session:
             closed=lambda: self._link.ending,
         )
         self._tools = ToolCalls(self)
+        self._recovery = recovery_for(self)
         self._turn_started_at: float | None = None
         self._converters: dict[AudioFormat, Any] = {}
         self._recorder: Recorder | None = None
@@ -263,6 +266,8 @@ class Session:
             return
         self._idle_reported = True
         await self._emit(ev.SessionIdle(self._last_response_id))
+        if self._recovery is not None:
+            self._recovery.maybe_recycle()  # a turn boundary: the moment to recycle
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -333,6 +338,8 @@ class Session:
             raise
         self._link.move(Link.CONNECTED)
         self.playback.output_format = _fmt(self._proto.confirmed, "output_format")
+        if self._recovery is not None:
+            self._recovery.started()
         if self.options.response_stall_timeout is not None:
             stalls = watch_stalls(
                 self.options.response_stall_timeout,
@@ -411,8 +418,17 @@ class Session:
         return self._proto.active_response_id or "(requested)"
 
     async def _on_connection_lost(self, exc: ConnectionClosed) -> None:
-        """The connection ended without the app closing it. Today that is fatal; reconnecting
-        takes over here (the server's last error is attached either way)."""
+        """The connection ended without the app closing it: reconnect when that can help
+        (SessionOptions.reconnect), else fatal (the server's last error is attached)."""
+        if not self._created.done():
+            self._created.set_exception(exc)
+            self._created.exception()  # retrieved: the waiter may be gone
+        recovery = self._recovery
+        if recovery is not None:
+            why = recovery.worth_it(exc, self._last_error)
+            if why is not None or recovery.active:
+                recovery.take_over(self._lost_reason or why or "connection lost")
+                return
         reason = self._lost_reason or exc.reason
         error = ConnectionClosed(
             exc.code, reason, server_error=self._last_error, by_client=exc.by_client
@@ -491,6 +507,8 @@ class Session:
 
     async def _flush(self) -> None:
         """Every outgoing wire message passes here, in order."""
+        while self._link.state is Link.RECONNECTING and self._recovery is not None:
+            await self._recovery.wait_connected()  # no connection to write to yet
         messages = self._proto.messages_to_send()
         if not messages or self._transport is None:
             return
@@ -503,13 +521,23 @@ class Session:
                 await self._transport.send(text)
 
     async def _send(self, command: Any) -> str:
+        recovery = self._recovery
+        if recovery is not None:
+            if recovery.connecting():
+                await recovery.wait_connected()  # sent after the restore, in order
+            command = recovery.sent(command)
         if self._link.ending:
             raise InvalidState("the session is closed")
         if isinstance(command, CreateResponse):
             self._idle_reported = False
             self._last_request = self._loop.time()
         event_id = self._proto.send(command)
-        await self._flush()
+        try:
+            await self._flush()
+        except ConnectionClosed:
+            if recovery is None:
+                raise
+            # The reader sees the loss too; the restore re-sends what this asked for.
         return event_id
 
     async def send_raw(self, event: Mapping[str, Any]) -> None:
@@ -704,6 +732,8 @@ class Session:
                     self._proto.receive_message(text)
                 self._config.settle()
                 for event in self._proto.events_received():
+                    if self._recovery is not None and self._recovery.observe(event):
+                        continue  # the server showing back a replayed item
                     await self._dispatch(event)
                 if self._proto.has_messages_to_send:
                     await self._flush()
@@ -854,3 +884,4 @@ class Session:
 def _fmt(config: SessionConfig | None, name: str) -> AudioFormat:
     value = getattr(config, name, None) if config is not None else None
     return value if isinstance(value, AudioFormat) else AudioFormat.pcm16()
+

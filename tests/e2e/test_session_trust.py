@@ -123,6 +123,8 @@ async def drain(session: rt.Session, timeout: float = 5.0) -> tuple[list[Any], B
 
 def connect(url: str, agent: rt.Agent | None = None, **options: Any) -> Any:
     provider_options = options.pop("provider", {})
+    # One connection's honest ends; reconnecting is tested in tests/e2e/test_reconnect.py.
+    options.setdefault("reconnect", None)
     runner = rt.Runner(
         agent or rt.Agent("a"),
         provider=Compatible(url, **provider_options),
