@@ -404,7 +404,9 @@ class Recovery:
         transport = await session._connect_transport()
         session._attach(transport)
         try:
-            await asyncio.wait_for(asyncio.shield(session._created), session.options.connect_timeout)
+            await asyncio.wait_for(
+                asyncio.shield(session._created), session.options.connect_timeout
+            )
         except BaseException:
             with contextlib.suppress(RealtalkError, OSError):
                 await transport.close()
@@ -452,7 +454,9 @@ class Recovery:
         try:
             sync.result()
         except TimeoutError:
-            await session.emit(ev.Warning("the server did not confirm the restored configuration"))
+            await session.emit(
+                ev.SessionWarning("the server did not confirm the restored configuration")
+            )
         except ConnectionClosed as exc:
             raise _Retry(str(exc)) from None
 

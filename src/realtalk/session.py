@@ -71,7 +71,6 @@ from realtalk.watchdogs import keepalive, watch_stalls
 if TYPE_CHECKING:
     from realtalk.conversation import Conversation
     from realtalk.providers import Provider
-    from realtalk.recovery import Recovery
 
 __all__ = ["Overflow", "Session", "SessionOptions", "merge_layers"]
 
@@ -884,4 +883,3 @@ class Session:
 def _fmt(config: SessionConfig | None, name: str) -> AudioFormat:
     value = getattr(config, name, None) if config is not None else None
     return value if isinstance(value, AudioFormat) else AudioFormat.pcm16()
-
