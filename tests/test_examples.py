@@ -76,6 +76,21 @@ def test_push_to_talk_example() -> None:
     assert "Once upon a time" not in done.stdout  # the interrupted story never completed
 
 
+def test_approvals_example() -> None:
+    done = run(str(EXAMPLES / "approvals.py"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "user: Please refund 12.50",
+        "  app: approved a refund of 12.50",
+        "assistant: Refunded 12.50 to the card on file.",
+        "user: Please refund 900",
+        "  app: rejected a refund of 900.00",
+        "  the model is told: the user rejected this call: refunds over 50 need a manager",
+        "assistant: I could not refund 900: the user rejected this call: refunds over 50 need a "
+        "manager.",
+    ]
+
+
 def test_check_config_example() -> None:
     done = run(str(EXAMPLES / "check_config.py"))
     assert done.returncode == 0, done.stderr

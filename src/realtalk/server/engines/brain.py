@@ -9,12 +9,16 @@ A scenario is a mapping like::
         call: get_weather                           # call this tool...
         arguments: {"city": "{city}"}               # ...with these arguments (templates)
         then_say: "It is {output.temperature} degrees in {city}."   # once the output is back
+        on_error: "Sorry, the weather service is down: {error}"     # if the tool failed
       - keywords: [hello, hi]                       # or: any of these words
         say: "Hello! How can I help?"
 
 Templates fill ``{name}`` from the rule's named regex groups, ``{text}`` (the user's text),
 ``{output}`` (the tool output as sent) and ``{output.key.subkey}`` / ``{arguments.key}`` from JSON;
-a placeholder with no value stays as written. Rules are tried in order; a rule that calls a tool
+a placeholder with no value stays as written. When the tool failed (its output is realtalk's
+``{"error": ...}``, e.g. bad arguments, an exception or a rejected approval), ``on_error`` is said
+instead of ``then_say``, with ``{error}`` holding the message, as a model would explain it rather
+than read the JSON out. Rules are tried in order; a rule that calls a tool
 the session did not declare (or when ``tool_choice`` is ``"none"``) is skipped, because a real
 model cannot call it either.
 """
@@ -36,6 +40,9 @@ from realtalk.items import FunctionCallItem, FunctionCallOutputItem, Item, Messa
 from realtalk.server.engines.base import Action, Brain, BrainRequest, CallTool, Say
 
 __all__ = ["EchoBrain", "ScriptBrain", "ScriptRule", "chunk_text", "last_user_text"]
+
+DEFAULT_ON_ERROR = "Sorry, that did not work: {error}"
+"""What a rule says after its tool failed, unless it has its own ``on_error``."""
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 
@@ -98,6 +105,7 @@ class ScriptRule:
     call: str | None = None
     arguments: Mapping[str, Any] = field(default_factory=dict)
     then_say: str = "{output}"
+    on_error: str = DEFAULT_ON_ERROR
 
     def match(self, text: str) -> dict[str, Any] | None:
         found = self.pattern.search(text)
@@ -111,7 +119,7 @@ def _parse_rule(raw: Any, where: str, problems: list[ConfigProblem]) -> ScriptRu
     if not isinstance(raw, Mapping):
         problems.append(ConfigProblem(where, raw, "a rule must be a mapping"))
         return None
-    known = {"when", "keywords", "say", "call", "arguments", "then_say"}
+    known = {"when", "keywords", "say", "call", "arguments", "then_say", "on_error"}
     for key in raw:
         if key not in known:
             problems.append(
@@ -158,6 +166,7 @@ def _parse_rule(raw: Any, where: str, problems: list[ConfigProblem]) -> ScriptRu
         call=None if call is None else str(call),
         arguments=dict(arguments),
         then_say=str(raw.get("then_say", "{output}")),
+        on_error=str(raw.get("on_error", DEFAULT_ON_ERROR)),
     )
 
 
@@ -243,7 +252,11 @@ class ScriptBrain(Brain):
             variables["output"] = _maybe_json(out.output)
             variables["arguments"] = _maybe_json(call.arguments)
             template = rule.then_say if rule is not None else "{output}"
-            if isinstance(variables["output"], Mapping | list) and template == "{output}":
+            output = variables["output"]
+            if isinstance(output, Mapping) and set(output) == {"error"}:
+                variables["error"] = str(output["error"])
+                template = rule.on_error if rule is not None else DEFAULT_ON_ERROR
+            elif isinstance(output, Mapping | list) and template == "{output}":
                 variables["output"] = out.output  # show the raw text, not re-serialised JSON
             replies.append(fill(template, variables))
         return [Say(" ".join(r for r in replies if r) or self.default)]
