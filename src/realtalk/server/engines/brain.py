@@ -17,8 +17,10 @@ Templates fill ``{name}`` from the rule's named regex groups, ``{text}`` (the us
 ``{output}`` (the tool output as sent) and ``{output.key.subkey}`` / ``{arguments.key}`` from JSON;
 a placeholder with no value stays as written. When the tool failed (its output is realtalk's
 ``{"error": ...}``, e.g. bad arguments, an exception or a rejected approval), ``on_error`` is said
-instead of ``then_say``, with ``{error}`` holding the message, as a model would explain it rather
-than read the JSON out. Rules are tried in order; a rule that calls a tool
+instead of ``then_say``, with ``{error}`` holding the message; without one, a rule whose
+``then_say`` is the default ``{output}`` says :data:`DEFAULT_ON_ERROR`, as a model would explain
+the failure rather than read the JSON out (a custom ``then_say`` is kept: it may use
+``{output.error}``). Rules are tried in order; a rule that calls a tool
 the session did not declare (or when ``tool_choice`` is ``"none"``) is skipped, because a real
 model cannot call it either.
 """
@@ -42,7 +44,7 @@ from realtalk.server.engines.base import Action, Brain, BrainRequest, CallTool, 
 __all__ = ["EchoBrain", "ScriptBrain", "ScriptRule", "chunk_text", "last_user_text"]
 
 DEFAULT_ON_ERROR = "Sorry, that did not work: {error}"
-"""What a rule says after its tool failed, unless it has its own ``on_error``."""
+"""What a rule with the default ``then_say`` says after its tool failed (no ``on_error`` given)."""
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
 
@@ -105,7 +107,7 @@ class ScriptRule:
     call: str | None = None
     arguments: Mapping[str, Any] = field(default_factory=dict)
     then_say: str = "{output}"
-    on_error: str = DEFAULT_ON_ERROR
+    on_error: str | None = None
 
     def match(self, text: str) -> dict[str, Any] | None:
         found = self.pattern.search(text)
@@ -166,7 +168,7 @@ def _parse_rule(raw: Any, where: str, problems: list[ConfigProblem]) -> ScriptRu
         call=None if call is None else str(call),
         arguments=dict(arguments),
         then_say=str(raw.get("then_say", "{output}")),
-        on_error=str(raw.get("on_error", DEFAULT_ON_ERROR)),
+        on_error=None if raw.get("on_error") is None else str(raw["on_error"]),
     )
 
 
@@ -253,9 +255,13 @@ class ScriptBrain(Brain):
             variables["arguments"] = _maybe_json(call.arguments)
             template = rule.then_say if rule is not None else "{output}"
             output = variables["output"]
-            if isinstance(output, Mapping) and set(output) == {"error"}:
+            failed = isinstance(output, Mapping) and set(output) == {"error"}
+            if failed:
                 variables["error"] = str(output["error"])
-                template = rule.on_error if rule is not None else DEFAULT_ON_ERROR
+            if failed and rule is not None and rule.on_error is not None:
+                template = rule.on_error
+            elif failed and template == "{output}":  # never read the error JSON out
+                template = DEFAULT_ON_ERROR
             elif isinstance(output, Mapping | list) and template == "{output}":
                 variables["output"] = out.output  # show the raw text, not re-serialised JSON
             replies.append(fill(template, variables))
