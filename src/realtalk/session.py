@@ -747,6 +747,10 @@ class Session:
         if type(event) is ev.AudioDelta:
             # The hot path, checked first: audio deltas are most of the traffic.
             record = self._proto.responses.get(event.response_id)
+            if record is None:
+                # Audio of a response retired a moment ago (a media track's frames in flight
+                # after an interrupt's response.done): a stopped one stays dropped.
+                record = self._proto.responses.lookup(event.response_id)
             if record is not None:
                 if record.stopped:
                     return

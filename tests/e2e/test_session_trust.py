@@ -587,3 +587,28 @@ def test_session_options_carry_the_new_limits() -> None:
     assert options.max_message_bytes >= 16 * 2**20
     assert options.response_stall_timeout is not None
     assert json.dumps(options.max_message_bytes)
+
+
+async def test_audio_of_an_interrupted_response_arriving_after_its_done_is_dropped() -> None:
+    # A media track's frames can trail the cancelled response.done (WebRTC under load): the
+    # response's record is retired by then, and its late audio must still not reach the app.
+    base = {"response_id": "$rid", "item_id": "$item", "output_index": 0, "content_index": 0}
+    late = base64.b64encode(b"\x02\x00" * 2400).decode()
+    steps: list[Step] = [
+        created(),
+        *audio_start(),
+        WaitFor("response.cancel"),
+        done("cancelled"),
+        Send({"type": "response.output_audio.delta", **base, "delta": late}),
+        Send({"type": "response.output_audio.delta", **base, "delta": late}),
+    ]
+    script = Script(responses=[steps, text_reply("Next.")])
+    async with scripted_server(script) as server, connect(server.url) as session:
+        await session.send_text("tell me a story")
+        await until(session, ev.AudioDelta)
+        interrupted = await session.interrupt()
+        assert interrupted is not None
+        await session.send_text("and now?")
+        after = await until(session, ev.TextDone)
+        assert not [e for e in after if isinstance(e, ev.AudioDelta)]
+        assert after[-1].text == "Next."
