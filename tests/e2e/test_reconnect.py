@@ -339,12 +339,21 @@ async def test_twenty_turns_survive_twenty_cuts_and_five_stalls() -> None:
 # -- recycling before the session cap -----------------------------------------------------------
 
 
-async def test_a_conversation_crosses_two_recycles_with_no_turn_lost_and_no_response_cut() -> None:
+@pytest.mark.parametrize(
+    ("cap", "length"),
+    [
+        pytest.param(6.0, 14.0, id="scaled-6s-cap"),
+        # As the issue states it: `--max-session-minutes 1` and a 3-minute conversation.
+        pytest.param(60.0, 180.0, id="1-minute-cap-3-minutes"),
+    ],
+)
+async def test_a_conversation_crosses_two_recycles_with_no_turn_lost_and_no_response_cut(
+    cap: float, length: float
+) -> None:
     # The local server expires a session after max_session_s (session_expired, then close
-    # 1001), as the service does after 60 minutes. Scaled down: a 6 s cap, a 14 s conversation
-    # (the 1-minute cap and 3-minute conversation of the issue, a tenth of the time), replies
-    # paced in real time so the recycle has to wait for a turn boundary.
-    cap = 6.0
+    # 1001), as the service does after 60 minutes; `--max-session-minutes 1` is
+    # max_session_s=60. Replies are paced in real time so the recycle has to wait for a turn
+    # boundary.
     provider, brain = local(max_session_s=cap, realtime_pacing=True)
     options = rt.SessionOptions(reconnect=rt.Reconnect())  # the cap comes from the provider
     runner = rt.Runner(rt.Agent("a"), provider=provider, options=options)
@@ -355,7 +364,7 @@ async def test_a_conversation_crosses_two_recycles_with_no_turn_lost_and_no_resp
         ids = {session.session_id}
         started = loop.time()
         turn = 0
-        while loop.time() - started < 14.0:
+        while loop.time() - started < length:
             turn += 1
             text = f"turn number {turn}"
             said_by_user.append(text)
