@@ -17,7 +17,7 @@ from pathlib import Path
 from benchmarks._machine import describe_machine, load_average
 from benchmarks._stats import Table
 
-BENCHMARKS = ("inbound", "outbound", "imports", "concurrency", "turn_latency", "server")
+BENCHMARKS = ("inbound", "userloop", "outbound", "imports", "concurrency", "turn_latency", "server")
 
 BEGIN = "<!-- benchmarks:begin -->"
 END = "<!-- benchmarks:end -->"

@@ -13,9 +13,10 @@ import math
 import time
 
 import pytest
-from benchmarks import _clients
+from benchmarks import _clients, userloop
 from benchmarks._harness import LoopbackServer
 from benchmarks._loopback import delta_parts, noise_pcm
+from benchmarks._machine import has_module
 from benchmarks._stats import Table, fmt_ratio, median, percentile, spread
 from websockets.asyncio.client import connect
 
@@ -107,3 +108,24 @@ def test_inbound_clients_count_every_delta(client: object, deflate: bool) -> Non
         us_per_event = asyncio.run(client(url, 30, deflate))  # type: ignore[operator]
     # The meter stops only at the 30th audio event delivered to the app.
     assert us_per_event > 0
+
+
+@pytest.mark.parametrize("client", list(userloop.CLIENTS))
+def test_user_loop_clients_count_from_the_first_delta_to_the_nth(client: str) -> None:
+    with LoopbackServer() as server:
+        # The server sends exactly 30: a client that counted anything but audio deltas, or
+        # fewer of them, would wait forever for the 30th (the run's timeout fails it).
+        url = server.url(mode="stream", n=30, ms=20)
+        if client in userloop.NEEDS and not has_module(userloop.NEEDS[client]):
+            pytest.skip(f"{userloop.NEEDS[client]} is not installed")
+        us_per_event = userloop.one_run(client, url, 30)
+    assert us_per_event > 0
+
+
+def test_user_loop_window_excludes_the_first_event() -> None:
+    window = userloop.Window(3)
+    assert not window.tick()
+    assert window.first > 0
+    assert not window.tick()
+    assert window.tick()
+    assert window.us_per_event >= 0

@@ -141,12 +141,18 @@ async def test_health_and_readiness() -> None:
         ready = b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
         status, _, body = await exchange(h.port, ready)
         assert status == 200
-        assert json.loads(body) == {"status": "ready", "sessions": 0, "max_sessions": 1}
+        me = os.getpid()  # which worker answered
+        assert json.loads(body) == {"status": "ready", "sessions": 0, "max_sessions": 1, "pid": me}
         async with connect(f"ws://127.0.0.1:{h.port}{URL}") as ws:
             await ws.recv()
             status, _, body = await exchange(h.port, ready)
             assert status == 503
-            assert json.loads(body) == {"status": "full", "sessions": 1, "max_sessions": 1}
+            assert json.loads(body) == {
+                "status": "full",
+                "sessions": 1,
+                "max_sessions": 1,
+                "pid": me,
+            }
 
 
 async def settle(predicate: Any, seconds: float = 10.0) -> bool:

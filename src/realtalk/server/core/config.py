@@ -45,12 +45,18 @@ class ServerConfig:
     generates one (``handle.api_key``)."""
     no_auth: bool = False
     """Accept any client; refused on a non-loopback ``host``."""
+    reuse_port: bool = False
+    """Listen with ``SO_REUSEPORT``, so several processes share the port and the kernel spreads
+    new connections over them (``realtalk serve --workers N`` sets it in every worker)."""
     retire_beta: bool = False
     """Answer ``OpenAI-Beta: realtime=v1`` with ``beta_api_shape_disabled`` + close 4000, as
     OpenAI does now; by default the beta shape is served."""
     # --- limits ----------------------------------------------------------------------------
     max_sessions: int = 64
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    drain_timeout_s: float = 30.0
+    """On SIGTERM (``realtalk serve``) or :meth:`RealtimeServer.drain`: how long live sessions
+    may go on after the server stops accepting, before they are closed with 1001."""
     idle_timeout_s: float = 600.0
     """Close a connection that sends nothing for this long (1000, "idle timeout")."""
     # --- each session ----------------------------------------------------------------------

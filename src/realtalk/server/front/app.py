@@ -10,13 +10,14 @@ off the loop and keeps time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +103,28 @@ class RealtimeServer:
             except Exception:  # an observer's bug must not end a session
                 logger.exception("on_timings callback failed")
 
+    async def drain(
+        self,
+        timeout_s: float | None = None,
+        *,
+        stop_listening: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Graceful stop: refuse new sessions (``/readyz`` answers 503 "draining"), let the
+        live ones go on for up to ``timeout_s`` (default ``config.drain_timeout_s``), then close
+        what is left with 1001. ``stop_listening`` (an awaitable callable) closes the listening
+        socket first, so a load balancer or the other workers get the new connections."""
+        self.draining = True
+        if stop_listening is not None:
+            await stop_listening()
+        deadline = self.config.drain_timeout_s if timeout_s is None else timeout_s
+        loop = asyncio.get_running_loop()
+        end = loop.time() + deadline
+        # A 50 ms poll for the few seconds of a drain, rather than an event every connection
+        # (in connection.py) would have to set when it leaves.
+        while self.connections and loop.time() < end:  # noqa: ASYNC110
+            await asyncio.sleep(min(0.05, max(0.0, end - loop.time())))
+        await self.close_sessions()
+
     async def close_sessions(self) -> None:
         """Stop accepting and close every live session with 1001 (going away)."""
         self.draining = True
@@ -159,6 +182,14 @@ class ServerHandle:
     port: int
     api_key: str | None = field(repr=False)
     server: RealtimeServer = field(repr=False)
+    _site: web.BaseSite | None = field(default=None, repr=False)
+
+    async def drain(self, timeout_s: float | None = None) -> None:
+        """Stop listening, let live sessions finish for up to ``timeout_s`` (default
+        ``config.drain_timeout_s``), then close the rest with 1001 (what SIGTERM does to
+        ``realtalk serve``)."""
+        site = self._site
+        await self.server.drain(timeout_s, stop_listening=site.stop if site else None)
 
     @property
     def config(self) -> ServerConfig:
@@ -228,7 +259,10 @@ async def serve(
         )
         await runner.setup()
         try:
-            site = web.TCPSite(runner, config.host, config.port)
+            # reuse_port: ``serve --workers N`` runs N processes on one port (SO_REUSEPORT).
+            site = web.TCPSite(
+                runner, config.host, config.port, reuse_port=config.reuse_port or None
+            )
             try:
                 await site.start()
             except OSError as exc:
@@ -239,6 +273,7 @@ async def serve(
                 port=port,
                 api_key=None if config.no_auth else keys[0],
                 server=server,
+                _site=site,
             )
         finally:
             await runner.cleanup()

@@ -6,14 +6,15 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from realtalk.errors import ConfigError
 from realtalk.server.core.config import ServerConfig
 from realtalk.server.engines.registry import EngineSpec, load_engines
-from realtalk.server.front.app import API_KEY_ENV, serve
+from realtalk.server.front.app import API_KEY_ENV, ServerHandle, serve
 
 __all__ = [
     "add_playground_arguments",
@@ -21,6 +22,7 @@ __all__ = [
     "config_from_args",
     "playground_main",
     "playground_url",
+    "print_banner",
     "run",
     "run_from_args",
     "serve_main",
@@ -58,7 +60,19 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="whsec_... secret that signs the webhooks (default: $REALTALK_WEBHOOK_SECRET)",
     )
-    parser.add_argument("--max-sessions", type=int, default=64)
+    parser.add_argument("--max-sessions", type=int, default=64, help="per worker")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (SO_REUSEPORT), one per core you give it",
+    )
+    parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=30.0,
+        help="on SIGTERM: stop accepting, let sessions go on this long, then close them (1001)",
+    )
     parser.add_argument("--max-session-minutes", type=float, default=60.0)
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="seconds")
     parser.add_argument("--vad", default="auto", help="silero | energy | auto")
@@ -99,6 +113,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         no_auth=args.no_auth,
         retire_beta=args.retire_beta,
         max_sessions=args.max_sessions,
+        drain_timeout_s=args.drain_seconds,
         idle_timeout_s=args.idle_timeout,
         realtime_pacing=args.realtime_pacing,
         max_session_s=args.max_session_minutes * 60,
@@ -108,7 +123,13 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
     )
 
 
-async def _run_forever(args: argparse.Namespace, config: ServerConfig) -> None:
+async def _run_forever(
+    args: argparse.Namespace,
+    config: ServerConfig,
+    on_ready: Callable[[ServerHandle], None] | None = None,
+) -> None:
+    """Serve until SIGTERM (then drain) or Ctrl-C. ``on_ready`` (a worker of ``--workers``):
+    called once listening, instead of printing the banner (the parent prints it once)."""
     spec = EngineSpec(
         vad=args.vad,
         transcriber=args.transcriber,
@@ -121,26 +142,38 @@ async def _run_forever(args: argparse.Namespace, config: ServerConfig) -> None:
     engines = load_engines(spec)
     try:
         async with serve(config, engines=engines) as handle:
-            print(
-                f"realtalk server listening on {handle.url}/realtime ({engines.describe()})",
-                flush=True,
-            )
-            if args.brain == "echo":
-                from realtalk.server.engines.brain import EchoBrain
-
-                print(EchoBrain.HINT, flush=True)
-            if handle.api_key and not config.api_keys:
-                # Printed once on the console so a local user can connect; never logged.
-                print(f"API key: {handle.api_key}", flush=True)
-            page = playground_url(handle, with_key=not config.api_keys)
-            print(f"playground: {page}", flush=True)
-            if getattr(args, "open", False):
-                import webbrowser
-
-                webbrowser.open(page)
-            await asyncio.Future()
+            stop = asyncio.Event()
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            if on_ready is not None:
+                on_ready(handle)
+            else:
+                print_banner(args, handle, engines.describe(), config)
+            await stop.wait()
+            # SIGTERM (Kubernetes, systemd, a load balancer's rollout): drain, then exit.
+            await handle.drain()
     finally:
         await engines.aclose()
+
+
+def print_banner(args: argparse.Namespace, handle: Any, engines: str, config: ServerConfig) -> None:
+    """What ``realtalk serve`` prints once it listens (the key only when it was generated)."""
+    print(
+        f"realtalk server listening on {handle.url}/realtime ({engines})",
+        flush=True,
+    )
+    if args.brain == "echo":
+        from realtalk.server.engines.brain import EchoBrain
+
+        print(EchoBrain.HINT, flush=True)
+    if handle.api_key and not config.api_keys:
+        # Printed once on the console so a local user can connect; never logged.
+        print(f"API key: {handle.api_key}", flush=True)
+    page = playground_url(handle, with_key=not config.api_keys)
+    print(f"playground: {page}", flush=True)
+    if getattr(args, "open", False):
+        import webbrowser
+
+        webbrowser.open(page)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -158,6 +191,10 @@ def run_from_args(args: argparse.Namespace) -> int:
         config = config_from_args(args)
         _setup_logging(args.verbose)
         # serve() warns (one log line) when a key-protected server binds a non-loopback address.
+        if args.workers > 1:
+            from realtalk.server.front.processes import run_workers
+
+            return run_workers(args, config)
         asyncio.run(_run_forever(args, config))
     except ConfigError as exc:
         # One clear line, no traceback: the options are wrong, not the program.

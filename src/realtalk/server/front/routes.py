@@ -29,6 +29,7 @@ to :data:`ROUTES`.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -357,6 +358,7 @@ async def readyz(server: RealtimeServer, request: web.Request) -> web.StreamResp
             "status": status,
             "sessions": len(server.connections),
             "max_sessions": server.config.max_sessions,
+            "pid": os.getpid(),  # which worker answered (serve --workers N)
         },
     )
 
