@@ -192,9 +192,9 @@ def run_from_args(args: argparse.Namespace) -> int:
         _setup_logging(args.verbose)
         # serve() warns (one log line) when a key-protected server binds a non-loopback address.
         if args.workers > 1:
-            from realtalk.server.front.processes import run_workers
+            from realtalk.server.front.processes import CliParts, run_workers
 
-            return run_workers(args, config)
+            return run_workers(args, config, CliParts(_run_forever, _setup_logging, print_banner))
         asyncio.run(_run_forever(args, config))
     except ConfigError as exc:
         # One clear line, no traceback: the options are wrong, not the program.

@@ -25,28 +25,29 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from realtalk.server.core.config import ServerConfig
 
-__all__ = ["run_workers"]
+__all__ = ["CliParts", "run_workers"]
 
 _START_TIMEOUT_S = 300.0  # engines load in every worker (Whisper, Piper): minutes on a slow disk
 _EXIT_GRACE_S = 15.0
 
 
-def _worker(args: argparse.Namespace, config: ServerConfig, pipe: Any) -> None:
+def _worker(args: argparse.Namespace, config: ServerConfig, pipe: Any, cli: Any) -> None:
     from realtalk.errors import ConfigError
-    from realtalk.server.front.cli import _run_forever, _setup_logging
 
-    _setup_logging(args.verbose)
+    cli.setup_logging(args.verbose)
 
     def ready(handle: Any) -> None:
         pipe.send(("ready", handle.port))
 
     try:
-        asyncio.run(_run_forever(args, config, on_ready=ready))
+        asyncio.run(cli.serve_forever(args, config, on_ready=ready))
     except ConfigError as exc:
         pipe.send(("error", "; ".join(str(problem) for problem in exc.problems)))
     except KeyboardInterrupt:
@@ -61,10 +62,18 @@ def _reserve_port(host: str) -> socket.socket:
     return holder
 
 
-def run_workers(args: argparse.Namespace, config: ServerConfig) -> int:
-    """Start ``args.workers`` processes on ``config``'s address; the CLI's exit code."""
-    from realtalk.server.front.cli import print_banner
+@dataclass(frozen=True)
+class CliParts:
+    """What a worker runs and what the parent prints, from ``cli.py`` (given, not imported
+    here, so the two modules do not import each other; top-level functions pickle by name)."""
 
+    serve_forever: Callable[..., Coroutine[Any, Any, None]]
+    setup_logging: Callable[[bool], None]
+    print_banner: Callable[..., None]
+
+
+def run_workers(args: argparse.Namespace, config: ServerConfig, cli: CliParts) -> int:
+    """Start ``args.workers`` processes on ``config``'s address; the CLI's exit code."""
     shown = config
     keys = config.api_keys
     if not keys and not config.no_auth:
@@ -80,7 +89,7 @@ def run_workers(args: argparse.Namespace, config: ServerConfig) -> int:
     pipes = []
     for _ in range(args.workers):
         mine, theirs = context.Pipe()
-        process = context.Process(target=_worker, args=(args, config, theirs), daemon=False)
+        process = context.Process(target=_worker, args=(args, config, theirs, cli), daemon=False)
         process.start()
         theirs.close()
         workers.append(process)
@@ -106,7 +115,7 @@ def run_workers(args: argparse.Namespace, config: ServerConfig) -> int:
             forward(signal.SIGTERM, None)
             return 2
         handle = _Shown(config.host, config.port, keys[0] if not config.no_auth else None)
-        print_banner(args, handle, f"{args.workers} workers", shown)
+        cli.print_banner(args, handle, f"{args.workers} workers", shown)
         print(f"workers: {' '.join(str(p.pid) for p in workers)}", flush=True)
         sentinels = [p.sentinel for p in workers]
         while not stopping:
