@@ -21,8 +21,16 @@ from dataclasses import dataclass, field
 
 from realtalk.commands import CreateResponse
 from realtalk.errors import InvalidState
+from realtalk.events import TurnMetrics
+from realtalk.items import Usage
 
-__all__ = ["RESPONSE_TRANSITIONS", "ResponseBook", "ResponsePhase", "ResponseRecord"]
+__all__ = [
+    "RESPONSE_TRANSITIONS",
+    "ResponseBook",
+    "ResponsePhase",
+    "ResponseRecord",
+    "turn_metrics",
+]
 
 
 class ResponsePhase(enum.Enum):
@@ -186,3 +194,22 @@ class ResponseBook:
         self._records.clear()
         self._recent.clear()
         self._calls.clear()
+
+
+def turn_metrics(
+    response_id: str,
+    record: ResponseRecord | None,
+    started: float,
+    now: float,
+    usage: Usage | None,
+) -> TurnMetrics:
+    """The timings of a finished response, in ms from ``started`` (the end of the user's turn)."""
+    first_audio = record.first_audio_at if record else None
+    first_text = record.first_text_at if record else None
+    return TurnMetrics(
+        response_id,
+        (first_audio - started) * 1000.0 if first_audio else None,
+        (first_text - started) * 1000.0 if first_text else None,
+        (now - started) * 1000.0,
+        usage,
+    )

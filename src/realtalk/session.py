@@ -16,11 +16,8 @@ Two rules hold it together:
   ``async for`` raise (:class:`~realtalk.errors.SessionFailed`, or
   :class:`~realtalk.errors.ConnectionClosed` for a lost or closed connection).
 
-Configuration layers, lowest first, the same on connect and on handoff::
-
-    provider defaults < Runner(config=...) < current Agent < session.update(...) at run time
-
-Only the difference from what the server confirmed is ever sent.
+Configuration (the layers and the ``session.update`` round trips) is in
+:mod:`realtalk.config_sync`; the watchdogs are in :mod:`realtalk.watchdogs`.
 """
 
 from __future__ import annotations
@@ -56,13 +53,14 @@ from realtalk.errors import (
 from realtalk.event_queue import EventQueue, Overflow, QueueClosed
 from realtalk.events import Event
 from realtalk.guardrails import GuardrailFailed, GuardrailOutcome, GuardrailRunner, OutputGuardrail
+from realtalk.input_audio import InputAudio
 from realtalk.items import ErrorInfo, InputText, Item, MessageItem
 from realtalk.options import SessionOptions
 from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
 from realtalk.recording import RECORDED_EVENTS, Recorder
 from realtalk.recovery import recovery_for
-from realtalk.responses import ResponseRecord
+from realtalk.responses import ResponseRecord, turn_metrics
 from realtalk.supervisor import Lifecycle, Link, Supervisor
 from realtalk.tool_calls import ToolCalls
 from realtalk.transports import Transport
@@ -164,7 +162,7 @@ class Session:
         self._tools = ToolCalls(self)
         self._recovery = recovery_for(self)
         self._turn_started_at: float | None = None
-        self._converters: dict[AudioFormat, Any] = {}
+        self._input_audio = InputAudio()
         self._recorder: Recorder | None = None
         self._guards = self._make_guardrail_runner()
         self.playback = PlaybackTracker(loop.time)
@@ -569,25 +567,15 @@ class Session:
             await media(bytes(audio), source)
             return
         target = _fmt(self._proto.confirmed, "input_format")
-        # One streaming converter per source format, so chunk boundaries do not click.
-        from realtalk.audio import Converter  # numpy and soxr load on first audio, not import
-
-        converter = self._converters.get(source)
-        if converter is None or converter.to_format != target:
-            converter = self._converters[source] = Converter(source, target)
-        data = converter.process(audio) if source != target else audio
-        limit = 15 * 1024 * 1024
-        for start in range(0, len(data), limit):
-            await self._send(AppendAudio(bytes(data[start : start + limit])))
+        for chunk in self._input_audio.convert(audio, source, target):
+            await self._send(AppendAudio(chunk))
 
     async def commit_audio(self, *, respond: bool = False) -> None:
         """Commit the input buffer (manual turns); optionally ask for a response. What the
         resamplers still hold is sent first, so the turn ends with its last sample."""
         self._turn_started_at = self._loop.time()
-        converters, self._converters = self._converters, {}
-        for converter in converters.values():
-            if converter.from_format != converter.to_format and (tail := converter.flush()):
-                await self._send(AppendAudio(tail))
+        for chunk in self._input_audio.flush():
+            await self._send(AppendAudio(chunk))
         await self._send(CommitAudio())
         if respond:
             await self._send(CreateResponse())
@@ -837,18 +825,7 @@ class Session:
         # Metrics first: an app that stops reading at ResponseDone still gets them.
         started = self._turn_started_at
         if started is not None:
-            now = self._loop.time()
-            first_audio = record.first_audio_at if record else None
-            first_text = record.first_text_at if record else None
-            await self._emit(
-                ev.TurnMetrics(
-                    rid,
-                    (first_audio - started) * 1000.0 if first_audio else None,
-                    (first_text - started) * 1000.0 if first_text else None,
-                    (now - started) * 1000.0,
-                    response.usage,
-                )
-            )
+            await self._emit(turn_metrics(rid, record, started, self._loop.time(), response.usage))
         await self._emit(event)
         await self._emit(self._history_event(None))
         if record is not None:
