@@ -55,6 +55,12 @@ if _TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers an
     from realtalk.runner import Runner
     from realtalk.session import Session, SessionOptions
     from realtalk.tools import FunctionTool, function_tool
+    from realtalk.transcription import (
+        Transcriber,
+        TranscriptionConfig,
+        TranscriptionEvent,
+        transcribe,
+    )
 
 # The asyncio layer loads on first use, so importing the pure core (and `import realtalk`
 # itself) stays cheap and free of asyncio/websockets.
@@ -70,6 +76,10 @@ _LAZY = {
     "SessionOptions": "realtalk.session",
     "function_tool": "realtalk.tools",
     "output_guardrail": "realtalk.guardrails",
+    "Transcriber": "realtalk.transcription",
+    "TranscriptionConfig": "realtalk.transcription",
+    "TranscriptionEvent": "realtalk.transcription",
+    "transcribe": "realtalk.transcription",
 }
 _LAZY_MODULES = {"providers", "server", "testing", "audio", "dialects", "protocol"}
 
@@ -129,7 +139,10 @@ __all__ = [
     "ToolError",
     "ToolSpec",
     "Tracing",
+    "Transcriber",
     "Transcription",
+    "TranscriptionConfig",
+    "TranscriptionEvent",
     "TransportError",
     "WebhookError",
     "__version__",
@@ -141,4 +154,5 @@ __all__ = [
     "merge",
     "output_guardrail",
     "providers",
+    "transcribe",
 ]

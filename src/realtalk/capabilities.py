@@ -47,6 +47,7 @@ __all__ = [
     "NOISE_REDUCTION_STRENGTH",
     "NOISE_REDUCTION_TYPES",
     "NO_PROMPT_MODELS",
+    "NO_TURN_DETECTION_MODELS",
     "OPENAI_GA",
     "PCM_RATE",
     "POST_INSTRUCTIONS_TOKENS",
@@ -162,6 +163,9 @@ DELAY_MODELS = frozenset({"gpt-realtime-whisper"})
 """``delay`` works with this model only."""
 NO_PROMPT_MODELS = frozenset({"gpt-realtime-whisper"})
 """``prompt`` is not supported with these models."""
+NO_TURN_DETECTION_MODELS = frozenset({"gpt-realtime-whisper", "gpt-live-transcribe"})
+"""These reject ``turn_detection`` (it must be ``null``) and send no ``speech_started`` /
+``speech_stopped``: the client commits the buffer itself (protocol.md 2.2, 3, 11.4)."""
 TRANSCRIPTION_DELAYS = ("minimal", "low", "medium", "high", "xhigh")
 
 # -- turn detection (protocol.md 3) -----------------------------------------------------------

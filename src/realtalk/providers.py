@@ -54,7 +54,9 @@ from realtalk.redact import (
 )
 
 if TYPE_CHECKING:
+    from realtalk.options import SessionOptions
     from realtalk.rest import ClientSecret, RestSurface
+    from realtalk.transcription import Transcriber, TranscriptionConfig
 
 __all__ = [
     "AzureOpenAI",
@@ -365,6 +367,14 @@ class Provider:
         return await create_client_secret(self, merged.config, expires_after, timeout=timeout)
 
     # -- SIP calls (realtalk.sip; the requests live in realtalk.rest) --------------------------
+
+    def transcribe(
+        self, config: TranscriptionConfig | None = None, *, options: SessionOptions | None = None
+    ) -> Transcriber:
+        """A transcription-only session on this provider (:func:`realtalk.transcribe`)."""
+        from realtalk.transcription import Transcriber
+
+        return Transcriber(self, config, options=options)
 
     def call_url(self, call_id: str) -> str:
         """The WebSocket URL that attaches to call ``call_id`` (``?call_id=`` instead of the

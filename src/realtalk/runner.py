@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from realtalk.guardrails import OutputGuardrail
     from realtalk.providers import Provider
     from realtalk.rest import ClientSecret
+    from realtalk.transcription import Transcriber, TranscriptionConfig
 
 __all__ = ["Connecting", "Runner"]
 
@@ -154,6 +155,12 @@ class Runner:
         return await create_client_secret(
             self.provider, effective.config, expires_after, timeout=timeout
         )
+
+    def transcribe(self, config: TranscriptionConfig | None = None) -> Transcriber:
+        """A transcription-only session on this runner's provider, with its run options."""
+        from realtalk.transcription import Transcriber
+
+        return Transcriber(self.provider, config, options=self.options)
 
     def connect(self, *, agent: Agent | None = None) -> Connecting:
         """Open a session: ``async with runner.connect() as session: ...``.

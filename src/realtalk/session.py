@@ -347,12 +347,16 @@ class Session:
             )
             self._tasks.spawn(stalls, "realtalk-stall-watch")
         try:
-            await self._config.sync(raise_errors=False)
+            await self._configure_on_open()
         except TimeoutError:
             await self._emit(
                 ev.SessionWarning("the server did not confirm the session configuration")
             )
         await self._emit(ev.SessionReady(self._proto.confirmed or created.config, self.session_id))
+
+    async def _configure_on_open(self) -> None:
+        # The opening configuration step; realtalk.transcription's session replaces it.
+        await self._config.sync(raise_errors=False)
 
     async def close(self) -> None:
         """Close the connection and stop every task (the whole teardown, always). Idempotent;
