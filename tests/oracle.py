@@ -7,7 +7,7 @@ outside the declared fields, and insists that the union picked the member for th
 ``type``.
 
 Client events (what realtalk sends) get no allowance at all. Server events (what the local
-server sends) get exactly two, both explicit below:
+server sends) get exactly three, all explicit below:
 
 * the read-only keys the service adds to a ``session`` object (``id``, ``object``,
   ``expires_at``...; protocol.md §2.1, §2.3 and §8 #28), because the SDK types the ``session`` of
@@ -16,12 +16,16 @@ server sends) get exactly two, both explicit below:
   is only in the spec's beta schemas (protocol.md §6.4), and the SDK's ``TranscriptionSession`` is
   the REST response, with a required ``client_secret`` and no ``input_audio_noise_reduction``,
   where the spec's WebSocket example (§2.3) has the opposite. Both events are checked as
-  ``transcription_session.updated`` with those two differences allowed.
+  ``transcription_session.updated`` with those two differences allowed;
+* ``phase`` on an assistant message item (``item.phase``, ``response.output[i].phase``): the
+  service sends gpt-realtime-2's ``commentary`` / ``final_answer`` there, and the SDK types have
+  no such field (protocol.md §11.1).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -67,6 +71,8 @@ _SESSION_READ_ONLY = frozenset({"id", "object", "expires_at", "client_secret", "
 # Allowance 2: beta transcription sessions, checked as transcription_session.updated (see above).
 _BETA_TRANSCRIPTION_EVENTS = ("transcription_session.created", "transcription_session.updated")
 _BETA_TRANSCRIPTION_EXTRA = frozenset({"input_audio_noise_reduction"})
+# Allowance 3: a message item's phase (protocol.md §11.1), only where a response's items sit.
+_PHASE_PATH = re.compile(r"(item|response\.output\[\d+\])\.phase")
 
 
 def undeclared_keys(value: Any, path: str = "") -> list[str]:
@@ -86,7 +92,11 @@ def undeclared_keys(value: Any, path: str = "") -> list[str]:
 
 
 def _validate(
-    adapter: TypeAdapter[Any], event: Mapping[str, Any], allowed: frozenset[str] = frozenset()
+    adapter: TypeAdapter[Any],
+    event: Mapping[str, Any],
+    allowed: frozenset[str] = frozenset(),
+    *,
+    phases: bool = False,
 ) -> BaseModel:
     model = adapter.validate_python(event)
     assert isinstance(model, BaseModel)
@@ -95,6 +105,7 @@ def _validate(
         for path in undeclared_keys(model)
         # An allowance holds only directly on the session object, nowhere else.
         if not (path.startswith("session.") and path.removeprefix("session.") in allowed)
+        and not (phases and _PHASE_PATH.fullmatch(path))
     ]
     assert not extras, f"keys outside the SDK's declared fields: {extras} in {event}"
     # The chosen union member must be the one for this type.
@@ -116,7 +127,7 @@ def validate_server_event(dialect: str, event: Mapping[str, Any]) -> BaseModel:
         session = {"client_secret": {"value": "", "expires_at": 0}, **event["session"]}
         checked = {**event, "type": "transcription_session.updated", "session": session}
         return _validate(BETA_SERVER, checked, _SESSION_READ_ONLY | _BETA_TRANSCRIPTION_EXTRA)
-    return _validate(_SERVER[dialect], event, _SESSION_READ_ONLY)
+    return _validate(_SERVER[dialect], event, _SESSION_READ_ONLY, phases=dialect == "ga")
 
 
 def assert_valid_server_event(dialect: str, event: str | dict[str, Any]) -> dict[str, Any]:

@@ -159,6 +159,11 @@ class ItemAdded:
     previous_item_id: str | None = None
     event_id: str | None = None
 
+    @property
+    def phase(self) -> str | None:
+        """The message's phase (``"commentary"``, ``"final_answer"``) or None."""
+        return getattr(self.item, "phase", None)
+
 
 @dataclass(frozen=True, slots=True)
 class ItemDone:
@@ -167,6 +172,11 @@ class ItemDone:
     item: Item
     previous_item_id: str | None = None
     event_id: str | None = None
+
+    @property
+    def phase(self) -> str | None:
+        """The message's phase (``"commentary"``, ``"final_answer"``) or None."""
+        return getattr(self.item, "phase", None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +338,11 @@ class OutputItemAdded:
     item: Item
     event_id: str | None = None
 
+    @property
+    def phase(self) -> str | None:
+        """The message's phase (``"commentary"``, ``"final_answer"``) or None."""
+        return getattr(self.item, "phase", None)
+
 
 @dataclass(frozen=True, slots=True)
 class OutputItemDone:
@@ -337,6 +352,11 @@ class OutputItemDone:
     output_index: int
     item: Item
     event_id: str | None = None
+
+    @property
+    def phase(self) -> str | None:
+        """The message's phase (``"commentary"``, ``"final_answer"``) or None."""
+        return getattr(self.item, "phase", None)
 
 
 @dataclass(frozen=True, slots=True)

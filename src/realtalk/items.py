@@ -74,6 +74,10 @@ class MessageItem:
     content: tuple[Content, ...] = ()
     id: str | None = None
     status: ItemStatus | None = None
+    phase: str | None = None
+    """gpt-realtime-2's message phase: ``"commentary"`` (a preamble said while the model
+    works) or ``"final_answer"``; None from models without phases. Passed through as the
+    server sent it (protocol.md 11.1): one response may hold several messages."""
 
     @property
     def text(self) -> str:

@@ -33,6 +33,7 @@ from realtalk.events import (
     AudioTranscriptDone,
     Event,
     InputTranscriptCompleted,
+    OutputItemAdded,
     SessionIdle,
     TextDone,
     ToolCallFailed,
@@ -128,7 +129,10 @@ class Turn:
 
     events: list[Event] = field(default_factory=list)
     transcript: str = ""
-    """The assistant's transcript (or text) of the last response."""
+    """The assistant's transcript (or text) of its last message: the answer. A response may
+    hold several messages (gpt-realtime-2 preambles): see :attr:`preambles`."""
+    preambles: list[str] = field(default_factory=list)
+    """Transcripts of the messages with phase ``"commentary"`` (said before the answer)."""
     user_transcript: str | None = None
     audio: bytes = b""
     """Every assistant audio byte of the turn, in the session's output format."""
@@ -164,12 +168,21 @@ async def run_turn(
     events = await collect(session, SessionIdle, timeout=timeout)
     turn = Turn(events)
     audio_parts: list[bytes] = []
+    phases: dict[str, str | None] = {}
     for event in events:
         match event:
+            case OutputItemAdded(item=item) if item.id is not None:
+                phases[item.id] = event.phase
             case AudioDelta(audio=chunk):
                 audio_parts.append(chunk)
-            case AudioTranscriptDone(transcript=t) | TextDone(text=t):
-                turn.transcript = t
+            case (
+                AudioTranscriptDone(item_id=item_id, transcript=t)
+                | TextDone(item_id=item_id, text=t)
+            ):
+                if phases.get(item_id) == "commentary":
+                    turn.preambles.append(t)
+                else:
+                    turn.transcript = t
             case InputTranscriptCompleted(transcript=t):
                 turn.user_transcript = t
             case ToolCallFinished(name=name, output=output):

@@ -170,6 +170,8 @@ def encode_item(item: object, spelling: Spelling) -> dict[str, Any]:
         out["id"] = item.id
     if item.status is not None:
         out["status"] = item.status
+    if isinstance(item, MessageItem) and item.phase is not None:
+        out["phase"] = item.phase
     return out
 
 
@@ -222,7 +224,8 @@ def decode_item(data: Any) -> Item:
         if not isinstance(raw_content, list):
             raise Malformed("message 'content' must be a list")
         parts = tuple(p for p in (decode_content(c) for c in raw_content) if p is not None)
-        return MessageItem(role, parts, item_id, _status(data))
+        # phase: outside the SDK's types, passed through untouched (protocol.md 11.1).
+        return MessageItem(role, parts, item_id, _status(data), opt_str(data, "phase"))
     if kind == "function_call":
         return FunctionCallItem(
             opt_str(data, "name") or "",

@@ -117,6 +117,7 @@ class _Message:
     output_index: int
     text: str = ""
     released_transcript: str = ""
+    phase: str | None = None
 
 
 @dataclass(slots=True)
@@ -124,6 +125,7 @@ class _Step:
     kind: Literal["speak", "tool", "end"]
     text: str = ""
     call: CallTool | None = None
+    phase: str | None = None
 
 
 @dataclass(slots=True)
@@ -147,6 +149,8 @@ class ResponseRun:
     _sentence: tuple[str, str] | None = None
     """SYNTHESISING / SPEAKING: (work id, sentence) at the synthesizer."""
     _message: _Message | None = None
+    _say_phase: str | None = None
+    """The phase of the brain's last Say: a change flushes and starts a new message."""
     # The first clause is spoken on its own: the first audio comes sooner (see SentenceBuffer).
     _sentences: SentenceBuffer = field(default_factory=lambda: SentenceBuffer(first_clause=True))
     _steps: deque[_Step] = field(default_factory=deque)
@@ -272,7 +276,14 @@ class ResponseRun:
                 item=item,
             )
 
-    def _open_message(self) -> _Message:
+    def _message_for(self, phase: str | None) -> _Message:
+        """The open message if it has this phase; else the open one ends and a new one opens:
+        gpt-realtime-2's preamble and answer are separate messages (protocol.md 11.1)."""
+        if self._message is not None and self._message.phase != phase:
+            self._close_message("completed")
+        return self._open_message(phase)
+
+    def _open_message(self, phase: str | None = None) -> _Message:
         if self._message is not None:
             return self._message
         content_type = "output_audio" if self.params.audio_out else "output_text"
@@ -291,11 +302,15 @@ class ResponseRun:
             },
             audio_format=self.params.output_format,
         )
+        if phase is not None and self.host.dialect == "ga":
+            # The GA service's extra field, outside the SDK's types (protocol.md 11.1); the beta
+            # shape predates phases.
+            item.data["phase"] = phase
         output_index = self._add_output_item(item)
         item.data["content"].append(part)
         if self.params.audio_out:
             item.audio[0] = bytearray()
-        self._message = _Message(item=item, output_index=output_index)
+        self._message = _Message(item=item, output_index=output_index, phase=phase)
         self._emit(self._part_event("response.content_part.added", ""))
         return self._message
 
@@ -356,11 +371,14 @@ class ResponseRun:
         if isinstance(action, Say):
             if not action.text:
                 return
+            if action.phase != self._say_phase:
+                self._flush_pending()  # the last sentence of the previous phase is its own
+                self._say_phase = action.phase
             if self.params.audio_out:
                 for sentence in self._sentences.push(action.text):
-                    self._steps.append(_Step("speak", sentence))
+                    self._steps.append(_Step("speak", sentence, phase=action.phase))
             else:
-                self._steps.append(_Step("speak", action.text))
+                self._steps.append(_Step("speak", action.text, phase=action.phase))
         else:
             self._flush_pending()
             self._steps.append(_Step("tool", call=action))
@@ -484,14 +502,14 @@ class ResponseRun:
     def _flush_pending(self) -> None:
         rest = self._sentences.flush()
         if rest:
-            self._steps.append(_Step("speak", rest))
+            self._steps.append(_Step("speak", rest, phase=self._say_phase))
 
     def _advance(self) -> None:
         while self._steps and self.phase is Phase.GENERATING:
             step = self._steps.popleft()
             if step.kind == "speak":
                 if self.params.audio_out:
-                    self._open_message()
+                    self._message_for(step.phase)
                     work_id = self.host.new_id("work")
                     self._sentence = (work_id, step.text)
                     self._move(Phase.SYNTHESISING)
@@ -506,7 +524,7 @@ class ResponseRun:
                         )
                     )
                 else:
-                    message = self._open_message()
+                    message = self._message_for(step.phase)
                     message.text += step.text
                     message.item.data["content"][0]["text"] = message.text
                     self._emit(

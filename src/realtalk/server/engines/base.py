@@ -153,9 +153,15 @@ class Synthesizer(abc.ABC):
 
 @dataclass(frozen=True, slots=True)
 class Say:
-    """A piece of the assistant's reply text (pieces concatenate to the full reply)."""
+    """A piece of the assistant's reply text (pieces concatenate to the full reply).
+
+    ``phase`` marks gpt-realtime-2's message phases (protocol.md 11.1): ``"commentary"`` for a
+    preamble said while the model works, ``"final_answer"`` for the answer. A change of phase
+    starts a new assistant message in the same response; None (older models) adds no phase.
+    """
 
     text: str
+    phase: Literal["commentary", "final_answer"] | None = None
 
 
 @dataclass(frozen=True, slots=True)

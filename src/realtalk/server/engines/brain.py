@@ -12,6 +12,13 @@ A scenario is a mapping like::
         on_error: "Sorry, the weather service is down: {error}"     # if the tool failed
       - keywords: [hello, hi]                       # or: any of these words
         say: "Hello! How can I help?"
+      - keywords: [flight]
+        preamble: "Let me look that up."            # said first, as its own message
+        say: "Your flight leaves at nine."
+
+A rule's ``preamble`` (a template too) is said before the answer or the tool call, in the
+same response, as a separate assistant message: gpt-realtime-2's preambles (protocol.md 11.1),
+the preamble with ``phase`` ``commentary`` and the answer with ``final_answer``.
 
 Templates fill ``{name}`` from the rule's named regex groups, ``{text}`` (the user's text),
 ``{output}`` (the tool output as sent) and ``{output.key.subkey}`` / ``{arguments.key}`` from JSON;
@@ -33,7 +40,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -108,6 +115,7 @@ class ScriptRule:
     arguments: Mapping[str, Any] = field(default_factory=dict)
     then_say: str = "{output}"
     on_error: str | None = None
+    preamble: str | None = None
 
     def match(self, text: str) -> dict[str, Any] | None:
         found = self.pattern.search(text)
@@ -121,7 +129,7 @@ def _parse_rule(raw: Any, where: str, problems: list[ConfigProblem]) -> ScriptRu
     if not isinstance(raw, Mapping):
         problems.append(ConfigProblem(where, raw, "a rule must be a mapping"))
         return None
-    known = {"when", "keywords", "say", "call", "arguments", "then_say", "on_error"}
+    known = {"when", "keywords", "say", "call", "arguments", "then_say", "on_error", "preamble"}
     for key in raw:
         if key not in known:
             problems.append(
@@ -169,6 +177,7 @@ def _parse_rule(raw: Any, where: str, problems: list[ConfigProblem]) -> ScriptRu
         arguments=dict(arguments),
         then_say=str(raw.get("then_say", "{output}")),
         on_error=None if raw.get("on_error") is None else str(raw["on_error"]),
+        preamble=None if raw.get("preamble") is None else str(raw["preamble"]),
     )
 
 
@@ -234,7 +243,10 @@ class ScriptBrain(Brain):
                 if request.tool_choice == "none" or rule.call not in declared:
                     continue
                 arguments = _fill_json(rule.arguments, variables)
-                return [CallTool(rule.call, json.dumps(arguments))]
+                return [*_preamble(rule, variables), CallTool(rule.call, json.dumps(arguments))]
+            if rule.preamble is not None:
+                answer = Say(fill(rule.say or "", variables), phase="final_answer")
+                return [*_preamble(rule, variables), answer]
             return [Say(fill(rule.say or "", variables))]
         return [Say(self.default)]
 
@@ -243,6 +255,7 @@ class ScriptBrain(Brain):
     ) -> list[Action]:
         calls = {i.call_id: i for i in items if isinstance(i, FunctionCallItem) and i.call_id}
         replies: list[str] = []
+        phase: Literal["final_answer"] | None = None
         for out in outputs:
             call = calls.get(out.call_id)
             if call is None:
@@ -251,6 +264,8 @@ class ScriptBrain(Brain):
             before = list(items[: items.index(call)])
             text = last_user_text(before) or ""
             rule, variables = self._rule_for(call.name, text)
+            if rule is not None and rule.preamble is not None:
+                phase = "final_answer"  # the answer that follows a preamble and a tool call
             variables["output"] = _maybe_json(out.output)
             variables["arguments"] = _maybe_json(call.arguments)
             template = rule.then_say if rule is not None else "{output}"
@@ -265,7 +280,7 @@ class ScriptBrain(Brain):
             elif isinstance(output, Mapping | list) and template == "{output}":
                 variables["output"] = out.output  # show the raw text, not re-serialised JSON
             replies.append(fill(template, variables))
-        return [Say(" ".join(r for r in replies if r) or self.default)]
+        return [Say(" ".join(r for r in replies if r) or self.default, phase)]
 
     def _rule_for(self, tool: str, text: str) -> tuple[ScriptRule | None, dict[str, Any]]:
         for rule in self.rules:
@@ -280,12 +295,18 @@ class ScriptBrain(Brain):
         for action in self.decide(request):
             if isinstance(action, Say):
                 for piece in chunk_text(action.text):
-                    yield Say(piece)
+                    yield Say(piece, action.phase)
             else:
                 yield action
 
     def __repr__(self) -> str:
         return f"ScriptBrain({len(self.rules)} rules)"
+
+
+def _preamble(rule: ScriptRule, variables: Mapping[str, Any]) -> list[Action]:
+    if rule.preamble is None:
+        return []
+    return [Say(fill(rule.preamble, variables), phase="commentary")]
 
 
 def _maybe_json(text: str) -> Any:
