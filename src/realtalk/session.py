@@ -25,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from realtalk import events as ev
 from realtalk.agent import Agent
@@ -54,7 +55,7 @@ from realtalk.event_queue import EventQueue, Overflow, QueueClosed
 from realtalk.events import Event
 from realtalk.guardrails import GuardrailFailed, GuardrailOutcome, GuardrailRunner, OutputGuardrail
 from realtalk.input_audio import InputAudio
-from realtalk.items import ErrorInfo, InputText, Item, MessageItem
+from realtalk.items import ErrorInfo, InputImage, InputText, Item, MessageItem
 from realtalk.options import SessionOptions
 from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
@@ -551,6 +552,31 @@ class Session:
         check_text(text, "send_text(text)")
         self._turn_started_at = self._loop.time()
         await self._send(CreateItem(MessageItem("user", (InputText(text),))))
+        if respond:
+            await self._send(CreateResponse())
+
+    async def send_image(
+        self,
+        image: bytes | str | os.PathLike[str],
+        *,
+        mime_type: str | None = None,
+        detail: Literal["auto", "low", "high"] | None = None,
+        text: str | None = None,
+        respond: bool = False,
+    ) -> None:
+        """Add a user message with an image (``input_image``): PNG/JPEG bytes (sent as a data
+        URL), a file path, or a ``data:``/``https:`` URL, checked here (see
+        :func:`realtalk.images.image_part`). ``text`` goes in the same message; ``respond=True``
+        asks for a response."""
+        from realtalk.images import image_part
+
+        part = image_part(image, mime_type=mime_type, detail=detail)
+        content: tuple[InputText | InputImage, ...] = (part,)
+        if text is not None:
+            check_text(text, "send_image(text=)")
+            content = (InputText(text), part)
+        self._turn_started_at = self._loop.time()
+        await self._send(CreateItem(MessageItem("user", content)))
         if respond:
             await self._send(CreateResponse())
 

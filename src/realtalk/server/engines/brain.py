@@ -45,7 +45,13 @@ from typing import Any, Literal
 import yaml
 
 from realtalk.errors import ConfigError, ConfigProblem
-from realtalk.items import FunctionCallItem, FunctionCallOutputItem, Item, MessageItem
+from realtalk.items import (
+    FunctionCallItem,
+    FunctionCallOutputItem,
+    InputImage,
+    Item,
+    MessageItem,
+)
 from realtalk.server.engines.base import Action, Brain, BrainRequest, CallTool, Say
 
 __all__ = ["EchoBrain", "ScriptBrain", "ScriptRule", "chunk_text", "last_user_text"]
@@ -303,6 +309,14 @@ class ScriptBrain(Brain):
         return f"ScriptBrain({len(self.rules)} rules)"
 
 
+def _has_image(items: Sequence[Item]) -> bool:
+    """Whether the last user message carries an ``input_image``."""
+    for item in reversed(items):
+        if isinstance(item, MessageItem) and item.role == "user":
+            return any(isinstance(part, InputImage) for part in item.content)
+    return False
+
+
 def _preamble(rule: ScriptRule, variables: Mapping[str, Any]) -> list[Action]:
     if rule.preamble is None:
         return []
@@ -333,6 +347,8 @@ class EchoBrain(Brain):
     async def respond(self, request: BrainRequest) -> AsyncIterator[Action]:
         text = (last_user_text(request.items) or "").strip()
         reply = self.prefix + text if text else self.empty
+        if _has_image(request.items):  # pixels are not looked at; that one arrived is said
+            reply = "I see an image." + (f" {self.prefix}{text}" if text else "")
         for piece in chunk_text(reply):
             yield Say(piece)
 
