@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,13 @@ def test_phone_agent_example() -> None:
         "keys: 42#",
     ]
     assert lines[4].startswith("caller heard: The weather says Sunny and 21 degrees in Paris.")
+
+
+def test_transcribe_example() -> None:
+    done = run(str(EXAMPLES / "transcribe.py"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "  (speech started)"
+    deltas = [ast.literal_eval(line.split(": ", 1)[1]) for line in lines if "delta:" in line]
+    assert "".join(deltas) == "the meeting starts at nine"
+    assert lines[-2:] == ["heard: the meeting starts at nine", "heard: please call me back"]
