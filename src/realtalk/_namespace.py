@@ -5,9 +5,11 @@ and the type checkers that need them; they are just not offered as the module's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import importlib
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from typing import Any
 
-__all__ = ["public_dir"]
+__all__ = ["lazy_getattr", "public_dir"]
 
 
 def public_dir(names: Iterable[str]) -> Callable[[], list[str]]:
@@ -18,3 +20,21 @@ def public_dir(names: Iterable[str]) -> Callable[[], list[str]]:
         return list(shown)
 
     return __dir__
+
+
+def lazy_getattr(
+    module: str, homes: Mapping[str, str], namespace: MutableMapping[str, Any]
+) -> Callable[[str], Any]:
+    """A PEP 562 module ``__getattr__`` that imports each name from its home module on first
+    use and caches it in ``namespace`` (the module's ``globals()``), so a package can re-export
+    its layers without importing them (and asyncio with them) up front."""
+
+    def __getattr__(name: str) -> Any:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(home), name)
+        namespace[name] = value
+        return value
+
+    return __getattr__
