@@ -1,21 +1,25 @@
 """``python -m benchmarks [--quick] [--only NAME ...] [--update-doc docs/performance.md]``.
 
-Runs every benchmark and prints its tables. ``--quick`` uses tiny sizes so CI can check that the
-benchmarks still run; no timing is ever asserted. ``--update-doc`` writes the tables and the
-machine description between the markers in the given Markdown file.
+Runs every benchmark and prints its tables, then every goal the benchmarks are held to with its
+figure and met / missed (``benchmarks/_targets.py``). ``--quick`` uses tiny sizes so CI can check
+that the benchmarks still run; no timing is ever asserted. ``--update-doc`` writes the tables and
+the machine description between the markers in the given Markdown file.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 import time
 import traceback
 from pathlib import Path
 
+from benchmarks import _targets
 from benchmarks._machine import describe_machine, load_average
 from benchmarks._stats import Table
+from benchmarks._targets import Target
 
 BENCHMARKS = ("inbound", "userloop", "outbound", "imports", "concurrency", "turn_latency", "server")
 
@@ -31,6 +35,35 @@ def _update_doc(path: Path, text: str) -> None:
     path.write_text(doc[: start + len(BEGIN)] + "\n" + text + "\n" + doc[end:])
 
 
+# The two inbound harnesses measure one quantity; a figure counts only if both see it.
+AGREEMENT_PCT = 5.0
+
+
+def cross_targets() -> list[Target]:
+    """Goals that compare what two benchmarks published (only those both ran)."""
+    found = []
+    for ms in (100, 20):
+        for ratio, label in (
+            ("realtalk/floor", "realtalk / floor"),
+            ("agents/realtalk", "openai-agents / realtalk"),
+        ):
+            main = _targets.published(f"inbound.{ms}.{ratio}")
+            plain = _targets.published(f"userloop.{ms}.{ratio}")
+            if not (math.isnan(main) or math.isnan(plain)):
+                what = f"inbound {ms} ms, {label}: user loop vs main harness"
+                found.append(_targets.agreement(what, main, plain, AGREEMENT_PCT))
+    return found
+
+
+def targets_table(targets: list[Target]) -> Table:
+    table = Table("Targets", ["target", "figure", "goal", "verdict"])
+    for target in targets:
+        table.add(target.what, target.shown, target.goal, target.verdict)
+    met = sum(1 for t in targets if t.met)
+    table.note(f"{met} of {len(targets)} met")
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for CI")
@@ -42,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     print(header, flush=True)
     blocks = [header]
     failed = []
+    targets: list[Target] = []
+    _targets.reset()
     for name in args.only or BENCHMARKS:
         started = time.monotonic()
         load = load_average()
@@ -59,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
             rendered = table.render()
             print("\n" + rendered, flush=True)
             blocks.append(rendered)
+            targets.extend(table.targets)
         print(f"({name}: {time.monotonic() - started:.1f} s)", flush=True)
+    targets.extend(cross_targets())
+    if targets:
+        rendered = targets_table(targets).render()
+        print("\n" + rendered, flush=True)
+        blocks.append(rendered)
     if args.update_doc and not failed:
         _update_doc(args.update_doc, "```text\n" + "\n\n".join(blocks) + "\n```")
     if failed:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from benchmarks._targets import Target
 
 __all__ = ["Table", "fmt_ratio", "median", "percentile", "spread"]
 
@@ -57,12 +61,17 @@ class Table:
     columns: Sequence[str]
     rows: list[Sequence[object]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
 
     def add(self, *row: object) -> None:
         self.rows.append(row)
 
     def note(self, text: str) -> None:
         self.notes.append(text)
+
+    def target(self, target: Target) -> None:
+        """A goal this table's figures are held to (gathered by ``python -m benchmarks``)."""
+        self.targets.append(target)
 
     def render(self) -> str:
         cells = [[str(c) for c in self.columns]] + [[_fmt(v) for v in row] for row in self.rows]
@@ -79,5 +88,8 @@ class Table:
         out = [self.title, "=" * len(self.title), line(cells[0])]
         out.append("  ".join("-" * w for w in widths))
         out.extend(line(row) for row in cells[1:])
+        out.extend(
+            f"* target: {t.what} = {t.shown} (goal {t.goal}): {t.verdict}" for t in self.targets
+        )
         out.extend(f"* {text}" for text in self.notes)
         return "\n".join(out)

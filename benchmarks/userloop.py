@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import os
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks import _targets
 from benchmarks._harness import ROOT, LoopbackServer
 from benchmarks._machine import has_module
 from benchmarks._stats import Table, fmt_ratio, median, spread
@@ -165,9 +167,16 @@ def run(quick: bool = False) -> list[Table]:
             mid = median(values)
             table.add(f"{ms} ms x {n}: {name}", mid, p10, p90, fmt_ratio(mid, base), len(values))
         ours = median(samples[(ms, "realtalk Session")])
+        peer = math.nan
         if "openai-agents RealtimeSession" in clients:
             peer = median(samples[(ms, "openai-agents RealtimeSession")])
             table.note(f"{ms} ms: openai-agents / realtalk = {peer / ours:.2f}x")
+        goal = 1.10 if ms == 100 else 1.15
+        what = f"user loop {ms} ms"
+        table.target(_targets.at_most(f"{what}: realtalk / floor", ours / base, goal))
+        table.target(_targets.at_least(f"{what}: openai-agents / realtalk", peer / ours, 1.25))
+        _targets.publish(f"userloop.{ms}.realtalk/floor", ours / base)
+        _targets.publish(f"userloop.{ms}.agents/realtalk", peer / ours)
     for name in CLIENTS:
         if name not in clients:
             table.note(f"{name}: skipped, {NEEDS[name]} is not installed")

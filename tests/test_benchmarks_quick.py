@@ -105,9 +105,51 @@ def test_duplex_deltas_carry_their_send_time(loopback: LoopbackServer) -> None:
 def test_inbound_clients_count_every_delta(client: object, deflate: bool) -> None:
     with LoopbackServer(deflate=deflate) as server:
         url = server.url(mode="stream", n=30, ms=20)
-        us_per_event = asyncio.run(client(url, 30, deflate))  # type: ignore[operator]
+        sample = asyncio.run(client(url, 30, deflate))  # type: ignore[operator]
     # The meter stops only at the 30th audio event delivered to the app.
-    assert us_per_event > 0
+    assert sample.us_per_event > 0
+    assert sample.first_event_ms > 0
+
+
+def test_inbound_meter_keeps_the_first_event_apart() -> None:
+    meter = _clients.Meter(3)
+    meter.start()
+    sum(range(200_000))  # CPU spent before the first event belongs to first_event_ms only
+    assert not meter.tick()
+    assert not meter.tick()
+    assert meter.tick()
+    sample = meter.sample
+    assert sample.first_event_ms > 0
+    assert sample.us_per_event * 2 / 1e3 < sample.first_event_ms
+    with pytest.raises(ValueError, match="at least 2"):
+        _clients.Meter(1)
+
+
+def test_targets_judge_figures_and_the_closing_table_counts_them() -> None:
+    from benchmarks import __main__ as cli
+    from benchmarks import _targets
+
+    assert _targets.at_most("a", 1.08, 1.10).verdict == "met"
+    assert _targets.at_most("a", 1.19, 1.10).verdict == "MISSED"
+    assert _targets.at_least("b", 1.22, 1.25).verdict == "MISSED"
+    assert _targets.at_least("b", math.nan, 1.25).verdict == "-"
+    gap = _targets.agreement("c", 1.19, 1.25, 5.0)
+    assert gap.met is False
+    assert round(gap.figure, 1) == 5.0
+    _targets.reset()
+    _targets.publish("inbound.100.realtalk/floor", 1.19)
+    _targets.publish("userloop.100.realtalk/floor", 1.18)
+    (agree,) = cli.cross_targets()  # only the pair both harnesses published
+    assert agree.met
+    assert "100 ms, realtalk / floor" in agree.what
+    table = Table("t", ["x"])
+    table.target(_targets.at_most("inbound 100 ms: realtalk / floor", 1.19, 1.10))
+    assert "* target: inbound 100 ms: realtalk / floor = 1.19x (goal <= 1.10x): MISSED" in (
+        table.render()
+    )
+    rendered = cli.targets_table([agree, *table.targets]).render()
+    assert "1 of 2 met" in rendered
+    _targets.reset()
 
 
 @pytest.mark.parametrize("client", list(userloop.CLIENTS))
