@@ -11,7 +11,7 @@ Nothing here is ever asserted in a test: a missed goal is a figure to explain, n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 __all__ = ["Target", "agreement", "at_least", "at_most", "publish", "published", "reset"]
 
@@ -19,10 +19,20 @@ __all__ = ["Target", "agreement", "at_least", "at_most", "publish", "published",
 @dataclass(frozen=True)
 class Target:
     what: str  # "inbound 100 ms: realtalk / floor"
-    figure: float
-    goal: str  # "<= 1.10x"
-    met: bool | None  # None: the figure is missing (a client was skipped)
+    figure: float  # NaN: missing (a client was skipped)
+    limit: float
+    most: bool  # True: the figure must stay at or under the limit; False: at or over it
     unit: str = "x"
+
+    @property
+    def met(self) -> bool | None:
+        if math.isnan(self.figure):
+            return None
+        return self.figure <= self.limit if self.most else self.figure >= self.limit
+
+    @property
+    def goal(self) -> str:
+        return f"{'<=' if self.most else '>='} {_show(self.limit, self.unit, goal=True)}"
 
     @property
     def verdict(self) -> str:
@@ -30,39 +40,37 @@ class Target:
 
     @property
     def shown(self) -> str:
-        if math.isnan(self.figure):
-            return "-"
-        if self.unit == "x":
-            return f"{self.figure:.2f}x"
-        if self.unit == "%":
-            return f"{self.figure:.1f} %"
-        return f"{self.figure:,.0f} {self.unit}".rstrip()
+        return _show(self.figure, self.unit)
+
+    def with_figure(self, figure: float) -> Target:
+        return replace(self, figure=figure)
 
 
-def _limit(limit: float, unit: str) -> str:
+def _show(value: float, unit: str, goal: bool = False) -> str:
+    if math.isnan(value):
+        return "-"
     if unit == "x":
-        return f"{limit:.2f}x"
+        return f"{value:.2f}x"
     if unit == "%":
-        return f"{limit:g} %"
-    return f"{limit:g} {unit}".rstrip()
+        return f"{value:g} %" if goal else f"{value:.1f} %"
+    return (f"{value:g} {unit}" if goal else f"{value:,.0f} {unit}").rstrip()
 
 
 def at_most(what: str, figure: float, limit: float, unit: str = "x") -> Target:
-    met = None if math.isnan(figure) else figure <= limit
-    return Target(what, figure, f"<= {_limit(limit, unit)}", met, unit)
+    return Target(what, figure, limit, most=True, unit=unit)
 
 
 def at_least(what: str, figure: float, limit: float, unit: str = "x") -> Target:
-    met = None if math.isnan(figure) else figure >= limit
-    return Target(what, figure, f">= {_limit(limit, unit)}", met, unit)
+    return Target(what, figure, limit, most=False, unit=unit)
 
 
 def agreement(what: str, first: float, second: float, tolerance_pct: float) -> Target:
     """How far apart two measures of one quantity are, in percent of the first."""
     if math.isnan(first) or math.isnan(second) or first == 0:
-        return Target(what, math.nan, f"<= {tolerance_pct:g} %", None, "%")
-    gap = abs(second - first) / abs(first) * 100
-    return Target(what, gap, f"<= {tolerance_pct:g} %", gap <= tolerance_pct, "%")
+        gap = math.nan
+    else:
+        gap = abs(second - first) / abs(first) * 100
+    return at_most(what, gap, tolerance_pct, unit="%")
 
 
 _FIGURES: dict[str, float] = {}

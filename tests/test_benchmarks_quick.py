@@ -147,8 +147,14 @@ def test_targets_judge_figures_and_the_closing_table_counts_them() -> None:
     assert "* target: inbound 100 ms: realtalk / floor = 1.19x (goal <= 1.10x): MISSED" in (
         table.render()
     )
-    rendered = cli.targets_table([agree, *table.targets]).render()
+    rendered = cli.targets_table([[agree, *table.targets]]).render()
     assert "1 of 2 met" in rendered
+    # Three runs: each run's figure shown, the verdict on their median.
+    runs = [[_targets.at_most("x", f, 1.10)] for f in (1.05, 1.20, 1.08)]
+    lines = cli.targets_table(runs).render().splitlines()
+    row = next(line for line in lines if line.startswith("x "))
+    assert row.split() == ["x", "1.05x", "1.20x", "1.08x", "1.08x", "<=", "1.10x", "met"]
+    assert "median of 3 runs" in lines[-1]
     _targets.reset()
 
 
