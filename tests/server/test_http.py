@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json
 import os
 import time
@@ -152,16 +153,31 @@ async def test_health_and_readiness() -> None:
                 "sessions": 1,
                 "max_sessions": 1,
                 "pid": me,
+                "reason": "at its limit of 1 concurrent sessions (--max-sessions); "
+                "ready again when one ends",
             }
+        # The session ended: ready again (the slot is freed as the connection winds down).
+
+        async def ready_again() -> bool:
+            status, _, body = await exchange(h.port, ready)
+            return status == 200 and json.loads(body)["status"] == "ready"
+
+        assert await settle(ready_again)
 
 
 async def settle(predicate: Any, seconds: float = 10.0) -> bool:
+    """Whether ``predicate()`` (a plain or an async callable) turns true within ``seconds``."""
+
+    async def holds() -> bool:
+        result = predicate()
+        return bool(await result if inspect.isawaitable(result) else result)
+
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if predicate():
+        if await holds():
             return True
         await asyncio.sleep(0.02)
-    return bool(predicate())
+    return await holds()
 
 
 async def test_a_thousand_aborted_upgrades_leave_no_record() -> None:

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import signal
 import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
@@ -19,58 +15,9 @@ from websockets.exceptions import ConnectionClosed
 
 from realtalk.server import serve
 from tests.server.harness import tone_engines
+from tests.server.served import SERVE, TONE, Served
 
-SERVE = [sys.executable, "-m", "realtalk", "serve", "--port", "0", "--no-auth"]
-TONE = ["--vad", "energy", "--transcriber", "tone", "--synthesizer", "tone"]
 PATH = "/v1/realtime?model=gpt-realtime"
-
-
-class Served:
-    def __init__(self, *extra: str) -> None:
-        self.proc = subprocess.Popen(
-            [*SERVE, *TONE, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        assert self.proc.stdout is not None
-        self.lines: list[str] = []
-        while True:
-            line = self.proc.stdout.readline()
-            assert line, f"the server did not start: {self.proc.stderr.read()}"  # type: ignore[union-attr]
-            self.lines.append(line)
-            if match := re.search(r"listening on ws://127\.0\.0\.1:(\d+)/", line):
-                self.port = int(match.group(1))
-            if line.startswith("playground:"):
-                break
-        if "--workers" in extra:
-            line = self.proc.stdout.readline()
-            assert line.startswith("workers: "), line
-            self.workers = {int(pid) for pid in line.split()[1:]}
-
-    def readyz(self) -> tuple[int, dict[str, object]]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=10) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
-
-    def end(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
-
-
-@pytest.fixture
-def served() -> Iterator[list[Served]]:
-    started: list[Served] = []
-    yield started
-    for one in started:
-        one.end()
 
 
 def test_two_workers_share_the_port_and_both_serve(served: list[Served]) -> None:
@@ -195,3 +142,18 @@ async def _until_closed(ws: ClientConnection) -> None:
             await ws.recv()
     except ConnectionClosed:
         return
+
+
+def test_a_phone_line_is_refused_with_more_than_one_worker() -> None:
+    # A simulated call lives in the worker holding the caller's line; the app's accept/hangup
+    # requests would land on any worker. Refused at start-up, before any worker starts.
+    done = subprocess.run(
+        [*SERVE, "--no-auth", *TONE, "--workers", "2", "--sip-webhook", "http://127.0.0.1:9/x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""  # no banner: nothing listened
+    assert done.stderr.startswith("realtalk serve: error: sip_webhook: the simulated phone line")
+    assert "--workers 1" in done.stderr

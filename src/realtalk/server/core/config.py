@@ -15,12 +15,19 @@ from typing import Any
 
 from realtalk.errors import NO_VALUE, ConfigError, ConfigProblem
 
-__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "MAX_APPEND_BYTES", "ServerConfig", "is_loopback"]
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_BYTES",
+    "MAX_APPEND_BYTES",
+    "MIN_SECRET_KEY_CHARS",
+    "ServerConfig",
+    "is_loopback",
+]
 
 MAX_APPEND_BYTES = 15 * 1024 * 1024
 """One ``input_audio_buffer.append`` may carry up to 15 MiB of decoded audio (protocol.md §1a)."""
 DEFAULT_MAX_MESSAGE_BYTES = MAX_APPEND_BYTES * 4 // 3 + 64 * 1024
 """15 MiB of audio as base64 plus its envelope: ~20 MiB of text in one WebSocket message."""
+MIN_SECRET_KEY_CHARS = 16
 
 
 def is_loopback(host: str) -> bool:
@@ -45,6 +52,10 @@ class ServerConfig:
     generates one (``handle.api_key``)."""
     no_auth: bool = False
     """Accept any client; refused on a non-loopback ``host``."""
+    secret_key: str | None = field(default=None, repr=False)
+    """Signs the ``ek_`` client secrets (``--secret-key``, ``$REALTALK_SERVER_SECRET_KEY``), so
+    every replica given the same one accepts the secrets any of them minted. None: the signing
+    key is derived from ``api_keys`` (replicas with the same first key agree)."""
     reuse_port: bool = False
     """Listen with ``SO_REUSEPORT``, so several processes share the port and the kernel spreads
     new connections over them (``realtalk serve --workers N`` sets it in every worker)."""
@@ -85,6 +96,19 @@ class ServerConfig:
     """The ``whsec_...`` secret that signs those webhooks (``--webhook-secret``)."""
 
     def __post_init__(self) -> None:
+        if self.secret_key is not None and len(self.secret_key) < MIN_SECRET_KEY_CHARS:
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        "secret_key",
+                        NO_VALUE,  # a credential: never echoed
+                        f"is shorter than {MIN_SECRET_KEY_CHARS} characters, too easy to guess",
+                        "use a random one, e.g. python -c "
+                        "'import secrets; print(secrets.token_urlsafe(32))'",
+                    )
+                ],
+                target="realtalk serve",
+            )
         if self.no_auth and not is_loopback(self.host):
             raise ConfigError(
                 [

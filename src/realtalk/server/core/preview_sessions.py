@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from realtalk.server.core.secrets import ClientSecretStore
+from realtalk.server.core.secrets import ClientSecretSigner, SecretTooLarge
 from realtalk.server.wire.session import (
     apply_session_update,
     default_session,
@@ -34,7 +34,7 @@ def _error(message: str, code: str, param: str | None = None) -> dict[str, Any]:
 
 
 def mint_preview_session(
-    store: ClientSecretStore, payload: Any, now_s: float
+    store: ClientSecretSigner, payload: Any, now_s: float
 ) -> tuple[int, dict[str, Any]]:
     """(HTTP status, JSON body) for one preview sessions request."""
     if not isinstance(payload, dict):
@@ -56,6 +56,9 @@ def mint_preview_session(
     if error is not None:
         return 400, {"error": error}
     full = apply_session_update("beta", base, session)
-    secret = store.mint(now_s, PREVIEW_KEY_TTL_S, session, flavor="azure", dialect="beta")
+    try:
+        secret = store.mint(now_s, PREVIEW_KEY_TTL_S, session, flavor="azure", dialect="beta")
+    except SecretTooLarge as exc:
+        return 400, _error(str(exc), "secret_too_large")
     full["client_secret"] = {"value": secret.value, "expires_at": secret.expires_at}
     return 200, full

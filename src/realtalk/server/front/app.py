@@ -26,7 +26,7 @@ from aiohttp import web
 from realtalk.errors import ConfigError, ConfigProblem
 from realtalk.redact import install_log_redaction, remember_secret
 from realtalk.server.core.config import ServerConfig, is_loopback
-from realtalk.server.core.secrets import ClientSecretStore
+from realtalk.server.core.secrets import ClientSecretSigner, signing_keys
 from realtalk.server.core.work import TurnTimings
 from realtalk.server.engines.registry import Engines, EngineSpec, load_engines
 from realtalk.server.front.connection import Connection
@@ -49,6 +49,7 @@ API_KEY_ENV = "REALTALK_SERVER_API_KEY"
 TIMINGS_KEPT = 1000
 """How many :class:`TurnTimings` records ``ServerHandle.timings`` keeps (the newest)."""
 _MAX_HTTP_BODY = 1024 * 1024
+_MAX_HEADER_FIELD = 32 * 1024  # a client secret carries its session config (core/secrets.py)
 _SHUTDOWN_TIMEOUT_S = 5.0
 
 
@@ -68,7 +69,7 @@ class RealtimeServer:
     ) -> None:
         self.config = config
         self.engines = engines
-        self.secrets = ClientSecretStore()
+        self.secrets = ClientSecretSigner(signing_keys(config.secret_key, config.api_keys))
         self.connections: set[Connection] = set()
         """The live sessions; a connection leaves it when it ends, however it ends."""
         self.sessions_started = 0
@@ -239,7 +240,7 @@ async def serve(
         keys = ("sk-realtalk-" + secrets.token_urlsafe(18),)
     config = config.with_fields(api_keys=keys)
     # Its keys never reach a log record (any level, aiohttp's and realtalk's loggers included).
-    for key in (*keys, config.webhook_secret):
+    for key in (*keys, config.webhook_secret, config.secret_key):
         remember_secret(key)
     install_log_redaction()
     if not config.no_auth and not is_loopback(config.host):
@@ -256,6 +257,7 @@ async def serve(
             access_log=None,  # a query string may carry an api-key: no access log, ever
             handle_signals=False,
             shutdown_timeout=_SHUTDOWN_TIMEOUT_S,
+            max_field_size=_MAX_HEADER_FIELD,
         )
         await runner.setup()
         try:

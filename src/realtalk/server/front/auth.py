@@ -14,7 +14,7 @@ import hmac
 from aiohttp import web
 
 from realtalk.server.core.config import ServerConfig
-from realtalk.server.core.secrets import ClientSecret, ClientSecretStore
+from realtalk.server.core.secrets import ClientSecret, ClientSecretSigner
 from realtalk.server.front.http import api_error
 
 __all__ = ["INSECURE_KEY_PREFIX", "authenticate", "offered_subprotocols"]
@@ -75,7 +75,7 @@ def _key_ok(config: ServerConfig, key: str) -> bool:
 def authenticate(
     request: web.Request,
     config: ServerConfig,
-    secrets: ClientSecretStore | None,
+    secrets: ClientSecretSigner | None,
     *,
     azure: bool,
     now_s: float,

@@ -16,6 +16,8 @@ from realtalk.server.core.config import ServerConfig
 from realtalk.server.engines.registry import EngineSpec, load_engines
 from realtalk.server.front.app import API_KEY_ENV, ServerHandle, serve
 
+SECRET_KEY_ENV = "REALTALK_SERVER_SECRET_KEY"
+
 __all__ = [
     "add_playground_arguments",
     "add_serve_arguments",
@@ -42,6 +44,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"accepted API key (repeatable; default: ${API_KEY_ENV}, else a random one)",
     )
     parser.add_argument("--no-auth", action="store_true", help="accept any client (loopback only)")
+    parser.add_argument(
+        "--secret-key",
+        default=None,
+        metavar="K",
+        help=f"signs the ek_ client secrets; give every replica the same one (default: "
+        f"${SECRET_KEY_ENV}, else derived from the first API key)",
+    )
     parser.add_argument(
         "--retire-beta",
         action="store_true",
@@ -111,6 +120,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         port=args.port,
         api_keys=tuple(keys),
         no_auth=args.no_auth,
+        secret_key=args.secret_key or os.environ.get(SECRET_KEY_ENV) or None,
         retire_beta=args.retire_beta,
         max_sessions=args.max_sessions,
         drain_timeout_s=args.drain_seconds,

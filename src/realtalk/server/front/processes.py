@@ -8,7 +8,10 @@ own ends the whole group (exit 1), so the supervisor above (systemd, Kubernetes)
 whole instead of running with a hidden hole: there is no home-made cluster here.
 
 The API key is chosen once, in the parent (a generated one would otherwise differ per worker),
-and reaches the workers through the process pipe, never argv. Port 0 is resolved in the parent
+and reaches the workers through the process pipe, never argv; the client secrets' signing key
+follows from it (or from ``--secret-key``), so a secret minted by one worker opens sessions on
+every worker. A simulated phone line (``--sip-webhook``) is refused with more than one worker:
+see :data:`~realtalk.server.front.sip.ONE_WORKER_ONLY`. Port 0 is resolved in the parent
 too: it binds a ``SO_REUSEPORT`` socket (not listening, so it takes no connections) to learn a
 free port and holds it until every worker listens there.
 """
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from realtalk.errors import ConfigError
 from realtalk.server.core.config import ServerConfig
 
 __all__ = ["CliParts", "run_workers"]
@@ -39,8 +43,6 @@ _EXIT_GRACE_S = 15.0
 
 
 def _worker(args: argparse.Namespace, config: ServerConfig, pipe: Any, cli: Any) -> None:
-    from realtalk.errors import ConfigError
-
     cli.setup_logging(args.verbose)
 
     def ready(handle: Any) -> None:
@@ -74,6 +76,10 @@ class CliParts:
 
 def run_workers(args: argparse.Namespace, config: ServerConfig, cli: CliParts) -> int:
     """Start ``args.workers`` processes on ``config``'s address; the CLI's exit code."""
+    if config.sip_webhook is not None:
+        from realtalk.server.front.sip import ONE_WORKER_ONLY
+
+        raise ConfigError([ONE_WORKER_ONLY], target="realtalk serve")
     shown = config
     keys = config.api_keys
     if not keys and not config.no_auth:

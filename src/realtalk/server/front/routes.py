@@ -38,7 +38,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from aiohttp import web
 
 from realtalk.server.core.preview_sessions import mint_preview_session
-from realtalk.server.core.secrets import DEFAULT_TTL_S, MAX_TTL_S, MIN_TTL_S, ClientSecret
+from realtalk.server.core.secrets import (
+    DEFAULT_TTL_S,
+    MAX_TTL_S,
+    MIN_TTL_S,
+    ClientSecret,
+    SecretTooLarge,
+)
 from realtalk.server.core.session import SessionType
 from realtalk.server.front import calls, playground, sip
 from realtalk.server.front.auth import authenticate, offered_subprotocols
@@ -309,9 +315,12 @@ async def _mint(
     if error is not None:
         return json_response(400, {"error": error})
     full = apply_session_update("ga", base, session_cfg)
-    secret = server.secrets.mint(
-        now, ttl, dict(session_cfg), flavor=flavor, session_type=session_type
-    )
+    try:
+        secret = server.secrets.mint(
+            now, ttl, dict(session_cfg), flavor=flavor, session_type=session_type
+        )
+    except SecretTooLarge as exc:
+        raise api_error(400, str(exc), "secret_too_large", "session") from None
     full["expires_at"] = secret.expires_at
     return json_response(
         200, {"value": secret.value, "expires_at": secret.expires_at, "session": full}
@@ -352,15 +361,20 @@ async def healthz(server: RealtimeServer, request: web.Request) -> web.StreamRes
 async def readyz(server: RealtimeServer, request: web.Request) -> web.StreamResponse:
     """Readiness: 200 while a new session would be accepted, else 503 (full or draining)."""
     status = "ready" if server.accepting else "draining" if server.draining else "full"
-    return json_response(
-        200 if server.accepting else 503,
-        {
-            "status": status,
-            "sessions": len(server.connections),
-            "max_sessions": server.config.max_sessions,
-            "pid": os.getpid(),  # which worker answered (serve --workers N)
-        },
-    )
+    body: dict[str, Any] = {
+        "status": status,
+        "sessions": len(server.connections),
+        "max_sessions": server.config.max_sessions,
+        "pid": os.getpid(),  # which worker answered (serve --workers N)
+    }
+    if status != "ready":
+        body["reason"] = (
+            "stopping (SIGTERM): live sessions go on, new ones go to other workers or replicas"
+            if server.draining
+            else f"at its limit of {server.config.max_sessions} concurrent sessions "
+            "(--max-sessions); ready again when one ends"
+        )
+    return json_response(200 if server.accepting else 503, body)
 
 
 ROUTES: tuple[Route, ...] = (

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from aiohttp import WSMsgType, web
 
 from realtalk.config import AudioFormat
+from realtalk.errors import NO_VALUE, ConfigProblem
 from realtalk.server.front.auth import authenticate
 from realtalk.server.front.connection import ChannelClosed, Connection, SessionRoute
 from realtalk.server.front.http import api_error, json_response
@@ -45,7 +46,16 @@ from realtalk.server.wire.session import default_session, validate_session_updat
 if TYPE_CHECKING:
     from realtalk.server.front.app import RealtimeServer
 
-__all__ = ["PhoneCall", "PhoneCalls", "accept", "dial", "hangup", "refer", "reject"]
+__all__ = [
+    "ONE_WORKER_ONLY",
+    "PhoneCall",
+    "PhoneCalls",
+    "accept",
+    "dial",
+    "hangup",
+    "refer",
+    "reject",
+]
 
 logger = logging.getLogger("realtalk.server")
 
@@ -53,6 +63,20 @@ LINE_FORMAT = AudioFormat.pcmu()
 _FRAME_BYTES = 160  # 20 ms of mu-law at 8 kHz
 _EARLY_AUDIO_FRAMES = 3000  # one minute kept between answer and attach
 State = Literal["ringing", "accepted", "ended"]
+
+# A call lives in the process that holds the caller's line, but the app's accept, reject,
+# refer, hangup and attach requests are new connections, which SO_REUSEPORT spreads over all
+# workers: most would meet a worker that never heard of the call. Routing them to the right one
+# would be a home-made cluster, so one worker takes the phone line (the app side, realtalk.sip,
+# is stateless and runs anywhere).
+ONE_WORKER_ONLY = ConfigProblem(
+    "sip_webhook",
+    NO_VALUE,
+    "the simulated phone line runs in one process, and --workers above 1 would send the app's "
+    "accept/hangup requests to workers that do not hold the call",
+    "run the phone line on a server of its own with --workers 1 (e.g. realtalk serve "
+    "--sip-webhook URL --port 8766 beside the workers) and dial that one",
+)
 
 
 class PhoneCall:
