@@ -47,10 +47,49 @@ class Dialect:
     def decode(self, text: str | bytes) -> ServerEvent:
         """One complete server message -> one neutral event. Never raises."""
         raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            return ProtocolViolation(f"not JSON: {exc}", raw[:2000])
+        data = _audio_delta_data(raw)
+        if data is None:
+            try:
+                data = json.loads(raw)
+            except ValueError as exc:
+                return ProtocolViolation(f"not JSON: {exc}", raw[:2000])
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             return ProtocolViolation("not a JSON object with a string 'type'", raw[:2000])
         return self.decode_event(data)
+
+
+_DELTA_KEY = '"delta":"'
+_AUDIO_DELTA_TYPES = frozenset({"response.output_audio.delta", "response.audio.delta"})
+
+
+def _audio_delta_data(raw: str) -> dict[str, Any] | None:
+    r"""An audio delta's fields with its base64 cut out before parsing, or None (parse it all).
+
+    Audio deltas are most of the traffic and their base64 is most of each one: json.loads would
+    scan every character of it for escapes and copy it. Base64 never needs escaping, so the
+    payload is located, the short rest parsed, and the payload put back as the text it is. Taken
+    only when that is exactly what json.loads would give: one ``"delta":"`` in the message and
+    ``""`` at the top-level ``delta`` of the parsed rest (so that one was it), no backslash in
+    the value (an escaped ``\/`` needs the real parser), and an audio-delta type; anything else
+    returns None and the message is parsed whole. A control character in the value (which
+    json.loads refuses) fails the strict base64 decode instead, so it is still refused.
+    """
+    start = raw.find(_DELTA_KEY)
+    if start < 0:
+        return None
+    start += len(_DELTA_KEY)
+    end = raw.find('"', start)
+    if end < 0 or raw.find("\\", start, end) >= 0 or raw.find(_DELTA_KEY, end) >= 0:
+        return None
+    try:
+        data = json.loads(raw[:start] + raw[end:])
+    except ValueError:
+        return None  # the whole message gets parsed, and reported with its own error
+    if (
+        type(data) is not dict
+        or data.get("type") not in _AUDIO_DELTA_TYPES
+        or data.get("delta") != ""
+    ):
+        return None
+    data["delta"] = raw[start:end]
+    return data
