@@ -40,7 +40,13 @@ from realtalk.commands import (
     RetrieveItem,
     TruncateItem,
 )
-from realtalk.errors import ConnectionClosed, HandshakeError, RealtalkError, TransportError
+from realtalk.errors import (
+    ConnectionClosed,
+    HandshakeError,
+    RealtalkError,
+    ServerError,
+    TransportError,
+)
 from realtalk.items import Item
 from realtalk.reconnect import (
     Lost,
@@ -61,14 +67,20 @@ __all__ = ["Recovery", "recovery_for", "resolve_policy"]
 _AUTH_STATUSES = frozenset({401, 403})
 
 
-def resolve_policy(
-    option: object, provider_name: str, transport: str = "websocket"
-) -> Reconnect | None:
-    """``SessionOptions.reconnect`` as a policy: ``"auto"`` is on for remote providers over
-    WebSocket, off for the in-process local server (a test that wants it there passes
-    ``Reconnect()``) and off over WebRTC, whose media tracks a restore does not rebuild."""
+def resolve_policy(option: object, provider_name: str) -> Reconnect | None:
+    """``SessionOptions.reconnect`` as a policy: ``"auto"`` is on for remote providers, over
+    WebSocket and over WebRTC alike, and off for the in-process local server (a test that wants
+    it there passes ``Reconnect()``).
+
+    WebRTC follows WebSocket because a lost call is recovered the same way a lost socket is: a
+    new call is offered to the same provider with the session's config (the multipart
+    ``session`` part or a freshly minted secret, as on the first offer), its media tracks are
+    new with it, and the conversation is replayed over its data channel. Every provider with a
+    WebRTC route (OpenAI GA, Azure GA, Azure preview) takes a new offer and client-created
+    items, so none is left out. A hangup is never reconnected (see
+    :mod:`realtalk.transports.webrtc`: a closed call is 1000, a failed one 1006)."""
     if option == "auto":
-        if provider_name == "local" or transport != "websocket":
+        if provider_name == "local":
             return None
         return Reconnect()
     if option is None or isinstance(option, Reconnect):
@@ -78,8 +90,7 @@ def resolve_policy(
 
 def recovery_for(session: Session) -> Recovery | None:
     """The session's recovery, or None when reconnecting is off for it."""
-    transport = getattr(session.provider, "transport", "websocket")
-    policy = resolve_policy(session.options.reconnect, session.provider.name, transport)
+    policy = resolve_policy(session.options.reconnect, session.provider.name)
     if policy is None:
         return None
     server = getattr(session.provider, "server_options", None) or {}
@@ -319,8 +330,11 @@ class Recovery:
         session = self._session
         self._connected.clear()
         session._link.move(Link.RECONNECTING)
-        if recycled:
-            await self._drop_transport()
+        # A recycle closes a live connection; a lost one may still hold resources (a WebRTC
+        # call whose data channel closed keeps its peer connection): close it either way.
+        await self._drop_transport(
+            "recycling the session" if recycled else "the connection was lost"
+        )
         loss = session._proto.new_connection()
         cut = [rid for rid, _ in loss.cut]
         if loss.dropped_calls:
@@ -355,6 +369,14 @@ class Recovery:
                 failure = exc
                 if exc.status in _AUTH_STATUSES:
                     break  # a new try gets the same answer
+                reason = str(exc)
+                continue
+            except ServerError as exc:
+                # A refused WebRTC offer (the calls route answers over HTTP): the service's
+                # error code decides, as a server error does on a WebSocket.
+                failure = TransportError(str(exc))
+                if classify_error(exc.code) == "fatal" or exc.code in ("401", "403"):
+                    break
                 reason = str(exc)
                 continue
             except (TransportError, TimeoutError) as exc:
@@ -412,12 +434,13 @@ class Recovery:
                 await transport.close()
             raise
 
-    async def _drop_transport(self) -> None:
-        """Close the current connection on purpose (a recycle) and wait for its reader."""
+    async def _drop_transport(self, reason: str) -> None:
+        """Close the current connection (a recycle, or what is left of a lost one) and wait
+        for its reader."""
         transport, reader = self._session._transport, self._session._reader
         if transport is not None:
             with contextlib.suppress(RealtalkError, OSError):
-                await transport.close(1000, "recycling the session")
+                await transport.close(1000, reason)
         if reader is not None and reader is not asyncio.current_task():
             await asyncio.wait({reader})
 

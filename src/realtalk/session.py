@@ -590,6 +590,8 @@ class Session:
         from realtalk.audio import user_audio
 
         audio, source = user_audio(audio, rate=rate, format=format)
+        if self._recovery is not None and self._recovery.connecting():
+            await self._recovery.wait_connected()  # WebRTC: onto the new call's track
         media = getattr(self._transport, "send_audio", None)
         if media is not None:  # WebRTC: the audio goes on the outgoing Opus track
             if self._link.ending:

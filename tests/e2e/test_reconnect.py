@@ -498,7 +498,6 @@ def test_reconnect_is_on_by_default_for_remote_providers_only() -> None:
     assert resolve_policy("auto", "azure") == rt.Reconnect()
     assert resolve_policy("auto", "compatible-ga") == rt.Reconnect()
     assert resolve_policy("auto", "local") is None
-    assert resolve_policy("auto", "openai", "webrtc") is None
     assert resolve_policy(None, "openai") is None
     custom = rt.Reconnect(max_attempts=2)
     assert resolve_policy(custom, "local") is custom

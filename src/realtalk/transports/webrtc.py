@@ -21,6 +21,13 @@ Chosen on the provider (``OpenAI(transport="webrtc")``), behind the same ``Sessi
   jitter allowance), so ``SessionIdle`` still means the whole turn is over; the
   ``output_audio_buffer.stopped`` that ends the hold is delivered ahead of what was held.
 
+* **How a call ends** decides whether the session reconnects (:mod:`realtalk.recovery`, which
+  re-offers a new call and restores the conversation on it): the peer connection *failing*
+  (ICE consent lost, DTLS broken) or the data channel closing while the call is still up is a
+  lost connection (1006, worth a reconnect); the call being *closed* (the server hung up: its
+  SCTP abort and DTLS close_notify, or the app closed it) is a deliberate end (1000, never
+  reconnected).
+
 ICE: no STUN/TURN unless ``ice_servers`` are given; host candidates from ``ice_addresses``
 (:mod:`realtalk.transports.ice`): a loopback server gets loopback candidates only.
 """
@@ -35,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from realtalk.config import AudioFormat, SessionConfig
-from realtalk.errors import ConnectionClosed, HandshakeError, TransportError
+from realtalk.errors import LOST_CONNECTION, ConnectionClosed, HandshakeError, TransportError
 from realtalk.events import (
     AudioDelta,
     ContentPartAdded,
@@ -60,6 +67,13 @@ _JITTER_GRACE_MS = 120.0
 """After ``output_audio_buffer.stopped``: how long incoming audio may still trail on RTP."""
 _SILENCE_RELEASE_MS = 1500.0
 """A held ``response.done`` is released after this much silence even without ``stopped``."""
+_HANGUP_GRACE_S = 1.0
+"""A data channel that closed while the call looks up: how long to wait for the peer connection
+to close too. A server hanging up closes the channel (SCTP abort) a moment before its DTLS
+close_notify closes the connection; a channel that stays gone on a live call is a loss."""
+_ICE_VERDICT_S = 0.1
+"""A peer connection that closed by itself: how long its ICE transport may take to say
+"failed" (a loss) rather than "closed" (a hangup); the same loop turn on loopback."""
 _END = object()
 
 
@@ -98,12 +112,13 @@ class WebRTCTransport:
         self._held: list[str] | None = None
         self._held_silence_ms = 0.0
         self._stopped_seen = False
+        self._ice_failed = False
         self._trail_ms = 0.0
         self._last_frame = 0.0
         self.opened = asyncio.Event()
         channel.on("message", self._on_message)
         channel.on("open", self.opened.set)
-        channel.on("close", lambda: self._end(1000, "data channel closed"))
+        channel.on("close", self._on_channel_close)
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
 
@@ -162,9 +177,60 @@ class WebRTCTransport:
             self._release()
             self._inbox.put_nowait(_END)
 
+    def _hung_up(self) -> bool:
+        # aiortc moves signalingState to "closed" first thing when the connection closes (the
+        # remote's DTLS close_notify, or ours), before the channel and the state events.
+        return bool(self._pc.signalingState == "closed" or self._pc.connectionState == "closed")
+
+    def watch_ice(self) -> None:
+        """Follow the ICE transports themselves (once the offer made them). aioice closing a
+        connection whose consent expired wakes DTLS too, and aiortc may close the peer
+        connection ("closed", as for a hangup) a moment before the ICE transport reports
+        "failed": that "failed" is what tells a loss from a hangup."""
+        seen: set[int] = set()
+        dtls = [t.receiver.transport for t in self._pc.getTransceivers()]
+        if self._pc.sctp is not None:
+            dtls.append(self._pc.sctp.transport)
+        for ice in (d.transport for d in dtls if d is not None):
+            if id(ice) in seen:
+                continue
+            seen.add(id(ice))
+
+            def changed(ice: Any = ice) -> None:
+                if ice.state == "failed":
+                    self._ice_failed = True
+                    self._end(LOST_CONNECTION, "the WebRTC connection failed (ICE consent lost)")
+
+            ice.on("statechange", changed)
+
     def _on_state(self) -> None:
-        if self._pc.connectionState in ("failed", "closed"):
-            self._end(1006 if self._pc.connectionState == "failed" else 1000, "call ended")
+        state = self._pc.connectionState
+        if state == "failed":
+            self._end(LOST_CONNECTION, "the WebRTC connection failed (ICE or DTLS)")
+        elif state == "closed":
+            self._decide_soon(_ICE_VERDICT_S)
+
+    def _on_channel_close(self) -> None:
+        self._decide_soon(_HANGUP_GRACE_S)
+
+    def _decide_soon(self, delay: float) -> None:
+        """The call ended without the app closing it: a hangup (1000) or a loss (1006, worth a
+        reconnect), decided once the transports have had ``delay`` to show which."""
+        if self._close_code is not None:
+            return
+
+        async def decide() -> None:
+            await asyncio.sleep(delay)
+            if self._ice_failed:
+                self._end(LOST_CONNECTION, "the WebRTC connection failed (ICE consent lost)")
+            elif self._hung_up():
+                self._end(1000, "the call was ended")
+            else:
+                self._end(LOST_CONNECTION, "the data channel closed while the call was up")
+
+        task = asyncio.get_running_loop().create_task(decide())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def _on_message(self, message: str | bytes) -> None:
         text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
@@ -371,6 +437,7 @@ async def open_call(
         answer_sdp = answer.decode("utf-8", "replace")
         transport.sdp = (sdp.decode(), answer_sdp)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
+        transport.watch_ice()
         try:
             async with asyncio.timeout(timeout):
                 await transport.opened.wait()
