@@ -143,7 +143,13 @@ async def test_health_and_readiness() -> None:
         status, _, body = await exchange(h.port, ready)
         assert status == 200
         me = os.getpid()  # which worker answered
-        assert json.loads(body) == {"status": "ready", "sessions": 0, "max_sessions": 1, "pid": me}
+        assert json.loads(body) == {
+            "status": "ready",
+            "sessions": 0,
+            "max_sessions": 1,
+            "pid": me,
+            "device": "cpu",
+        }
         async with connect(f"ws://127.0.0.1:{h.port}{URL}") as ws:
             await ws.recv()
             status, _, body = await exchange(h.port, ready)
@@ -153,6 +159,7 @@ async def test_health_and_readiness() -> None:
                 "sessions": 1,
                 "max_sessions": 1,
                 "pid": me,
+                "device": "cpu",
                 "reason": "at its limit of 1 concurrent sessions (--max-sessions); "
                 "ready again when one ends",
             }

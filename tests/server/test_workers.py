@@ -24,6 +24,11 @@ def test_two_workers_share_the_port_and_both_serve(served: list[Served]) -> None
     server = Served("--workers", "2")
     served.append(server)
     assert len(server.workers) == 2
+    # The banner says what the workers run, and where (this machine: the CPU).
+    assert (
+        "2 workers, vad=energy transcriber=tone synthesizer=tone brain=echo device=cpu"
+        in (server.lines[0])
+    )
     # SO_REUSEPORT hashes each new connection (its source port) to one listener: 40 fresh
     # connections all landing on one of two workers would be 1 in 2**39.
     answered = set()
@@ -31,6 +36,7 @@ def test_two_workers_share_the_port_and_both_serve(served: list[Served]) -> None
         status, body = server.readyz()
         assert status == 200
         assert body["status"] == "ready"
+        assert body["device"] == "cpu"
         answered.add(body["pid"])
     assert answered == server.workers
 

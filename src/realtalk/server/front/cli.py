@@ -90,6 +90,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--synthesizer", default="auto", help="piper | tone | auto")
     parser.add_argument("--brain", default="echo", help="script | echo | openai-chat")
+    parser.add_argument(
+        "--device",
+        default="auto",
+        help="auto | cpu | cuda: where Whisper, Silero and Piper run (auto: CUDA where the "
+        "runtime has it, else the CPU; cuda: fail at start-up if it cannot)",
+    )
     parser.add_argument("--scenario", default=None, help="scenario file for --brain script")
     parser.add_argument("--chat-base-url", default=None)
     parser.add_argument("--chat-model", default=None)
@@ -148,6 +154,7 @@ async def _run_forever(
         scenario=args.scenario,
         chat_base_url=args.chat_base_url,
         chat_model=args.chat_model,
+        device=args.device,
     )
     engines = load_engines(spec)
     try:
@@ -157,7 +164,7 @@ async def _run_forever(
             if on_ready is not None:
                 on_ready(handle)
             else:
-                print_banner(args, handle, engines.describe(), config)
+                print_banner(args, handle, f"{engines.describe()} device={engines.device}", config)
             await stop.wait()
             # SIGTERM (Kubernetes, systemd, a load balancer's rollout): drain, then exit.
             await handle.drain()

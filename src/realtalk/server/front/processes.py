@@ -46,7 +46,8 @@ def _worker(args: argparse.Namespace, config: ServerConfig, pipe: Any, cli: Any)
     cli.setup_logging(args.verbose)
 
     def ready(handle: Any) -> None:
-        pipe.send(("ready", handle.port))
+        engines = handle.server.engines
+        pipe.send(("ready", f"{engines.describe()} device={engines.device}"))
 
     try:
         asyncio.run(cli.serve_forever(args, config, on_ready=ready))
@@ -113,7 +114,7 @@ def run_workers(args: argparse.Namespace, config: ServerConfig, cli: CliParts) -
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     try:
-        problem = _wait_ready(workers, pipes)
+        problem, engines = _wait_ready(workers, pipes)
         if holder is not None:
             holder.close()
         if problem is not None:
@@ -121,7 +122,7 @@ def run_workers(args: argparse.Namespace, config: ServerConfig, cli: CliParts) -
             forward(signal.SIGTERM, None)
             return 2
         handle = _Shown(config.host, config.port, keys[0] if not config.no_auth else None)
-        cli.print_banner(args, handle, f"{args.workers} workers", shown)
+        cli.print_banner(args, handle, f"{args.workers} workers, {engines}", shown)
         print(f"workers: {' '.join(str(p.pid) for p in workers)}", flush=True)
         sentinels = [p.sentinel for p in workers]
         while not stopping:
@@ -146,23 +147,26 @@ def run_workers(args: argparse.Namespace, config: ServerConfig, cli: CliParts) -
                 process.join()
 
 
-def _wait_ready(workers: list[Any], pipes: list[Any]) -> str | None:
-    """None once every worker listens; else the first worker's reason."""
+def _wait_ready(workers: list[Any], pipes: list[Any]) -> tuple[str | None, str]:
+    """(None, the engines a worker runs) once every worker listens; else (the first worker's
+    reason, "")."""
     waiting = list(pipes)
+    engines = ""
     while waiting:
         ready = multiprocessing.connection.wait(waiting, timeout=_START_TIMEOUT_S)
         if not ready:
-            return "the workers did not start in time"
+            return "the workers did not start in time", ""
         for pipe in ready:
             assert isinstance(pipe, multiprocessing.connection.Connection)
             try:
                 kind, value = pipe.recv()
             except EOFError:
-                return "a worker exited while starting"
+                return "a worker exited while starting", ""
             if kind == "error":
-                return str(value)
+                return str(value), ""
+            engines = str(value)
             waiting.remove(pipe)
-    return None
+    return None, engines
 
 
 def _join(workers: list[Any], timeout_s: float) -> None:

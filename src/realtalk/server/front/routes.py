@@ -366,6 +366,7 @@ async def readyz(server: RealtimeServer, request: web.Request) -> web.StreamResp
         "sessions": len(server.connections),
         "max_sessions": server.config.max_sessions,
         "pid": os.getpid(),  # which worker answered (serve --workers N)
+        "device": server.engines.device,  # where the models run (serve --device)
     }
     if status != "ready":
         body["reason"] = (
