@@ -8,10 +8,10 @@ Only the text between the BEGIN/END marker comments is touched.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from _docblock import GeneratedBlock
 from realtalk.dialects import BETA, GA, Dialect
 from realtalk.dialects.rules import ALL_RULES, FIELD_KEYS, Rule, Rules
 
@@ -78,26 +78,9 @@ def render_table(rules: tuple[Rules, ...] = ALL_RULES) -> str:
     return "\n".join(lines)
 
 
-def update(text: str) -> str:
-    """``text`` with the generated block replaced by a fresh one."""
-    start = text.index(BEGIN) + len(BEGIN)
-    end = text.index(END)
-    return text[:start] + "\n" + render_table() + "\n" + text[end:]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when the doc is stale")
-    args = parser.parse_args(argv)
-    current = DOC.read_text(encoding="utf-8")
-    fresh = update(current)
-    if args.check:
-        if fresh != current:
-            print(f"{DOC} is stale: run python scripts/gen_config_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(fresh, encoding="utf-8")
-    return 0
+BLOCK = GeneratedBlock(DOC, BEGIN, END, render_table, "scripts/gen_config_docs.py")
+update = BLOCK.update
+main = BLOCK.main
 
 
 if __name__ == "__main__":

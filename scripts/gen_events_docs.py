@@ -9,13 +9,13 @@ and the first paragraph of its docstring. Only the text between the marker comme
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import re
 import sys
 import typing
 from pathlib import Path
 
+from _docblock import GeneratedBlock
 from realtalk import events
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "events.md"
@@ -63,25 +63,9 @@ def render_table() -> str:
     return "\n".join(lines)
 
 
-def update(text: str) -> str:
-    """``text`` with the generated block replaced by the current table."""
-    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    return text[:start] + "\n" + render_table() + "\n" + text[end:]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the doc is stale")
-    args = parser.parse_args(argv)
-    text = DOC.read_text(encoding="utf-8")
-    fresh = update(text)
-    if args.check:
-        if fresh != text:
-            print(f"{DOC} is stale: run python scripts/gen_events_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    DOC.write_text(fresh, encoding="utf-8")
-    return 0
+BLOCK = GeneratedBlock(DOC, BEGIN, END, render_table, "scripts/gen_events_docs.py")
+update = BLOCK.update
+main = BLOCK.main
 
 
 if __name__ == "__main__":

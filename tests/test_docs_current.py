@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 from types import ModuleType
 
 from realtalk.dialects.rules import ALL_RULES, FIELD_KEYS
+from tests.docscripts import ROOT, SCRIPTS, load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "gen_config_docs.py"
+SCRIPT = SCRIPTS / "gen_config_docs.py"
 
 
 def load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_config_docs", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_config_docs")
 
 
 def test_generated_table_is_current() -> None:

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import typing
-from pathlib import Path
 from types import ModuleType
 
 from realtalk import events
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.docscripts import load_script
 
 
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gen_events_docs", ROOT / "scripts/gen_events_docs.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_events_docs")
 
 
 def test_the_event_table_is_current() -> None:

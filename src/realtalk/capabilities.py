@@ -19,7 +19,7 @@ without an import between them).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 __all__ = [
@@ -274,18 +274,10 @@ OPENAI_GA = ProviderFacts(
     reasons={"temperature": _GA_REJECTS_TEMPERATURE},
 )
 
-AZURE_GA = ProviderFacts(
-    key="azure",
-    name="Azure OpenAI GA",
-    dialect="ga",
-    # protocol.md 8 #14: "deployment-dependent"; the GA list is the most any deployment has.
-    voices=GA_VOICES,
-    # protocol.md 2.5 (3P): the transcription model may have to name an Azure deployment.
-    transcription_models=GA_TRANSCRIPTION_MODELS,
-    transcription_policy="open",
-    support={"temperature": "no"},
-    reasons={"temperature": _GA_REJECTS_TEMPERATURE},
-)
+# OpenAI GA's facts, with two differences. Voices: protocol.md 8 #14 says "deployment-dependent";
+# the GA list is the most any deployment has. Transcription models: protocol.md 2.5 (3P) says
+# the model may have to name an Azure deployment, so any name is let through.
+AZURE_GA = replace(OPENAI_GA, key="azure", name="Azure OpenAI GA", transcription_policy="open")
 
 BETA = ProviderFacts(
     key="beta",

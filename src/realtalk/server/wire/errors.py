@@ -11,7 +11,7 @@ Pure: standard library only, no clock, no randomness.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "INVALID_REQUEST",
@@ -224,44 +224,36 @@ def _num(value: float | int) -> str:
     return str(value)
 
 
-def number_above_max_value(param: str, maximum: float, value: float) -> dict[str, Any]:
-    """Not observed; our choice (OpenAI REST wording for decimals)."""
+def _out_of_range(
+    kind: Literal["decimal", "integer"], above: bool, param: str, bound: float, value: float
+) -> dict[str, Any]:
+    """The REST wording for a number past its bound (``decimal_above_max_value``, ...)."""
+    side, compare = ("above maximum", "<=") if above else ("below minimum", ">=")
     return make_error(
-        "decimal_above_max_value",
-        f"Invalid '{param}': decimal above maximum value. Expected a value <= {_num(maximum)}, "
+        f"{kind}_{'above_max' if above else 'below_min'}_value",
+        f"Invalid '{param}': {kind} {side} value. Expected a value {compare} {_num(bound)}, "
         f"but got {_num(value)} instead.",
         param,
     )
+
+
+# Not observed; our choice (OpenAI REST wording for decimals and integers).
+
+
+def number_above_max_value(param: str, maximum: float, value: float) -> dict[str, Any]:
+    return _out_of_range("decimal", True, param, maximum, value)
 
 
 def number_below_min_value(param: str, minimum: float, value: float) -> dict[str, Any]:
-    """Not observed; our choice (OpenAI REST wording for decimals)."""
-    return make_error(
-        "decimal_below_min_value",
-        f"Invalid '{param}': decimal below minimum value. Expected a value >= {_num(minimum)}, "
-        f"but got {_num(value)} instead.",
-        param,
-    )
+    return _out_of_range("decimal", False, param, minimum, value)
 
 
 def integer_above_max_value(param: str, maximum: int, value: int) -> dict[str, Any]:
-    """Not observed; our choice (OpenAI REST wording for integers)."""
-    return make_error(
-        "integer_above_max_value",
-        f"Invalid '{param}': integer above maximum value. Expected a value <= {maximum}, "
-        f"but got {value} instead.",
-        param,
-    )
+    return _out_of_range("integer", True, param, maximum, value)
 
 
 def integer_below_min_value(param: str, minimum: int, value: int) -> dict[str, Any]:
-    """Not observed; our choice (OpenAI REST wording for integers)."""
-    return make_error(
-        "integer_below_min_value",
-        f"Invalid '{param}': integer below minimum value. Expected a value >= {minimum}, "
-        f"but got {value} instead.",
-        param,
-    )
+    return _out_of_range("integer", False, param, minimum, value)
 
 
 def decimal_places_exceeded(param: str) -> dict[str, Any]:
