@@ -17,6 +17,15 @@ silence, with server VAD on; the stages are:
 
 With the speech extra installed the default engines run (Silero VAD, Whisper, Piper); without
 it, deterministic engines (energy VAD, scripted transcriber, tone synthesizer), labelled so.
+
+Real human speech (``benchmarks/_speech_corpus.py``: LibriVox and CMU Sphinx recordings from the
+pocketsphinx sdist on PyPI, provenance there): phrase groups with inner pauses of 0.4-0.9 s,
+streamed in real time in 20 ms chunks and followed by live background noise; the end of speech
+is taken from the audio's energy. For each turn-detection mode (``server_vad`` with its 500 ms
+rule, ``semantic_vad`` per eagerness) the table gives the median and spread from the end of
+speech to the first assistant audio delta at the client, per stage, and the *cut-offs*: groups
+in which a response started (``response.created`` at the client) before the speaker finished,
+i.e. during an inner pause.
 """
 
 from __future__ import annotations
@@ -271,6 +280,192 @@ def _stages(turn: Turn, log: Log) -> dict[str, float]:
     return out
 
 
+HUMAN_MODES: tuple[tuple[str, Any], ...] = (
+    ("server_vad 500 ms", {"type": "server_vad", "silence_duration_ms": 500}),
+    ("semantic_vad low", {"type": "semantic_vad", "eagerness": "low"}),
+    ("semantic_vad medium (auto)", {"type": "semantic_vad", "eagerness": "medium"}),
+    ("semantic_vad high", {"type": "semantic_vad", "eagerness": "high"}),
+)
+
+
+@dataclass
+class HumanTurn:
+    """What the client saw of one phrase group."""
+
+    speech_end: float = float("nan")
+    stopped: list[float] = field(default_factory=list)
+    created: dict[str, float] = field(default_factory=dict)
+    first_audio: dict[str, float] = field(default_factory=dict)
+
+
+async def human_turn(session: Any, group: Any, silence_s: float = 6.0) -> HumanTurn:
+    """Stream one phrase group in real time, then live background until its reply is done."""
+    from benchmarks._speech_corpus import background_fill
+    from realtalk.events import AudioDelta, ResponseCreated, ResponseDone, SpeechStopped
+
+    frame_bytes = 16000 * 2 * FRAME_MS // 1000
+    audio = group.pcm16 + background_fill(group, silence_s * 1000)
+    frames = [audio[i : i + frame_bytes] for i in range(0, len(audio), frame_bytes)]
+    end_frame = int(group.speech_end_ms // FRAME_MS)
+    seen = HumanTurn()
+    done = asyncio.Event()
+
+    async def listen() -> None:
+        async for event in session:
+            now = time.monotonic()
+            match event:
+                case SpeechStopped():
+                    seen.stopped.append(now)
+                case ResponseCreated(response=response):
+                    seen.created[response.id] = now
+                case AudioDelta(response_id=rid) if rid not in seen.first_audio:
+                    seen.first_audio[rid] = now
+                case ResponseDone(response=response) if seen.speech_end == seen.speech_end:
+                    if seen.created.get(response.id, 0.0) >= seen.speech_end:
+                        done.set()
+                        return
+
+    listener = asyncio.create_task(listen())
+    start = time.monotonic()
+    try:
+        for k, frame in enumerate(frames):
+            if done.is_set():
+                break
+            await asyncio.sleep(max(0.0, start + k * FRAME_MS / 1000 - time.monotonic()))
+            await session.send_audio(frame, rate=16000)
+            if k == end_frame:
+                seen.speech_end = time.monotonic()
+        await asyncio.wait_for(done.wait(), 20)
+    except TimeoutError:
+        pass  # no reply after the speech: counted as missing
+    finally:
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
+    return seen
+
+
+def _human_row(seen: HumanTurn, log: Log) -> dict[str, float]:
+    nan = float("nan")
+    end = seen.speech_end
+    row = {k: nan for k in ("vad", "transcribe_left", "brain", "synth", "total")}
+    row["cutoffs"] = float(sum(1 for t in seen.created.values() if t < end))
+    final = [(t, rid) for rid, t in seen.created.items() if t >= end]
+    if not final:
+        return row
+    _, rid = min(final)
+    first = seen.first_audio.get(rid)
+    if first is None:
+        return row
+    row["total"] = (first - end) * 1000
+    stopped = next((t for t in seen.stopped if t >= end), None)
+    if stopped is not None:
+        row["vad"] = (stopped - end) * 1000
+    brain = _after(log.brain, end)
+    if brain is not None and brain[1] is not None:
+        row["brain"] = (brain[1] - brain[0]) * 1000
+        # The transcription the brain waited for: the last run started before it.
+        runs = [pair for pair in log.transcribe if pair[0] <= brain[0]]
+        if runs and stopped is not None:
+            begin, finish = runs[-1]
+            row["transcribe_left"] = max(0.0, finish - max(begin, stopped)) * 1000
+        synth = _after(log.synth, brain[0])
+        if synth is not None:
+            row["synth"] = (synth[1] - synth[0]) * 1000
+    return row
+
+
+async def measure_human(modes: tuple[tuple[str, Any], ...]) -> tuple[dict[str, list[Any]], str]:
+    """Every phrase group through every mode, one session per mode, on one server."""
+    import realtalk as rt
+    from benchmarks._speech_corpus import load_groups
+    from realtalk.server import serve
+    from realtalk.server.engines.registry import EngineSpec
+
+    groups = load_groups()
+    log = Log()
+    engines = timed_engines(EngineSpec(brain="echo"), log)
+    label = f"default speech engines ({engines.describe()})"
+    out: dict[str, list[Any]] = {}
+    try:
+        async with serve(engines=engines) as handle:
+            provider = rt.providers.Compatible(
+                f"{handle.url}/realtime?model=gpt-realtime", api_key=handle.api_key
+            )
+            for name, detection in modes:
+                turn_detection: Any = (
+                    rt.ServerVAD(silence_duration_ms=detection["silence_duration_ms"])
+                    if detection["type"] == "server_vad"
+                    else rt.SemanticVAD(eagerness=detection["eagerness"])
+                )
+                config = rt.SessionConfig(
+                    transcription=rt.Transcription(model="whisper-1"),
+                    turn_detection=turn_detection,
+                )
+                runner = rt.Runner(rt.Agent(name="bench"), provider=provider, config=config)
+                rows = out[name] = []
+                async with runner.connect() as session:
+                    for group in groups:
+                        seen = await human_turn(session, group)
+                        rows.append((group, _human_row(seen, log)))
+                        await asyncio.sleep(0.5)  # the reply's tail settles before the next
+    finally:
+        await engines.aclose()
+    return out, label
+
+
+def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table]:
+    from benchmarks._speech_corpus import PROVENANCE, CorpusUnavailable
+
+    try:
+        results, label = asyncio.run(measure_human(modes))
+    except CorpusUnavailable as exc:
+        table = Table("Turn latency with real human speech (ms)", ["mode", "note"])
+        table.add("-", f"not measured: {exc}")
+        return [table]
+    table = Table(
+        f"Turn latency with real human speech, {label} (ms from the end of speech)",
+        ["mode", "median", "p10", "p90", "VAD", "transcr. left", "brain", "synth", "cut-offs"],
+    )
+    for name, rows in results.items():
+        values = [r for _, r in rows]
+        totals = [r["total"] for r in values if r["total"] == r["total"]]
+        p10, p90 = spread(totals)
+
+        def med(key: str, values: list[dict[str, float]] = values) -> float:
+            return median([r[key] for r in values if r[key] == r[key]])
+
+        cutoffs = sum(1 for r in values if r["cutoffs"] > 0)
+        missing = len(values) - len(totals)
+        cut = f"{cutoffs}/{len(values)}" + (f" ({missing} no reply)" if missing else "")
+        table.add(
+            name,
+            median(totals),
+            p10,
+            p90,
+            med("vad"),
+            med("transcribe_left"),
+            med("brain"),
+            med("synth"),
+            cut,
+        )
+    groups = next(iter(results.values()))
+    table.note(
+        "groups: "
+        + "; ".join(f"{g.name} (pauses {', '.join(map(str, g.pauses_ms))} ms)" for g, _ in groups)
+    )
+    table.note(
+        "a cut-off is a group in which a response started before the speaker finished (during "
+        "an inner pause); the latency is that of the response started after the end of speech"
+    )
+    table.note(
+        "stages are medians over the groups: VAD = end of speech -> speech_stopped at the "
+        "client; transcr. left = transcription still running at speech_stopped; brain (echo) "
+        "to first text; synth = the first spoken piece"
+    )
+    table.note(PROVENANCE)
+    return [table]
+
+
 def run(quick: bool = False) -> list[Table]:
     turns = 1 if quick else 5
     tables = []
@@ -311,4 +506,9 @@ def run(quick: bool = False) -> list[Table]:
             "time; server and client share this process, as with providers.Local()"
         )
         tables.append(table)
+    if not quick:
+        from realtalk.server.engines.registry import speech_extra_installed
+
+        if speech_extra_installed():
+            tables.extend(human_tables())
     return tables

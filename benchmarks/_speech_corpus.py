@@ -1,0 +1,190 @@
+"""Real human speech for the turn-latency benchmark, from a package on PyPI.
+
+Provenance: the source distribution of ``pocketsphinx`` 5.1.1 on PyPI (CMU Sphinx, BSD-2-Clause
+licence for the package) carries its test recordings under ``test/data``:
+
+* ``librivox/``: five consecutive sentences of *Sense and Sensibility* (Jane Austen, chapter 1)
+  read by a LibriVox volunteer; LibriVox recordings are in the public domain. 16 kHz mono, with
+  transcripts.
+* ``cards/``: five short phrases naming playing cards ("eight of spades four of clubs seven of
+  hearts"), a human speaker recorded for CMU Sphinx's grammar tests, with a transcription file;
+  covered by the package's BSD-2-Clause licence.
+
+The sdist is fetched with pip itself (``pip download --no-deps --no-binary :all:``, the ordinary
+client of the registry), checked against its sha256 and unpacked once into a cache directory
+(``$REALTALK_BENCH_CACHE`` or ``~/.cache/realtalk-bench``); only those two folders and the
+licence are kept. Nothing comes from a model hub or any other site.
+
+The phrase groups join whole sentences or phrases with inner pauses of 0.4-0.9 s, as a person
+pauses mid-thought; a pause is filled with the recording's own background (its quietest
+stretch), not digital silence, so the VAD hears a room. The end of speech of a group is taken
+from the audio's energy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from realtalk.audio import read_wav
+
+__all__ = ["Group", "Utterance", "corpus_dir", "load_groups", "speech_bounds_ms"]
+
+SDIST = "pocketsphinx==5.1.1"
+SDIST_FILE = "pocketsphinx-5.1.1.tar.gz"
+SDIST_SHA256 = "675778b309a22dfc9b7d37f7621976bba491d2a5f8c59696bd77fd6d07271355"
+PROVENANCE = (
+    "human speech: LibriVox reading of Sense and Sensibility (public domain) and CMU Sphinx's "
+    "cards phrases (BSD-2-Clause), from the pocketsphinx 5.1.1 sdist on PyPI"
+)
+RATE = 16000
+
+# (recordings, the pause after each but the last, in ms): deterministic, 0.4-0.9 s.
+_LIBRIVOX = "librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
+GROUPS: tuple[tuple[tuple[str, ...], tuple[int, ...]], ...] = (
+    ((_LIBRIVOX.format("0880"), _LIBRIVOX.format("0890")), (600,)),
+    ((_LIBRIVOX.format("0920"), _LIBRIVOX.format("0930")), (450,)),
+    ((_LIBRIVOX.format("0870"), _LIBRIVOX.format("0880")), (750,)),
+    ((_LIBRIVOX.format("0890"), _LIBRIVOX.format("0920")), (900,)),
+    ((_LIBRIVOX.format("0930"), _LIBRIVOX.format("0880")), (520,)),
+    (("cards/001.wav", "cards/003.wav", "cards/004.wav"), (500, 700)),
+    (("cards/002.wav", "cards/005.wav"), (850,)),
+    (("cards/005.wav", "cards/001.wav"), (400,)),
+)
+
+
+class CorpusUnavailable(RuntimeError):
+    """The recordings could not be had (no network to PyPI, pip failed, a bad checksum)."""
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("REALTALK_BENCH_CACHE")
+    return Path(base) if base else Path.home() / ".cache" / "realtalk-bench"
+
+
+def corpus_dir() -> Path:
+    """The unpacked ``test/data`` folder of the sdist (fetched and checked on first use)."""
+    root = _cache_root() / "pocketsphinx-5.1.1"
+    done = root / ".complete"
+    if done.is_file():
+        return root
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+        proc = subprocess.run(
+            [*cmd, "-q", "-d", tmp, SDIST], capture_output=True, text=True, timeout=600
+        )
+        sdist = Path(tmp) / SDIST_FILE
+        if proc.returncode != 0 or not sdist.is_file():
+            raise CorpusUnavailable(f"pip download {SDIST} failed: {proc.stderr.strip()[-300:]}")
+        digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+        if digest != SDIST_SHA256:
+            raise CorpusUnavailable(f"{SDIST_FILE} has sha256 {digest}, expected {SDIST_SHA256}")
+        keep = ("test/data/librivox/", "test/data/cards/", "LICENSE")
+        with tarfile.open(sdist) as tar:
+            members = []
+            for member in tar.getmembers():
+                inner = member.name.partition("/")[2]
+                if member.isfile() and inner.startswith(keep):
+                    member.name = inner.removeprefix("test/data/")
+                    members.append(member)
+            root.mkdir(parents=True, exist_ok=True)
+            tar.extractall(root, members=members, filter="data")
+    done.write_text(SDIST_SHA256 + "\n")
+    return root
+
+
+@dataclass(frozen=True)
+class Utterance:
+    name: str
+    pcm16: bytes
+    """The recording from its first to its last speech frame (by energy)."""
+    background: bytes
+    """Its quietest 200 ms, to fill pauses with the same room."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """One user turn: utterances joined by inner pauses, then the turn's end."""
+
+    name: str
+    pcm16: bytes
+    speech_end_ms: float
+    """The end of the last speech frame, by energy."""
+    pauses_ms: tuple[int, ...]
+    background: bytes
+
+
+def _frame_levels(samples: np.ndarray, frame: int) -> np.ndarray:
+    n = len(samples) // frame
+    frames = samples[: n * frame].astype(np.float64).reshape(n, frame) / 32768.0
+    return 10.0 * np.log10(np.maximum(np.mean(frames**2, axis=1), 1e-12))
+
+
+def speech_bounds_ms(pcm16: bytes, rate: int = RATE) -> tuple[float, float]:
+    """First and last 10 ms frame of speech by energy: (start, end) in ms.
+
+    A frame is speech when it is 12 dB above the noise floor (the 10th percentile of the frame
+    levels) and within 35 dB of the loudest frame.
+    """
+    samples = np.frombuffer(pcm16, dtype="<i2")
+    frame = rate // 100
+    levels = _frame_levels(samples, frame)
+    floor = float(np.percentile(levels, 10))
+    loud = np.nonzero(levels >= max(levels.max() - 35.0, floor + 12.0))[0]
+    if len(loud) == 0:
+        return 0.0, 0.0
+    return float(loud[0] * 10), float((loud[-1] + 1) * 10)
+
+
+def _utterance(root: Path, name: str) -> Utterance:
+    pcm, rate = read_wav(root / name)
+    if rate != RATE:
+        raise CorpusUnavailable(f"{name} is {rate} Hz, expected {RATE}")
+    start_ms, end_ms = speech_bounds_ms(pcm)
+    bps = RATE * 2 // 1000
+    samples = np.frombuffer(pcm, dtype="<i2")
+    frame = RATE // 100
+    levels = _frame_levels(samples, frame)
+    # The quietest 200 ms window (20 frames) of the recording is its room noise.
+    window = 20
+    sums = np.convolve(levels, np.ones(window), mode="valid")
+    quiet = int(np.argmin(sums)) * frame * 2
+    background = pcm[quiet : quiet + window * frame * 2]
+    return Utterance(name, pcm[int(start_ms) * bps : int(end_ms) * bps], background)
+
+
+def _fill(background: bytes, ms: float) -> bytes:
+    need = int(ms) * RATE * 2 // 1000
+    reps = need // max(1, len(background)) + 1
+    return (background * reps)[:need]
+
+
+def load_groups() -> list[Group]:
+    """The phrase groups, built from the cached recordings."""
+    root = corpus_dir()
+    groups = []
+    for names, pauses in GROUPS:
+        parts = [_utterance(root, name) for name in names]
+        background = parts[0].background
+        pcm = b""
+        for i, part in enumerate(parts):
+            pcm += part.pcm16
+            if i < len(pauses):
+                pcm += _fill(background, pauses[i])
+        label = " + ".join(Path(n).stem.rsplit("-", 1)[-1] for n in names)
+        _, end_ms = speech_bounds_ms(pcm)
+        groups.append(Group(label, pcm, end_ms, pauses, background))
+    return groups
+
+
+def background_fill(group: Group, ms: float) -> bytes:
+    """``ms`` of the group's room noise (the live silence after the turn)."""
+    return _fill(group.background, ms)
