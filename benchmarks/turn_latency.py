@@ -126,6 +126,7 @@ def timed_engines(spec: Any, log: Log) -> Any:
         synthesizer=TimedSynthesizer(),
         brain=TimedBrain(),
         names=dict(inner.names),
+        end_of_turn=inner.end_of_turn,
     )
 
 

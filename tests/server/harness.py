@@ -18,6 +18,7 @@ from realtalk.server.core.work import (
     BrainStep,
     CancelWork,
     Close,
+    JudgeTurn,
     Send,
     Synthesize,
     Think,
@@ -28,7 +29,7 @@ from realtalk.server.core.work import (
 )
 from realtalk.server.engines import EngineSpec, load_engines
 from realtalk.server.engines.registry import Engines
-from realtalk.server.front.worker import synthesis_results, transcribe_blocking
+from realtalk.server.front.worker import judge_blocking, synthesis_results, transcribe_blocking
 from tests.oracle import assert_valid_server_event
 
 _ENGINES: Engines | None = None
@@ -107,6 +108,8 @@ class Harness:
         elif isinstance(work, Synthesize):
             for result in synthesis_results(work, self.engines):
                 self.session.feed(result, self.now)
+        elif isinstance(work, JudgeTurn):
+            self.session.feed(judge_blocking(work, self.engines), self.now)
         else:
             for result in run_brain(self.engines, work):
                 self.session.feed(result, self.now)

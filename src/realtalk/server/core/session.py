@@ -21,6 +21,7 @@ handler through :data:`HANDLERS`, one table from event type to method.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import math
 import secrets
@@ -41,14 +42,23 @@ from realtalk.server.core.conversation import (
     truncate_audio,
 )
 from realtalk.server.core.responses import ResponseParams, ResponseRun, response_context
-from realtalk.server.core.settings import Settings, overlay_response_params, read_settings
+from realtalk.server.core.settings import (
+    Settings,
+    TurnSettings,
+    overlay_response_params,
+    read_settings,
+)
 from realtalk.server.core.timings import ArrivalLog, ResponseStamps, TurnStamps
 from realtalk.server.core.transcripts import record_transcript
 from realtalk.server.core.turns import (
+    REJUDGE_MS,
     Draft,
     Drafts,
     InputBuffer,
+    Judges,
     TurnDetector,
+    TurnEvent,
+    detector_rule,
     draft_pause_ms,
     transcription_hints,
 )
@@ -65,6 +75,7 @@ from realtalk.server.core.work import (
     Think,
     Transcribe,
     TranscriptionResult,
+    TurnJudgement,
     Work,
     WorkResult,
 )
@@ -110,6 +121,7 @@ class ServerSession:
         session: Mapping[str, Any] | None = None,
         session_type: SessionType | None = None,
         early_transcription: bool = False,
+        end_of_turn: bool = False,
     ) -> None:
         """``session`` is a session object (in ``dialect``'s shape) applied on top of the
         defaults before ``session.created``, e.g. the config attached to a client secret.
@@ -121,6 +133,9 @@ class ServerSession:
         ``early_transcription``: transcribe the turn at each pause in the speech, so the
         transcript is (nearly) ready when the turn ends
         (:class:`~realtalk.server.core.turns.Drafts`).
+
+        ``end_of_turn``: the front can run :class:`JudgeTurn` work (an end-of-turn model), so
+        ``semantic_vad`` judges each pause (:class:`~realtalk.server.core.turns.Judges`).
         """
         self.dialect: Dialect = dialect
         if session_type is None:
@@ -145,6 +160,7 @@ class ServerSession:
         self._buffer = InputBuffer("pcm16")
         self._detector: TurnDetector | None = None
         self._drafts = Drafts() if early_transcription else None
+        self._judges = Judges() if end_of_turn else None
         self._speech_item_id: str | None = None
         self._speech_start_ms = 0.0
         self._assistant_audio = False
@@ -267,6 +283,8 @@ class ServerSession:
                 self._request_draft(self._drafts.finished(result, partial(_random_id, "work")))
             else:
                 self._on_transcription(result)
+        elif isinstance(result, TurnJudgement):
+            self._on_judgement(result, now_ms)
         elif isinstance(result, BrainStep):
             run = self._think.get(result.work_id)
             if run is not None:
@@ -389,23 +407,59 @@ class ServerSession:
         settings = self._settings
         if settings is None or settings.turn is None or self._detector is None:
             return
-        pause_ms = draft_pause_ms(settings.turn) if self._drafts is not None else None
-        for turn_event in self._detector.feed(audio, settings.turn, pause_ms):
+        rule = self._turn_rule(settings.turn)
+        judging = self._judges is not None and rule.kind == "semantic_vad"
+        pause_ms = draft_pause_ms(rule) if self._drafts is not None or judging else None
+        recheck_ms = REJUDGE_MS if judging else None
+        for turn_event in self._detector.feed(audio, rule, pause_ms, recheck_ms):
             if turn_event.kind == "started":
                 self._speech_started(turn_event.at_ms, settings, now)
             elif turn_event.kind == "stopped":
                 self._speech_stopped(turn_event.at_ms, settings, now)
-            elif self._drafts is not None and turn_event.kind == "paused":
-                new_id = partial(_random_id, "work")
-                self._request_draft(self._drafts.pause(self._speech_start_ms, turn_event, new_id))
-            elif self._drafts is not None:
-                self._drafts.reset()
+            elif turn_event.kind in ("paused", "silent"):
+                self._on_pause(turn_event, judging)
+            else:
+                self._reset_pauses()
+
+    def _turn_rule(self, turn: TurnSettings) -> TurnSettings:
+        return detector_rule(turn, judged=self._judges is not None)
+
+    def _on_pause(self, pause: TurnEvent, judging: bool) -> None:
+        new_id = partial(_random_id, "work")
+        if self._drafts is not None and pause.kind == "paused":
+            # A judged turn ends at the pause or soon after: pad the draft with no silence.
+            draft_pause = dataclasses.replace(pause, turn_end_ms=pause.at_ms) if judging else pause
+            self._request_draft(self._drafts.pause(self._speech_start_ms, draft_pause, new_id))
+        if judging and self._judges is not None:
+            judge = self._judges.pause(self._buffer, self._speech_start_ms, pause.at_ms, new_id)
+            if judge is not None:
+                self._out.append(judge)
+
+    def _reset_pauses(self) -> None:
+        if self._drafts is not None:
+            self._drafts.reset()
+        if self._judges is not None:
+            self._judges.reset()
+
+    def _on_judgement(self, result: TurnJudgement, now_ms: float) -> None:
+        settings, detector = self._settings, self._detector
+        if self._judges is None or not self._judges.owns(result.work_id):
+            return
+        threshold = settings.turn.end_of_turn_threshold if settings and settings.turn else 1.0
+        new_id = partial(_random_id, "work")
+        end, again = self._judges.finished(result, threshold, self._buffer, new_id)
+        if again is not None:
+            self._out.append(again)
+        if end and settings is not None and detector is not None and detector.paused:
+            heard = detector.heard_ms
+            silence_ms = heard - detector.last_speech_end_ms
+            detector.end_turn()
+            self._speech_stopped(heard, settings, now_ms, silence_ms)
 
     def _reset_detector(self, fmt: WireFormat | None = None) -> None:
         if self._detector is not None:
             self._detector.reset(self._buffer.end_ms, fmt)
-        if self._drafts is not None:
-            self._drafts.reset()
+        self._reset_pauses()
 
     def _request_draft(self, draft: Draft | None) -> None:
         if draft is not None:
@@ -430,8 +484,13 @@ class ServerSession:
                 if run.params.conversation == "auto" and not run.drained:
                     self._cancel_run(run, "turn_detected")
 
-    def _speech_stopped(self, end_ms: float, settings: Settings, now: float) -> None:
+    def _speech_stopped(
+        self, end_ms: float, settings: Settings, now: float, silence_ms: float | None = None
+    ) -> None:
+        """The turn ends at ``end_ms``, after ``silence_ms`` of silence (default: the rule's)."""
         assert settings.turn is not None
+        if self._judges is not None:
+            self._judges.reset()
         item_id = self._speech_item_id or self.new_id("item")
         self._speech_item_id = None
         self._send(
@@ -444,7 +503,9 @@ class ServerSession:
         draft = self._drafts.adopt(self._speech_start_ms) if self._drafts is not None else None
         audio = self._buffer.take(self._speech_start_ms, end_ms)
         turn = self._commit(audio, item_id, draft)
-        turn.speech_end_audio_ms = end_ms - settings.turn.silence_duration_ms
+        if silence_ms is None:
+            silence_ms = self._turn_rule(settings.turn).silence_duration_ms
+        turn.speech_end_audio_ms = end_ms - silence_ms
         turn.speech_end_at = self._arrivals.arrival_of(turn.speech_end_audio_ms)
         if settings.turn.create_response and self._active_run() is None:
             self._start_response({}, None, now)

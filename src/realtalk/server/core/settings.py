@@ -15,6 +15,7 @@ from realtalk.config import ToolSpec
 from realtalk.server.core.codec import WireFormat
 
 __all__ = [
+    "END_OF_TURN_THRESHOLD",
     "Settings",
     "TurnSettings",
     "overlay_response_params",
@@ -26,9 +27,13 @@ Dialect = Literal["ga", "beta"]
 
 # Semantic VAD: protocol.md §3 gives the maximum waits per eagerness (auto = medium).
 SEMANTIC_MAX_WAIT_MS = {"low": 8000, "medium": 4000, "high": 2000}
-# Our heuristic ends a turn after this fraction of the maximum wait of silence (documented in
-# turns.py); the cap itself is never exceeded.
+# Without an end-of-turn model, our heuristic ends a turn after this fraction of the maximum
+# wait of silence (documented in turns.py); the cap itself is never exceeded.
 SEMANTIC_SILENCE_FRACTION = 0.125
+# With an end-of-turn model (engines/turn.py), a pause ends the turn when the model's
+# P(complete) reaches the eagerness' threshold; else the turn waits, judged again as the
+# silence grows, until the maximum wait. Lower eagerness = surer before answering.
+END_OF_TURN_THRESHOLD = {"low": 0.8, "medium": 0.5, "high": 0.3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,15 @@ class TurnSettings:
     create_response: bool = True
     interrupt_response: bool = True
     eagerness: str = "auto"
+    max_wait_ms: int = 0
+    """``semantic_vad``: the eagerness' maximum wait (8/4/2 s), the silence rule when an
+    end-of-turn model judges the pauses."""
+
+    @property
+    def end_of_turn_threshold(self) -> float:
+        """``semantic_vad``: the P(complete) at which a judged pause ends the turn."""
+        eagerness = self.eagerness if self.eagerness in END_OF_TURN_THRESHOLD else "medium"
+        return END_OF_TURN_THRESHOLD[eagerness]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +103,7 @@ def _turn(value: Any) -> TurnSettings | None:
             create_response=bool(value.get("create_response", True)),
             interrupt_response=bool(value.get("interrupt_response", True)),
             eagerness=eagerness,
+            max_wait_ms=cap,
         )
     idle = value.get("idle_timeout_ms")
     return TurnSettings(

@@ -9,11 +9,14 @@ buffer start), because the service's value "includes the prefix padding". Speech
 ``silence_duration_ms`` of frames stay below the threshold; ``speech_stopped.audio_end_ms`` is
 the end of the last speech frame plus that silence, as the service's value includes it.
 
-``semantic_vad`` (our heuristic; the real one is a model that judges whether the user finished):
-the same detector with threshold 0.5 and 300 ms padding, ending the turn after
-``SEMANTIC_SILENCE_FRACTION`` of the eagerness cap of silence (low 8 s / medium 4 s / high 2 s,
-auto = medium, protocol.md §3), i.e. 1000 / 500 / 250 ms: always well inside the documented
-maximum wait.
+``semantic_vad``: the same detector with threshold 0.5 and 300 ms padding. With an end-of-turn
+model (``realtalk[turn]``, :mod:`realtalk.server.engines.turn`) every pause of
+:data:`JUDGE_PAUSE_MS` is judged (:class:`Judges`): the turn's audio so far goes to the model,
+and if its P(complete) reaches the eagerness' threshold while the speaker is still silent, the
+turn ends there; else it is judged again each :data:`REJUDGE_MS` of further silence, and ends at
+the latest after the eagerness' maximum wait (low 8 s / medium 4 s / high 2 s, auto = medium,
+protocol.md §3). Without the model (the server logs it once at start-up) our heuristic ends the
+turn after ``SEMANTIC_SILENCE_FRACTION`` of that cap of silence, i.e. 1000 / 500 / 250 ms.
 
 Early transcription: the detector also reports a *pause* (speech still on, but
 :func:`draft_pause_ms` of silence heard) and a *resume* (speech again after a pause). At a pause
@@ -28,6 +31,8 @@ silence rule is still being heard, so little or none of it is left when the turn
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -35,16 +40,20 @@ from typing import Literal
 from realtalk.audio import Converter, silence
 from realtalk.server.core.codec import WireFormat, audio_format, bytes_for_ms, duration_ms
 from realtalk.server.core.settings import Settings, TurnSettings
-from realtalk.server.core.work import Transcribe, TranscriptionResult
+from realtalk.server.core.work import JudgeTurn, Transcribe, TranscriptionResult, TurnJudgement
 from realtalk.server.engines.base import VAD
 
 __all__ = [
     "DRAFT_PAUSE_MS",
+    "JUDGE_PAUSE_MS",
+    "REJUDGE_MS",
     "Draft",
     "Drafts",
     "InputBuffer",
+    "Judges",
     "TurnDetector",
     "TurnEvent",
+    "detector_rule",
     "draft_pause_ms",
     "transcription_hints",
 ]
@@ -57,8 +66,24 @@ that speech interrupts is wasted engine time); 160 ms is five Silero frames: wit
 (~0.3 s on 2 cores) and the 500 ms rule the draft is done about when the turn ends."""
 
 
+JUDGE_PAUSE_MS = DRAFT_PAUSE_MS
+"""Silence after speech at which ``semantic_vad`` first asks the end-of-turn model (the same
+pause that starts a draft transcription, so both run while the speaker is silent)."""
+
+REJUDGE_MS = 320.0
+"""Further silence after which an undecided pause is judged again (ten Silero frames)."""
+
+
 def draft_pause_ms(turn: TurnSettings) -> float:
     return min(DRAFT_PAUSE_MS, turn.silence_duration_ms / 2)
+
+
+def detector_rule(turn: TurnSettings, judged: bool) -> TurnSettings:
+    """The rule the detector applies: with an end-of-turn model (``judged``), ``semantic_vad``'s
+    silence rule is its maximum wait, since the model ends the turn sooner."""
+    if judged and turn.kind == "semantic_vad":
+        return dataclasses.replace(turn, silence_duration_ms=turn.max_wait_ms)
+    return turn
 
 
 def transcription_hints(settings: Settings | None) -> tuple[str | None, str | None]:
@@ -125,11 +150,12 @@ class InputBuffer:
 
 @dataclass(frozen=True, slots=True)
 class TurnEvent:
-    kind: Literal["started", "paused", "resumed", "stopped"]
+    kind: Literal["started", "paused", "resumed", "stopped", "silent"]
     at_ms: float
     """``started``: the speech onset (padding not applied). ``stopped``: ``audio_end_ms``.
     ``paused``: the end of the frame that completed the pause. ``resumed``: the onset of the
-    speech after the pause."""
+    speech after the pause. ``silent``: the end of a frame each ``recheck_ms`` of silence after
+    the pause."""
     turn_end_ms: float = 0.0
     """``paused``: where the silence rule will end the turn if no speech comes first."""
 
@@ -153,6 +179,16 @@ class TurnDetector:
         self.paused = False
         self.onset_ms = 0.0
         self.last_speech_end_ms = 0.0
+        self._next_check_ms = math.inf
+
+    @property
+    def heard_ms(self) -> float:
+        """The end of the last frame the VAD has judged, on the input timeline."""
+        return self._origin_ms + self._frames * self.vad.frame_ms
+
+    def end_turn(self) -> None:
+        """The turn was ended by a judgement, not by the silence rule: wait for new speech."""
+        self.speaking = self.paused = False
 
     def reset(self, at_ms: float, fmt: WireFormat | None = None) -> None:
         """Forget audio and state; the next frame starts at ``at_ms`` on the timeline."""
@@ -166,12 +202,17 @@ class TurnDetector:
         self.paused = False
 
     def feed(
-        self, audio: bytes, turn: TurnSettings, pause_ms: float | None = None
+        self,
+        audio: bytes,
+        turn: TurnSettings,
+        pause_ms: float | None = None,
+        recheck_ms: float | None = None,
     ) -> list[TurnEvent]:
         """Consume wire audio (already appended to the buffer); return the turn events it caused.
 
         With ``pause_ms``, ``pause_ms`` of silence inside a turn gives one ``paused`` event, and
-        speech after it one ``resumed``; without, only ``started`` and ``stopped``.
+        speech after it one ``resumed``; without, only ``started`` and ``stopped``. With
+        ``recheck_ms`` too, each further ``recheck_ms`` of that silence gives a ``silent``.
         """
         # One converter per turn: the resampler's filter state and a PCM16 append's odd byte
         # carry over to the next append.
@@ -202,6 +243,11 @@ class TurnDetector:
                     self.paused = True
                     turn_end = self.last_speech_end_ms + turn.silence_duration_ms
                     events.append(TurnEvent("paused", frame_end, turn_end))
+                    self._next_check_ms = math.inf if recheck_ms is None else silence + recheck_ms
+                elif self.paused and silence >= self._next_check_ms and recheck_ms is not None:
+                    self._next_check_ms = silence + recheck_ms
+                    turn_end = self.last_speech_end_ms + turn.silence_duration_ms
+                    events.append(TurnEvent("silent", frame_end, turn_end))
         return events
 
 
@@ -298,3 +344,66 @@ class Drafts:
     ) -> Draft:
         self.current = self._in_flight = Draft(new_id(), start_ms, end_ms, max(0.0, pad_ms))
         return self.current
+
+
+class Judges:
+    """The end-of-turn judgements of one ``semantic_vad`` session (pure bookkeeping).
+
+    At most one judgement is in flight (the model is shared and one answer is enough to act on);
+    a pause meanwhile waits for it. A judgement that speech overtook is *stale*: its answer is
+    dropped, whatever it says, so a turn never ends on a judgement of audio the speaker has
+    since added to.
+    """
+
+    WINDOW_MS = 8000.0
+    """The model hears at most this much of the turn (smart-turn's window)."""
+
+    def __init__(self) -> None:
+        self._in_flight: str | None = None
+        self._stale = False
+        self._pending: tuple[float, float] | None = None
+
+    def pause(
+        self, buffer: InputBuffer, start_ms: float, at_ms: float, new_id: Callable[[], str]
+    ) -> JudgeTurn | None:
+        """A pause (or more silence) at ``at_ms`` in the turn starting at ``start_ms``: the
+        judgement to request now, if none is in flight."""
+        if self._in_flight is not None:
+            self._pending = (start_ms, at_ms)
+            return None
+        return self._new(buffer, start_ms, at_ms, new_id)
+
+    def reset(self) -> None:
+        """Speech resumed, or the turn ended: what is in flight no longer decides anything."""
+        if self._in_flight is not None:
+            self._stale = True
+        self._pending = None
+
+    def finished(
+        self,
+        result: TurnJudgement,
+        threshold: float,
+        buffer: InputBuffer,
+        new_id: Callable[[], str],
+    ) -> tuple[bool, JudgeTurn | None]:
+        """``(end the turn now, the waiting judgement to request now)`` for a result."""
+        if result.work_id != self._in_flight:
+            return False, None
+        stale, self._in_flight, self._stale = self._stale, None, False
+        complete = not stale and result.error is None and result.probability >= threshold
+        if complete or self._pending is None:
+            self._pending = None
+            return complete, None
+        (start_ms, at_ms), self._pending = self._pending, None
+        return False, self._new(buffer, start_ms, at_ms, new_id)
+
+    def owns(self, work_id: str) -> bool:
+        return work_id == self._in_flight
+
+    def _new(
+        self, buffer: InputBuffer, start_ms: float, at_ms: float, new_id: Callable[[], str]
+    ) -> JudgeTurn:
+        work_id = self._in_flight = new_id()
+        self._stale = False
+        audio = buffer.peek(max(start_ms, at_ms - self.WINDOW_MS), at_ms)
+        return JudgeTurn(work_id, audio, buffer.format)

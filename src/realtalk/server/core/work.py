@@ -22,6 +22,7 @@ __all__ = [
     "BrainStep",
     "CancelWork",
     "Close",
+    "JudgeTurn",
     "Outgoing",
     "Send",
     "SynthesisChunk",
@@ -30,6 +31,7 @@ __all__ = [
     "Think",
     "Transcribe",
     "TranscriptionResult",
+    "TurnJudgement",
     "TurnTimings",
     "Work",
     "WorkResult",
@@ -67,6 +69,16 @@ class Transcribe:
 
 
 @dataclass(frozen=True, slots=True)
+class JudgeTurn:
+    """Ask the end-of-turn model whether the turn's audio so far (``audio`` in ``audio_format``,
+    ending at a pause) sounds complete; answer with one :class:`TurnJudgement`."""
+
+    work_id: str
+    audio: bytes
+    audio_format: WireFormat
+
+
+@dataclass(frozen=True, slots=True)
 class Think:
     """Ask the brain for a response.
 
@@ -98,8 +110,10 @@ class CancelWork:
     work_id: str
 
 
-Work: TypeAlias = Transcribe | Think | Synthesize
-Outgoing: TypeAlias = Send | Close | Transcribe | Think | Synthesize | CancelWork | TurnTimings
+Work: TypeAlias = Transcribe | Think | Synthesize | JudgeTurn
+Outgoing: TypeAlias = (
+    Send | Close | Transcribe | Think | Synthesize | JudgeTurn | CancelWork | TurnTimings
+)
 """:class:`TurnTimings` is a report, not a request: a response ended and this is where its
 time went (see :mod:`realtalk.server.core.timings`)."""
 
@@ -112,6 +126,16 @@ class TranscriptionResult:
     work_id: str
     deltas: tuple[str, ...] = ()
     text: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TurnJudgement:
+    """P(the turn is complete) for a :class:`JudgeTurn`; with ``error``, the model failed
+    (the turn then ends by its silence rule)."""
+
+    work_id: str
+    probability: float = 0.0
     error: str | None = None
 
 
@@ -145,5 +169,5 @@ class SynthesisResult:
 
 
 WorkResult: TypeAlias = (
-    TranscriptionResult | BrainStep | BrainDone | SynthesisChunk | SynthesisResult
+    TranscriptionResult | BrainStep | BrainDone | SynthesisChunk | SynthesisResult | TurnJudgement
 )

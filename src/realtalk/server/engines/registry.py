@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,10 +22,12 @@ from realtalk.server.engines.device import (
     probe,
     whisper_compute_type,
 )
+from realtalk.server.engines.turn import EndOfTurnModel
 
 __all__ = [
     "BRAINS",
     "DEVICES",
+    "END_OF_TURN",
     "SYNTHESIZERS",
     "TRANSCRIBERS",
     "VADS",
@@ -38,6 +41,9 @@ VADS = ("auto", "silero", "energy")
 TRANSCRIBERS = ("auto", "whisper", "tone", "scripted", "none")
 SYNTHESIZERS = ("auto", "piper", "tone")
 BRAINS = ("script", "echo", "openai-chat")
+END_OF_TURN = ("auto", "smart-turn", "none")
+
+logger = logging.getLogger("realtalk.server")
 
 _SPEECH_EXTRA = "pip install 'realtalk[speech]'"
 
@@ -63,6 +69,9 @@ class EngineSpec:
       ``none`` (transcription requests fail, saying what to install). ``auto`` is whisper, or
       ``none`` without the speech extra: a server must not pretend to hear.
     * ``synthesizer``: ``piper`` | ``tone``
+    * ``end_of_turn``: ``smart-turn`` (the ``turn`` extra) | ``none`` (``semantic_vad`` ends
+      a turn after a silence rule); ``auto`` is smart-turn where installed, else ``none``,
+      logged once at start-up
     * ``brain``: ``script`` (needs ``scenario``) | ``echo`` | ``openai-chat`` (needs
       ``chat_base_url`` and ``chat_model``; the key comes from ``chat_api_key`` or the
       environment variable named by ``chat_api_key_env``)
@@ -75,6 +84,7 @@ class EngineSpec:
     transcriber: str = "auto"
     synthesizer: str = "auto"
     brain: str = "echo"
+    end_of_turn: str = "auto"
     scenario: str | Path | Mapping[str, Any] | None = None
     scripted_texts: tuple[str, ...] = ()
     chat_base_url: str | None = None
@@ -96,6 +106,8 @@ class Engines:
     names: Mapping[str, str] = field(default_factory=dict)
     device: str = "cpu"
     """Where the models run: ``cpu``, ``cuda``, or per engine (``whisper:cuda,piper:cpu``)."""
+    end_of_turn: EndOfTurnModel | None = None
+    """Judges ``semantic_vad``'s pauses; None: the turn ends after a silence rule."""
 
     def new_vad(self) -> VAD:
         return self.vad_factory()
@@ -116,6 +128,7 @@ def _check(spec: EngineSpec) -> None:
         ("synthesizer", spec.synthesizer, SYNTHESIZERS),
         ("brain", spec.brain, BRAINS),
         ("device", spec.device, DEVICES),
+        ("end_of_turn", spec.end_of_turn, END_OF_TURN),
     ):
         if value not in allowed:
             problems.append(
@@ -198,6 +211,23 @@ def _synthesizer(name: str, device: Device) -> Synthesizer:
     return ToneSynthesizer()
 
 
+def _end_of_turn(name: str) -> tuple[str, EndOfTurnModel | None]:
+    from realtalk.server.engines.turn import SmartTurn
+
+    if name == "auto":
+        if speech_extra_installed("pipecat", "onnxruntime", "faster_whisper"):
+            name = "smart-turn"
+        else:
+            logger.warning(
+                "semantic_vad: no end-of-turn model (pip install 'realtalk[speech,turn]'), "
+                "so a turn ends after 1/8 of the eagerness' maximum wait of silence"
+            )
+            return "none", None
+    if name == "none":
+        return name, None
+    return name, SmartTurn()
+
+
 def _brain(spec: EngineSpec) -> Brain:
     from realtalk.server.engines.brain import EchoBrain, ScriptBrain
 
@@ -233,11 +263,13 @@ def load_engines(spec: EngineSpec | None = None) -> Engines:
     transcriber = _transcriber(spec, names["transcriber"], devices["transcriber"], report)
     synthesizer = _synthesizer(names["synthesizer"], devices["synthesizer"])
     brain = _brain(spec)
+    end_of_turn_name, end_of_turn = _end_of_turn(spec.end_of_turn)
     return Engines(
         vad_factory=vad_factory,
         transcriber=transcriber,
         synthesizer=synthesizer,
         brain=brain,
-        names={**names, "brain": spec.brain},
+        names={**names, "brain": spec.brain, "end_of_turn": end_of_turn_name},
         device=describe(devices, names),
+        end_of_turn=end_of_turn,
     )

@@ -21,10 +21,8 @@ from realtalk.server.core.work import (
     CancelWork,
     Close,
     Send,
-    Synthesize,
-    Think,
-    Transcribe,
     TurnTimings,
+    Work,
     WorkResult,
 )
 from realtalk.server.front.worker import run_work
@@ -126,6 +124,7 @@ class Connection:
             session=route.session,
             session_type=route.session_type,
             early_transcription=server.engines.transcriber.early_transcription,
+            end_of_turn=server.engines.end_of_turn is not None,
         )
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -242,7 +241,7 @@ class Connection:
         self._pending_pumps.add(task)
         task.add_done_callback(self._pending_pumps.discard)
 
-    async def _run_work(self, work: Transcribe | Think | Synthesize) -> None:
+    async def _run_work(self, work: Work) -> None:
         try:
             await run_work(work, self.server.engines, self._feed)
         finally:

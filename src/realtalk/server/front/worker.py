@@ -22,12 +22,14 @@ from realtalk.server.core.codec import audio_format, whole_samples
 from realtalk.server.core.work import (
     BrainDone,
     BrainStep,
+    JudgeTurn,
     SynthesisChunk,
     SynthesisResult,
     Synthesize,
     Think,
     Transcribe,
     TranscriptionResult,
+    TurnJudgement,
     Work,
     WorkResult,
 )
@@ -35,7 +37,7 @@ from realtalk.server.engines.base import EngineError
 from realtalk.server.engines.registry import Engines
 from realtalk.server.engines.synthesize import synthesize_as
 
-__all__ = ["run_work", "synthesis_results", "transcribe_blocking"]
+__all__ = ["judge_blocking", "run_work", "synthesis_results", "transcribe_blocking"]
 
 logger = logging.getLogger("realtalk.server")
 
@@ -56,6 +58,21 @@ def transcribe_blocking(work: Transcribe, engines: Engines) -> TranscriptionResu
     except EngineError as exc:
         return TranscriptionResult(work.work_id, error=str(exc))
     return TranscriptionResult(work.work_id, deltas=deltas, text="".join(deltas).strip())
+
+
+def judge_blocking(work: JudgeTurn, engines: Engines) -> TurnJudgement:
+    model = engines.end_of_turn
+    if model is None:
+        return TurnJudgement(work.work_id, error="no end-of-turn model")
+    pcm = convert(
+        whole_samples(work.audio, work.audio_format),
+        audio_format(work.audio_format),
+        model.sample_rate,
+    )
+    try:
+        return TurnJudgement(work.work_id, probability=model.probability(pcm))
+    except EngineError as exc:
+        return TurnJudgement(work.work_id, error=str(exc))
 
 
 def synthesis_results(
@@ -91,6 +108,8 @@ async def run_work(work: Work, engines: Engines, feed: Callable[[WorkResult], No
             feed(await asyncio.to_thread(transcribe_blocking, work, engines))
         elif isinstance(work, Synthesize):
             await _synthesize(work, engines, feed)
+        elif isinstance(work, JudgeTurn):
+            feed(await asyncio.to_thread(judge_blocking, work, engines))
         else:
             await _think(work, engines, feed)
     except asyncio.CancelledError:
@@ -102,6 +121,8 @@ async def run_work(work: Work, engines: Engines, feed: Callable[[WorkResult], No
             feed(TranscriptionResult(work.work_id, error=message))
         elif isinstance(work, Synthesize):
             feed(SynthesisResult(work.work_id, error=message))
+        elif isinstance(work, JudgeTurn):
+            feed(TurnJudgement(work.work_id, error=message))
         else:
             feed(BrainDone(work.work_id, error=message))
 
