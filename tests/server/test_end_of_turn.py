@@ -189,12 +189,21 @@ def test_a_missing_model_package_is_logged_once_at_start_up(
     )
     with caplog.at_level(logging.WARNING, logger="realtalk.server"):
         engines = load_engines(
-            EngineSpec(vad="energy", transcriber="tone", synthesizer="tone", brain="echo")
+            EngineSpec(vad="silero", transcriber="tone", synthesizer="tone", brain="echo")
         )
     assert engines.end_of_turn is None
     assert engines.names["end_of_turn"] == "none"
     [record] = [r for r in caplog.records if "end-of-turn" in r.getMessage()]
     assert "realtalk[speech,turn]" in record.getMessage()
+
+
+def test_the_deterministic_engines_never_judge_and_say_nothing_about_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="realtalk.server"):
+        engines = load_engines(EngineSpec(vad="energy", transcriber="tone", synthesizer="tone"))
+    assert engines.end_of_turn is None
+    assert not [r for r in caplog.records if "end-of-turn" in r.getMessage()]
 
 
 def test_an_unknown_end_of_turn_engine_is_refused_with_the_choices() -> None:

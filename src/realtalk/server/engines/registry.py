@@ -70,8 +70,8 @@ class EngineSpec:
       ``none`` without the speech extra: a server must not pretend to hear.
     * ``synthesizer``: ``piper`` | ``tone``
     * ``end_of_turn``: ``smart-turn`` (the ``turn`` extra) | ``none`` (``semantic_vad`` ends
-      a turn after a silence rule); ``auto`` is smart-turn where installed, else ``none``,
-      logged once at start-up
+      a turn after a silence rule); ``auto`` is smart-turn with the Silero VAD where installed
+      (its absence is logged at start-up), else ``none``
     * ``brain``: ``script`` (needs ``scenario``) | ``echo`` | ``openai-chat`` (needs
       ``chat_base_url`` and ``chat_model``; the key comes from ``chat_api_key`` or the
       environment variable named by ``chat_api_key_env``)
@@ -211,9 +211,11 @@ def _synthesizer(name: str, device: Device) -> Synthesizer:
     return ToneSynthesizer()
 
 
-def _end_of_turn(name: str) -> tuple[str, EndOfTurnModel | None]:
+def _end_of_turn(name: str, vad_name: str) -> tuple[str, EndOfTurnModel | None]:
     from realtalk.server.engines.turn import SmartTurn
 
+    if name == "auto" and vad_name != "silero":
+        return "none", None  # the deterministic engines stay deterministic
     if name == "auto":
         if speech_extra_installed("pipecat", "onnxruntime", "faster_whisper"):
             name = "smart-turn"
@@ -263,7 +265,7 @@ def load_engines(spec: EngineSpec | None = None) -> Engines:
     transcriber = _transcriber(spec, names["transcriber"], devices["transcriber"], report)
     synthesizer = _synthesizer(names["synthesizer"], devices["synthesizer"])
     brain = _brain(spec)
-    end_of_turn_name, end_of_turn = _end_of_turn(spec.end_of_turn)
+    end_of_turn_name, end_of_turn = _end_of_turn(spec.end_of_turn, names["vad"])
     return Engines(
         vad_factory=vad_factory,
         transcriber=transcriber,
