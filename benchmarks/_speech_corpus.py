@@ -15,10 +15,11 @@ client of the registry), checked against its sha256 and unpacked once into a cac
 (``$REALTALK_BENCH_CACHE`` or ``~/.cache/realtalk-bench``); only those two folders and the
 licence are kept. Nothing comes from a model hub or any other site.
 
-The phrase groups join whole sentences or phrases with inner pauses of 0.4-0.9 s, as a person
-pauses mid-thought; a pause is filled with the recording's own background (its quietest
-stretch), not digital silence, so the VAD hears a room. The end of speech of a group is taken
-from the audio's energy.
+The phrase groups (:data:`GROUPS`) cut sentences at word boundaries (the sdist's own LibriVox
+alignments) or join a sentence to the next, with inner pauses of 0.4-0.9 s, as a person pauses
+mid-thought; a pause is filled with the recording's own background (its quietest stretch), not
+digital silence, so the VAD hears a room. The end of speech of a group is taken from the audio's
+energy.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 
 from realtalk.audio import read_wav
 
-__all__ = ["Group", "Utterance", "corpus_dir", "load_groups", "speech_bounds_ms"]
+__all__ = ["Group", "corpus_dir", "load_groups", "speech_bounds_ms"]
 
 SDIST = "pocketsphinx==5.1.1"
 SDIST_FILE = "pocketsphinx-5.1.1.tar.gz"
@@ -47,17 +48,44 @@ PROVENANCE = (
 )
 RATE = 16000
 
-# (recordings, the pause after each but the last, in ms): deterministic, 0.4-0.9 s.
-_LIBRIVOX = "librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
-GROUPS: tuple[tuple[tuple[str, ...], tuple[int, ...]], ...] = (
-    ((_LIBRIVOX.format("0880"), _LIBRIVOX.format("0890")), (600,)),
-    ((_LIBRIVOX.format("0920"), _LIBRIVOX.format("0930")), (450,)),
-    ((_LIBRIVOX.format("0870"), _LIBRIVOX.format("0880")), (750,)),
-    ((_LIBRIVOX.format("0890"), _LIBRIVOX.format("0920")), (900,)),
-    ((_LIBRIVOX.format("0930"), _LIBRIVOX.format("0880")), (520,)),
-    (("cards/001.wav", "cards/003.wav", "cards/004.wav"), (500, 700)),
-    (("cards/002.wav", "cards/005.wav"), (850,)),
-    (("cards/005.wav", "cards/001.wav"), (400,)),
+# A group is pieces of recordings (name, from s, to s; None: the recording's speech bounds)
+# with a pause (ms, 0.4-0.9 s, deterministic) after each piece but the last. Most cut one
+# sentence at word boundaries (LibriVox alignments in the sdist's .json files): a pause in the
+# middle of a thought, where answering is a cut-off. Two go on with the next sentence ("...
+# young man. Unless ..."), and one lists cards, as a caller reading items out would.
+_L = "librivox/sense_and_sensibility_01_austen_64kb-{}.wav"
+Piece = tuple[str, float | None, float | None]
+GROUPS: tuple[tuple[tuple[Piece, ...], tuple[int, ...]], ...] = (
+    (
+        (
+            (_L.format("0870"), None, 1.58),
+            (_L.format("0870"), 1.58, 3.44),
+            (_L.format("0870"), 3.44, 5.46),
+            (_L.format("0870"), 5.46, None),
+        ),
+        (600, 450, 800),
+    ),
+    (((_L.format("0880"), None, 1.06), (_L.format("0880"), 1.06, None)), (700,)),
+    (
+        (
+            (_L.format("0890"), None, 2.22),
+            (_L.format("0890"), 2.22, 3.59),
+            (_L.format("0890"), 3.59, None),
+        ),
+        (500, 850),
+    ),
+    (
+        (
+            (_L.format("0920"), None, 2.49),
+            (_L.format("0920"), 2.49, 5.0),
+            (_L.format("0920"), 5.0, None),
+        ),
+        (900, 400),
+    ),
+    (((_L.format("0930"), None, 1.70), (_L.format("0930"), 1.70, None)), (650,)),
+    (((_L.format("0880"), None, None), (_L.format("0890"), None, None)), (550,)),
+    (((_L.format("0920"), None, None), (_L.format("0930"), None, None)), (750,)),
+    ((("cards/002.wav", None, None), ("cards/005.wav", None, None)), (450,)),
 )
 
 
@@ -102,10 +130,12 @@ def corpus_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class Utterance:
-    name: str
+class Recording:
     pcm16: bytes
-    """The recording from its first to its last speech frame (by energy)."""
+    start_ms: float
+    """Its first speech frame (by energy)."""
+    end_ms: float
+    """The end of its last speech frame (by energy)."""
     background: bytes
     """Its quietest 200 ms, to fill pauses with the same room."""
 
@@ -144,21 +174,33 @@ def speech_bounds_ms(pcm16: bytes, rate: int = RATE) -> tuple[float, float]:
     return float(loud[0] * 10), float((loud[-1] + 1) * 10)
 
 
-def _utterance(root: Path, name: str) -> Utterance:
+def _recording(root: Path, name: str) -> Recording:
     pcm, rate = read_wav(root / name)
     if rate != RATE:
         raise CorpusUnavailable(f"{name} is {rate} Hz, expected {RATE}")
     start_ms, end_ms = speech_bounds_ms(pcm)
-    bps = RATE * 2 // 1000
-    samples = np.frombuffer(pcm, dtype="<i2")
     frame = RATE // 100
-    levels = _frame_levels(samples, frame)
+    levels = _frame_levels(np.frombuffer(pcm, dtype="<i2"), frame)
     # The quietest 200 ms window (20 frames) of the recording is its room noise.
     window = 20
     sums = np.convolve(levels, np.ones(window), mode="valid")
     quiet = int(np.argmin(sums)) * frame * 2
-    background = pcm[quiet : quiet + window * frame * 2]
-    return Utterance(name, pcm[int(start_ms) * bps : int(end_ms) * bps], background)
+    return Recording(pcm, start_ms, end_ms, pcm[quiet : quiet + window * frame * 2])
+
+
+def _piece(recording: Recording, from_s: float | None, to_s: float | None) -> bytes:
+    bps = RATE * 2 // 1000
+    start = recording.start_ms if from_s is None else from_s * 1000
+    end = recording.end_ms if to_s is None else to_s * 1000
+    samples = np.frombuffer(recording.pcm16[int(start) * bps : int(end) * bps], dtype="<i2")
+    # 5 ms fades: a cut between two words must not click (a click is "speech" to a VAD).
+    fade = min(len(samples) // 2, RATE // 200)
+    ramp = np.linspace(0.0, 1.0, fade) if fade else np.zeros(0)
+    out = samples.astype(np.float64)
+    if fade:
+        out[:fade] *= ramp
+        out[-fade:] *= ramp[::-1]
+    return out.astype("<i2").tobytes()
 
 
 def _fill(background: bytes, ms: float) -> bytes:
@@ -170,18 +212,20 @@ def _fill(background: bytes, ms: float) -> bytes:
 def load_groups() -> list[Group]:
     """The phrase groups, built from the cached recordings."""
     root = corpus_dir()
+    recordings: dict[str, Recording] = {}
     groups = []
-    for names, pauses in GROUPS:
-        parts = [_utterance(root, name) for name in names]
-        background = parts[0].background
+    for pieces, pauses in GROUPS:
         pcm = b""
-        for i, part in enumerate(parts):
-            pcm += part.pcm16
+        for i, (name, from_s, to_s) in enumerate(pieces):
+            if name not in recordings:
+                recordings[name] = _recording(root, name)
+            pcm += _piece(recordings[name], from_s, to_s)
             if i < len(pauses):
-                pcm += _fill(background, pauses[i])
-        label = " + ".join(Path(n).stem.rsplit("-", 1)[-1] for n in names)
+                pcm += _fill(recordings[pieces[0][0]].background, pauses[i])
+        names = dict.fromkeys(Path(name).stem.rsplit("-", 1)[-1] for name, _, _ in pieces)
+        label = " + ".join(names) + f" ({len(pieces)} pieces)"
         _, end_ms = speech_bounds_ms(pcm)
-        groups.append(Group(label, pcm, end_ms, pauses, background))
+        groups.append(Group(label, pcm, end_ms, pauses, recordings[pieces[0][0]].background))
     return groups
 
 

@@ -299,8 +299,9 @@ class HumanTurn:
     first_audio: dict[str, float] = field(default_factory=dict)
 
 
-async def human_turn(session: Any, group: Any, silence_s: float = 6.0) -> HumanTurn:
-    """Stream one phrase group in real time, then live background until its reply is done."""
+async def human_turn(session: Any, group: Any, silence_s: float = 9.0) -> HumanTurn:
+    """Stream one phrase group in real time, then live background until its reply is done
+    (9 s at most: past the low eagerness' 8 s maximum wait)."""
     from benchmarks._speech_corpus import background_fill
     from realtalk.events import AudioDelta, ResponseCreated, ResponseDone, SpeechStopped
 
@@ -414,10 +415,129 @@ async def measure_human(modes: tuple[tuple[str, Any], ...]) -> tuple[dict[str, l
     return out, label
 
 
+nan = float("nan")
+
+
+def decision_table() -> Table:
+    """Where each mode's decision falls in *audio* time on the phrase groups: no clock, no load.
+
+    The server's own detector (Silero, the session's rule) runs over each group and its live
+    silence; for ``semantic_vad`` every judged pause goes to the end-of-turn model (smart-turn),
+    so the table shows, per eagerness, how many groups a decision would cut off at an inner pause
+    and how long after the end of speech the turn would end, before any engine time; the model's
+    own cost per judgement is measured beside it (this process, one thread).
+    """
+    from benchmarks._speech_corpus import background_fill, load_groups
+    from realtalk.audio import convert
+    from realtalk.server.core.settings import (
+        END_OF_TURN_THRESHOLD,
+        SEMANTIC_MAX_WAIT_MS,
+        TurnSettings,
+    )
+    from realtalk.server.core.turns import JUDGE_PAUSE_MS, REJUDGE_MS, TurnDetector
+    from realtalk.server.engines.turn import SmartTurn
+    from realtalk.server.engines.vad import SileroVAD
+
+    groups = load_groups()
+    model = SmartTurn()
+    table = Table(
+        "Turn decisions on real human speech, in audio time (no engines after the decision)",
+        ["mode", "cut-offs", "median after end (ms)", "max after end (ms)", "judgements"],
+    )
+    server = TurnSettings(kind="server_vad", silence_duration_ms=500)
+    judged = TurnSettings(kind="semantic_vad", silence_duration_ms=8000)
+    server_rows: list[tuple[bool, float]] = []
+    pauses: dict[str, list[tuple[float, float]]] = {}  # group -> (at - end, P(complete))
+    costs: list[float] = []
+    for group in groups:
+        pcm = group.pcm16 + background_fill(group, 3000)
+        audio = convert(pcm, 16000, 24000)
+        for rule in (server, judged):
+            detector = TurnDetector(SileroVAD.shared(), "pcm16")
+            detector.reset(0.0)
+            onset: float | None = None
+            stops: list[float] = []
+            seen = pauses.setdefault(group.name, []) if rule is judged else []
+            for offset in range(0, len(audio), 960):
+                piece = audio[offset : offset + 960]
+                for event in detector.feed(piece, rule, JUDGE_PAUSE_MS, REJUDGE_MS):
+                    if event.kind == "started" and onset is None:
+                        onset = event.at_ms
+                    elif event.kind == "stopped":
+                        stops.append(event.at_ms)
+                    elif event.kind in ("paused", "silent") and rule is judged:
+                        begin = max(0.0, (onset or 0.0) - 300)
+                        start = time.perf_counter()
+                        p = model.probability(pcm[int(begin) * 32 : int(event.at_ms) * 32])
+                        costs.append((time.perf_counter() - start) * 1000)
+                        seen.append((event.at_ms - group.speech_end_ms, p))
+            if rule is server:
+                # The decision fires at the end of the frame that completes the rule.
+                decided = [t for t in stops if t >= group.speech_end_ms]
+                cut = any(t < group.speech_end_ms for t in stops)
+                server_rows.append((cut, decided[0] - group.speech_end_ms if decided else nan))
+    table.add(
+        "server_vad 500 ms",
+        f"{sum(c for c, _ in server_rows)}/{len(groups)}",
+        median([a for c, a in server_rows if not c and a == a]),
+        max((a for c, a in server_rows if not c and a == a), default=nan),
+        "-",
+    )
+    for eagerness in ("low", "medium", "high"):
+        threshold = END_OF_TURN_THRESHOLD[eagerness]
+        cap = SEMANTIC_MAX_WAIT_MS[eagerness]
+        cuts, after = 0, []
+        for seen in pauses.values():
+            if any(at < 0 and p >= threshold for at, p in seen):
+                cuts += 1
+                continue
+            hits = [at for at, p in seen if at >= 0 and p >= threshold]
+            after.append(hits[0] if hits else float(cap))
+        table.add(
+            f"semantic_vad {eagerness} (P >= {threshold}, cap {cap // 1000} s)",
+            f"{cuts}/{len(groups)}",
+            median(after),
+            max(after, default=nan),
+            len(costs),
+        )
+    table.note(
+        f"smart-turn cost per judgement here: median {median(costs):.0f} ms (p90 "
+        f"{spread(costs)[1]:.0f} ms); a judged pause is first asked at {JUDGE_PAUSE_MS:.0f} ms "
+        f"of silence, again every {REJUDGE_MS:.0f} ms; 'after end' counts audio from the "
+        "energy end of speech to the decision point (a turn judged incomplete to the end "
+        "counts its cap); the model's cost and the engines come on top"
+    )
+    return table
+
+
+def _targets(table: Table, results: dict[str, list[Any]]) -> None:
+    """Issue 13's turn goals: server_vad within its rule + 100 ms; semantic_vad within 350 ms
+    with no more cut-offs than server_vad."""
+    from benchmarks._targets import at_most
+
+    def figures(name: str) -> tuple[float, float]:
+        rows = [r for _, r in results.get(name, [])]
+        return median([r["total"] for r in rows if r["total"] == r["total"]]), float(
+            sum(1 for r in rows if r["cutoffs"] > 0)
+        )
+
+    server_name = HUMAN_MODES[0][0]
+    server_median, server_cuts = figures(server_name)
+    if server_name in results:
+        table.target(at_most(f"turn latency, {server_name}: median", server_median, 600, "ms"))
+    for name, _ in HUMAN_MODES[1:]:
+        if name not in results:
+            continue
+        med, cuts = figures(name)
+        table.target(at_most(f"turn latency, {name}: median", med, 350, "ms"))
+        table.target(at_most(f"{name}: cut-offs (server_vad's)", cuts, server_cuts, ""))
+
+
 def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table]:
     from benchmarks._speech_corpus import PROVENANCE, CorpusUnavailable
 
     try:
+        decisions = decision_table()
         results, label = asyncio.run(measure_human(modes))
     except CorpusUnavailable as exc:
         table = Table("Turn latency with real human speech (ms)", ["mode", "note"])
@@ -449,6 +569,7 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
             med("synth"),
             cut,
         )
+    _targets(table, results)
     groups = next(iter(results.values()))
     table.note(
         "groups: "
@@ -464,7 +585,7 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
         "to first text; synth = the first spoken piece"
     )
     table.note(PROVENANCE)
-    return [table]
+    return [decisions, table]
 
 
 def run(quick: bool = False) -> list[Table]:
