@@ -33,9 +33,7 @@ def test_deterministic_engines_load_without_any_extra() -> None:
     a, b = engines.new_vad(), engines.new_vad()
     assert isinstance(a, EnergyVAD)
     assert a is not b  # each session gets its own detector state
-    assert engines.describe() == (
-        "vad=energy transcriber=tone synthesizer=tone brain=echo end_of_turn=none"
-    )
+    assert engines.describe() == "vad=energy transcriber=tone synthesizer=tone brain=echo"
 
 
 def test_script_brain_from_a_mapping_and_scripted_transcriber() -> None:
@@ -140,9 +138,7 @@ def test_auto_falls_back_to_deterministic_engines_without_the_extra(
         monkeypatch.setitem(sys.modules, module, None)
     assert not speech_extra_installed()
     engines = load_engines(EngineSpec())
-    assert engines.describe() == (
-        "vad=energy transcriber=none synthesizer=tone brain=echo end_of_turn=none"
-    )
+    assert engines.describe() == "vad=energy transcriber=none synthesizer=tone brain=echo"
     with pytest.raises(EngineUnavailable, match="Whisper"):
         engines.transcriber.transcribe(b"")
 
@@ -152,9 +148,9 @@ def test_auto_picks_the_real_engines_when_installed() -> None:
     if not speech_extra_installed():
         pytest.skip("speech extra not installed")
     engines = load_engines(EngineSpec())
-    end_of_turn = "smart-turn" if speech_extra_installed("pipecat") else "none"
+    end_of_turn = " end_of_turn=smart-turn" if speech_extra_installed("pipecat") else ""
     assert engines.describe() == (
-        f"vad=silero transcriber=whisper synthesizer=piper brain=echo end_of_turn={end_of_turn}"
+        f"vad=silero transcriber=whisper synthesizer=piper brain=echo{end_of_turn}"
     )
 
 

@@ -271,7 +271,9 @@ def load_engines(spec: EngineSpec | None = None) -> Engines:
         transcriber=transcriber,
         synthesizer=synthesizer,
         brain=brain,
-        names={**names, "brain": spec.brain, "end_of_turn": end_of_turn_name},
+        # The banner names an end-of-turn model only when one runs.
+        names={**names, "brain": spec.brain}
+        | ({"end_of_turn": end_of_turn_name} if end_of_turn is not None else {}),
         device=describe(devices, names),
         end_of_turn=end_of_turn,
     )
