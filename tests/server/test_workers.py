@@ -163,3 +163,34 @@ def test_a_phone_line_is_refused_with_more_than_one_worker() -> None:
     assert done.stdout == ""  # no banner: nothing listened
     assert done.stderr.startswith("realtalk serve: error: sip_webhook: the simulated phone line")
     assert "--workers 1" in done.stderr
+
+
+def test_each_worker_says_when_it_is_full(served: list[Served]) -> None:
+    server = Served("--workers", "2", "--max-sessions", "1")
+    served.append(server)
+
+    async def scenario() -> dict[int, tuple[int, dict[str, object]]]:
+        async with connect(f"ws://127.0.0.1:{server.port}{PATH}") as ws:
+            await ws.recv()  # session.created: one worker now holds its one session
+            answers: dict[int, tuple[int, dict[str, object]]] = {}
+            for _ in range(40):
+                status, body = await asyncio.to_thread(server.readyz)
+                answers[int(body["pid"])] = (status, body)  # type: ignore[call-overload]
+            return answers
+
+    answers = asyncio.run(scenario())
+    assert set(answers) == server.workers
+    statuses = sorted(status for status, _ in answers.values())
+    assert statuses == [200, 503]  # the worker holding the session is full, the other ready
+    full = next(body for status, body in answers.values() if status == 503)
+    assert full["status"] == "full"
+    assert full["sessions"] == 1
+    assert "at its limit of 1 concurrent sessions" in str(full["reason"])
+    # The session ended: both ready again.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if {server.readyz()[0] for _ in range(20)} == {200}:
+            break
+        time.sleep(0.05)
+    assert {server.readyz()[0] for _ in range(20)} == {200}
+    assert server.stop() == 0
