@@ -236,3 +236,19 @@ async def test_concurrent_handshakes_cannot_overshoot_max_sessions() -> None:
                 writer.close()
         statuses = sorted(int(line.split()[1]) for line in lines)
         assert statuses == [101, 101] + [503] * 10
+
+
+async def test_azure_preview_routes_need_an_api_version() -> None:
+    async with serve(engines=tone_engines(), api_key="k") as h:
+        socket = upgrade_request("/openai/realtime?deployment=dep", "api-key: k")
+        sessions = (
+            b"POST /openai/realtimeapi/sessions HTTP/1.1\r\nHost: x\r\napi-key: k\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 15\r\n\r\n"
+            b'{"model":"dep"}'
+        )
+        for request in (socket, sessions):
+            status, _, body = await exchange(h.port, request)
+            assert status == 400
+            error = error_of(body)
+            assert error["message"] == "Missing required query parameter: 'api-version'."
+            assert (error["code"], error["param"]) == ("missing_required_parameter", "api-version")

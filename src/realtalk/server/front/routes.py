@@ -90,6 +90,17 @@ def _intent(request: web.Request) -> SessionType | None:
     return intent  # type: ignore[return-value]
 
 
+def _require_api_version(request: web.Request) -> None:
+    """Azure preview's routes need ``api-version`` (the sessions route and the WebSocket)."""
+    if "api-version" not in request.query:
+        raise api_error(
+            400,
+            "Missing required query parameter: 'api-version'.",
+            "missing_required_parameter",
+            "api-version",
+        )
+
+
 def _session_route(
     server: RealtimeServer, request: web.Request, provider: Provider
 ) -> SessionRoute:
@@ -116,13 +127,7 @@ def _session_route(
         dialect, flavor = "ga", "azure"
         model, model_param = query.get("model", ""), "model"
     else:
-        if "api-version" not in query:
-            raise api_error(
-                400,
-                "Missing required query parameter: 'api-version'.",
-                "missing_required_parameter",
-                "api-version",
-            )
+        _require_api_version(request)
         dialect, flavor = "beta", "azure"
         model, model_param = query.get("deployment", ""), "deployment"
     secret = authenticate(
@@ -338,13 +343,7 @@ async def azure_client_secrets(server: RealtimeServer, request: web.Request) -> 
 async def azure_preview_sessions(
     server: RealtimeServer, request: web.Request
 ) -> web.StreamResponse:
-    if "api-version" not in request.query:
-        raise api_error(
-            400,
-            "Missing required query parameter: 'api-version'.",
-            "missing_required_parameter",
-            "api-version",
-        )
+    _require_api_version(request)
     authenticate(request, server.config, None, azure=True, now_s=server.clock())
     payload = await _json_body(request)
     return json_response(*mint_preview_session(server.secrets, payload, server.clock()))
