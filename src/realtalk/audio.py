@@ -15,8 +15,10 @@ would restart the filter at every boundary and click.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
+import sys
 import wave
 from os import PathLike
 from typing import IO, Any, Literal
@@ -57,10 +59,17 @@ Quality = Literal["QQ", "LQ", "MQ", "HQ", "VHQ"]
 # PCM16 <-> float32
 
 
+# PCM16 on the wire is little-endian: on a little-endian machine it is the native int16 as it
+# is, and frombuffer alone gives it (no astype call per chunk on the audio path).
+_NATIVE_IS_LE = sys.byteorder == "little"
+
+
 def _as_int16(pcm16: bytes | bytearray | memoryview) -> npt.NDArray[np.int16]:
     if len(pcm16) % 2:
         raise ValueError(f"PCM16 audio must have an even number of bytes, got {len(pcm16)}")
-    return np.frombuffer(pcm16, dtype="<i2").astype(np.int16, copy=False)
+    if _NATIVE_IS_LE:
+        return np.frombuffer(pcm16, dtype=np.int16)
+    return np.frombuffer(pcm16, dtype="<i2").astype(np.int16)
 
 
 def pcm16_to_float32(pcm16: bytes | bytearray | memoryview) -> npt.NDArray[np.float32]:
@@ -200,7 +209,8 @@ def resample(
 class Resampler:
     """A streaming PCM16 resampler: chunk boundaries are seamless.
 
-    The filter holds back a few milliseconds of audio (about 30 ms at ``HQ``, 6 ms at ``LQ``);
+    The filter holds back a few milliseconds of audio (16 -> 24 kHz in 20 ms chunks: about 21 ms
+    at ``HQ``, 15 ms at ``MQ``, 6 ms at ``LQ``; benchmarks/outbound.py measures them);
     call :meth:`flush` at the end of the stream to get them out. Over a whole stream the output
     has ``round(n_in * to_rate / from_rate)`` samples, like :func:`resample`.
     """
@@ -449,7 +459,7 @@ def user_audio(
     data = _audio_bytes(audio)
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return _from_wav(data, rate, format)
-    fmt = format if format is not None else AudioFormat.pcm16(rate if rate is not None else 24000)
+    fmt = format if format is not None else _pcm16(24000 if rate is None else rate)
     if fmt.encoding == "pcm16" and len(data) % 2:
         raise _audio_error(
             f"PCM16 has 2 bytes per sample, but {len(data)} bytes is an odd number",
@@ -458,6 +468,12 @@ def user_audio(
             len(data),
         )
     return data, fmt
+
+
+@functools.lru_cache(maxsize=32)
+def _pcm16(rate: int) -> AudioFormat:
+    # One object per rate: the converters downstream recognise their format by identity.
+    return AudioFormat.pcm16(rate)
 
 
 def _audio_bytes(audio: object) -> bytes:

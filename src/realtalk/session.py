@@ -126,7 +126,9 @@ class Session:
         self._proto = ClientProtocol(
             provider.dialect,
             validate=provider.validate,
-            on_send=provider.apply_on_send,
+            # Read once, at the session's start: without a hook the protocol takes its fast
+            # paths (an append is written around its base64, never built as a dict first).
+            on_send=provider.apply_on_send if provider.on_send is not None else None,
             retain_audio=self.options.retain_audio,
         )
         loop = asyncio.get_running_loop()

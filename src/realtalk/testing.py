@@ -24,6 +24,7 @@ WebSocket message, so an agent's recovery is tested over real sockets.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -53,6 +54,9 @@ __all__ = [
     "run_turn",
     "silence",
     "speak",
+    "word_error_rate",
+    "word_errors",
+    "words",
 ]
 
 
@@ -209,3 +213,27 @@ async def replay(
     from realtalk.replay import replay as run
 
     return await run(recording, server=server, speed=speed, timeout=timeout)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words; punctuation other than apostrophes separates them."""
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit distance in words, reference length): the two parts of a word error rate, so
+    several utterances can be summed before dividing."""
+    ref, hyp = words(reference), words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1], len(ref)
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word error rate of ``hypothesis`` (say, a transcript of the agent's speech) against
+    ``reference``: word substitutions, insertions and deletions over the reference's words."""
+    errors, total = word_errors(reference, hypothesis)
+    return errors / max(1, total)

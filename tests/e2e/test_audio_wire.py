@@ -1,0 +1,91 @@
+"""What send_audio puts on a real socket: the appends' JSON, with and without an on_send hook.
+
+Without a hook the protocol writes an append's text around its base64 (its fast path); with one,
+the hook still sees and rewrites every append. The scripted server records what arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import math
+import struct
+from typing import Any
+
+import realtalk as rt
+from realtalk.providers import Compatible
+
+from .scripted_server import ScriptedServer, scripted_server
+
+
+def tone(ms: int, rate: int, hz: float = 440.0) -> bytes:
+    n = rate * ms // 1000
+    return struct.pack(
+        f"<{n}h", *(int(8000 * math.sin(2 * math.pi * hz * i / rate)) for i in range(n))
+    )
+
+
+async def appends(server: ScriptedServer, count: int) -> list[dict[str, Any]]:
+    for _ in range(200):
+        found = server.of_type("input_audio_buffer.append")
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{len(server.of_type('input_audio_buffer.append'))} appends arrived")
+
+
+async def test_appends_without_a_hook_are_exactly_the_wire_shape() -> None:
+    frames = [tone(20, 24000, 300 + 10 * i) for i in range(10)]
+    async with scripted_server() as server:
+        runner = rt.Runner(rt.Agent("a"), provider=Compatible(server.url))
+        async with runner.connect() as session:
+            for frame in frames:
+                await session.send_audio(frame)
+            got = await appends(server, len(frames))
+    assert [set(e) for e in got] == [{"type", "event_id", "audio"}] * len(frames)
+    assert [base64.b64decode(e["audio"]) for e in got] == frames
+    assert len({e["event_id"] for e in got}) == len(frames)
+
+
+async def test_a_hook_still_sees_rewrites_and_drops_appends() -> None:
+    seen: list[int] = []
+
+    def hook(event: dict[str, Any]) -> dict[str, Any] | None:
+        if event["type"] != "input_audio_buffer.append":
+            return event
+        seen.append(len(base64.b64decode(event["audio"])))
+        if len(seen) % 2 == 0:
+            return None  # every second append dropped
+        return {**event, "x_tag": len(seen)}
+
+    frames = [tone(20, 24000) for _ in range(6)]
+    async with scripted_server() as server:
+        provider = Compatible(server.url, on_send=hook)
+        async with rt.Runner(rt.Agent("a"), provider=provider).connect() as session:
+            for frame in frames:
+                await session.send_audio(frame)
+            got = await appends(server, 3)
+            await asyncio.sleep(0.1)
+            got = server.of_type("input_audio_buffer.append")
+    assert seen == [960] * 6
+    assert [e["x_tag"] for e in got] == [1, 3, 5]
+    assert all(base64.b64decode(e["audio"]) == frames[0] for e in got)
+
+
+async def test_resampled_audio_arrives_whole_at_24_khz() -> None:
+    audio = tone(1000, 16000)
+    async with scripted_server() as server:
+        runner = rt.Runner(rt.Agent("a"), provider=Compatible(server.url))
+        async with runner.connect() as session:
+            for i in range(0, len(audio), 640):  # 20 ms frames at 16 kHz
+                await session.send_audio(audio[i : i + 640], rate=16000)
+            await session.commit_audio()  # sends what the resampler still holds, then commits
+            for _ in range(200):
+                if server.of_type("input_audio_buffer.commit"):
+                    break
+                await asyncio.sleep(0.02)
+    sent = b"".join(
+        base64.b64decode(e["audio"]) for e in server.of_type("input_audio_buffer.append")
+    )
+    assert len(sent) == 24000 * 2  # one second at 24 kHz, to the sample
+    assert all(e["audio"] for e in server.of_type("input_audio_buffer.append"))  # none empty
