@@ -193,3 +193,83 @@ def test_realtalk_playground_prints_the_page_url() -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def _webrtc_in_chromium(mode: str, route: str = "openai") -> dict[str, Any]:
+    """Run tests/server/rtc_browser.py (server + Chromium in a namespace with only ``lo``)."""
+    from tests.observe.browser import need_browser
+
+    need_browser()
+    root = Path(__file__).parent.parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.server.rtc_browser", mode, route],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if "skip" in result:
+        pytest.skip(result["skip"])
+    return result
+
+
+def _only_loopback(result: dict[str, Any]) -> None:
+    """Both SDPs as each side holds them, every candidate the page's getStats() knows, and every
+    remote address the server's ICE agent checked: 127.0.0.1 and nothing else."""
+    from realtalk.transports.ice import candidate_addresses
+
+    assert result["interfaces"] == ["lo"]
+    page, server = result["page"], result["server"]
+    assert server["found"], "the server has no call with the page's call id"
+    for sdp in (page["offer"], page["answer"], server["offer"], server["answer"]):
+        assert "a=candidate" in sdp
+        assert candidate_addresses(sdp) == {"127.0.0.1"}, sdp
+    stats = page["stats"]
+    assert stats["pairs"], "no ICE candidate pair succeeded"
+    seen = {*stats["local"], *stats["remote"], *(a for pair in stats["pairs"] for a in pair)}
+    assert seen == {"127.0.0.1"}
+    assert set(server["remote"]) == {"127.0.0.1"}
+    assert set(server["local"]) == {"127.0.0.1"}
+
+
+@pytest.mark.parametrize("route", ["openai", "azure", "azure-preview"])
+def test_chromium_over_webrtc_types_a_message_and_hears_the_reply(route: str) -> None:
+    result = _webrtc_in_chromium("text", route)
+    _only_loopback(result)
+    assert result["page"]["call_id"].startswith("rtc_")
+    assert "over WebRTC" in result["status"]
+    assert result["user"] == ["hello from chromium over webrtc"]
+    assert result["assistant"] == ["hello from chromium over webrtc"]
+    types = result["types"]
+    # Events on the data channel, audio on the tracks: no audio events on the channel.
+    assert "response.output_audio.delta" not in types
+    assert "response.audio.delta" not in types
+    assert "input_audio_buffer.append" not in types
+    assert types.index("output_audio_buffer.started") < types.index("output_audio_buffer.stopped")
+    assert result["track"] == ["live"]
+    assert result["peak"] > 0.05  # the reply was heard on the remote track
+    # The config travelled in the client secret the page minted: no session.update was sent.
+    assert "session.update" not in types
+    assert "instructions\tPlayground over WebRTC.\tplayground" in result["config"]
+
+
+@pytest.mark.speech
+def test_chromium_over_webrtc_speaks_a_wav_and_hears_the_reply() -> None:
+    try:
+        import faster_whisper  # noqa: F401
+        import piper  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"real speech engines unavailable: {exc}")
+    result = _webrtc_in_chromium("speech")
+    _only_loopback(result)
+    question = " ".join(result["user"]).lower()
+    assert "weather" in question
+    assert "paris" in question
+    assert "It is sunny in Paris today." in " ".join(result["assistant"])
+    types = result["types"]
+    assert "input_audio_buffer.speech_started" in types
+    assert "conversation.item.input_audio_transcription.completed" in types
+    assert "input_audio_buffer.append" not in types  # the microphone went on the track
+    assert result["peak"] > 0.05
