@@ -201,3 +201,68 @@ async def test_offer_needs_a_key_and_an_sdp(server: ServerHandle) -> None:
         assert invalid.json()["error"]["param"].startswith("session.")
     finally:
         await peer.close()
+
+
+async def _slots_free(handle: ServerHandle) -> None:
+    async with asyncio.timeout(10):
+        while not handle.server.accepting:  # noqa: ASYNC110 - the call ends in the server
+            await asyncio.sleep(0.05)
+
+
+async def test_a_call_takes_a_session_slot_at_its_offer(tmp_path: Path) -> None:
+    async with serve(engines=tone_engines(), max_sessions=1) as handle:
+        first, second = Peer(None), Peer(None)
+        try:
+            answered = await post_offer(handle, await first.offer())
+            assert answered.status_code == 201
+            # Answered, its channel not open yet: the call already holds the only slot.
+            refused = await post_offer(handle, await second.offer())
+            assert refused.status_code == 503
+            error = refused.json()["error"]
+            assert error["code"] == "too_many_sessions"
+            assert "limit of 1 concurrent sessions" in error["message"]
+            ready = await asyncio.to_thread(
+                lambda: httpx2.get(f"http://127.0.0.1:{handle.port}/readyz", timeout=10)
+            )
+            assert ready.status_code == 503
+            await first.answer(answered.text)
+            await first.next("session.created")
+            # A WebSocket session is refused too: one limit for every kind of session.
+            async with httpx2.AsyncClient(timeout=10) as client:
+                ws = await client.get(
+                    f"{handle.http_url}/realtime?model=gpt-realtime",
+                    headers={"Authorization": f"Bearer {handle.api_key}"},
+                )
+            assert ws.status_code == 503
+            await first.close()  # the peer hangs up: the slot is free again
+            await _slots_free(handle)
+            third = Peer(None)
+            try:
+                again = await post_offer(handle, await third.offer())
+                assert again.status_code == 201
+                await third.answer(again.text)
+                await third.next("session.created")
+            finally:
+                await third.close()
+        finally:
+            await first.close()
+            await second.close()
+
+
+async def test_an_answered_call_that_never_connects_frees_its_slot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from realtalk.server.front import rtc
+
+    monkeypatch.setattr(rtc, "CONNECT_TIMEOUT_S", 0.5)
+    async with serve(engines=tone_engines(), max_sessions=1) as handle:
+        peer = Peer(None)
+        try:
+            answered = await post_offer(handle, await peer.offer())
+            assert answered.status_code == 201
+            assert not handle.server.accepting
+            # The peer never applies the answer: no ICE, no channel. The server gives up.
+            await _slots_free(handle)
+            assert handle.server.rtc_calls.calls == {}
+        finally:
+            await peer.close()

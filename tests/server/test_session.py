@@ -15,6 +15,7 @@ from realtalk.server.core.codec import duration_ms
 from realtalk.server.core.config import ServerConfig
 from realtalk.server.engines import EngineSpec, ScriptBrain, load_engines
 from realtalk.server.engines.synthesize import ToneSynthesizer
+from realtalk.server.engines.tone import GAP_MS
 from tests.server.harness import Harness, tone_engines, user_text
 
 SYNTH = ToneSynthesizer(24000)
@@ -471,7 +472,8 @@ def test_server_vad_timing_follows_padding_and_silence() -> None:
         }
     )
     utterance = speech("good evening friend")
-    speech_ms = duration_ms(len(utterance), "pcm16")
+    # The tone "speech" ends with one word gap of silence (GAP_MS): not speech to the VAD.
+    speech_ms = duration_ms(len(utterance), "pcm16") - GAP_MS
     events = h.append_audio(silence(1000) + utterance + silence(1000))
     [started] = [e for e in events if e["type"] == "input_audio_buffer.speech_started"]
     [stopped] = [e for e in events if e["type"] == "input_audio_buffer.speech_stopped"]

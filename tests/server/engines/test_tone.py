@@ -48,9 +48,10 @@ def test_round_trip_with_leading_silence_and_streamed_resampling() -> None:
 
 def test_duration_is_an_exact_function_of_the_text() -> None:
     s = ToneSynthesizer(24000)
-    # 2 words, 7 bytes: (2 markers + 14 nibbles) * 30 ms + one 60 ms gap = 540 ms.
-    assert s.duration_ms("hi there") == 540.0
-    assert s.duration_ms("hi there", speed=1.5) == pytest.approx(360.0)
+    # 2 words, 7 bytes: (2 markers + 14 nibbles) * 30 ms + one 60 ms gap between the words and
+    # the 60 ms gap that ends the piece = 600 ms.
+    assert s.duration_ms("hi there") == 600.0
+    assert s.duration_ms("hi there", speed=1.5) == pytest.approx(400.0)
     for text in TEXTS:
         for speed in (0.5, 1.0, 1.25):
             pcm = synth(text, speed=speed)
@@ -117,3 +118,16 @@ def test_tones_decode_under_moderate_noise() -> None:
     x = audio.pcm16_to_float32(audio.resample(synth(text), 24000, 16000))
     hiss = np.random.default_rng(5).normal(0, 0.25 / np.sqrt(2) / 10, x.size)  # 20 dB SNR
     assert ToneTranscriber().transcribe(audio.float32_to_pcm16(x + hiss)).text == text
+
+
+def test_pieces_synthesised_one_after_another_keep_their_words_apart() -> None:
+    # The server synthesises a reply sentence by sentence and plays the pieces back to back:
+    # the last word of one and the first of the next must still be two words.
+    s = ToneSynthesizer(24000)
+    pieces = ["Here is the weather.", "Sunny and 21 degrees in Paris."]
+    pcm = b"".join(b"".join(s.synthesize(piece)) for piece in pieces)
+    assert len(pcm) // 2 == sum(s.samples(piece) for piece in pieces)
+    heard = ToneTranscriber(24000).transcribe(pcm).text
+    assert heard == "Here is the weather. Sunny and 21 degrees in Paris."
+    chunks = list(s.synthesize("Here is the weather."))
+    assert chunks[-1][-2880:] == bytes(2880)  # it ends with the 60 ms word gap

@@ -141,16 +141,21 @@ class ToneSynthesizer(Synthesizer):
         self, text: str, *, voice: str | None = None, speed: float = 1.0
     ) -> Iterator[bytes]:
         speed = _check_speed(speed)
-        for i, sentence in enumerate(split_sentences(text)):
-            samples = encode_tones(sentence, self.sample_rate, speed, leading_gap=i > 0)
-            if samples.size:
-                yield float32_to_pcm16(samples)
+        sentences = [sentence for sentence in split_sentences(text) if sentence.split()]
+        for i, sentence in enumerate(sentences):
+            # Sentences after the first start with a word gap; the last ends with one, so the
+            # next piece (the server synthesises a reply sentence by sentence) starts apart.
+            last = i == len(sentences) - 1
+            samples = encode_tones(
+                sentence, self.sample_rate, speed, leading_gap=i > 0, trailing_gap=last
+            )
+            yield float32_to_pcm16(samples)
 
     def samples(self, text: str, speed: float = 1.0) -> int:
         """Exactly how many samples :meth:`synthesize` yields for ``text`` in total."""
-        # Sentences after the first start with one word gap, so the total is as if the whole
-        # text were one sentence.
-        return tone_samples(" ".join(split_sentences(text)), self.sample_rate, _check_speed(speed))
+        # As if the whole text were one sentence, plus the gap that ends it.
+        joined = " ".join(split_sentences(text))
+        return tone_samples(joined, self.sample_rate, _check_speed(speed), trailing_gap=True)
 
     def duration_ms(self, text: str, speed: float = 1.0) -> float:
         return self.samples(text, speed) * 1000.0 / self.sample_rate

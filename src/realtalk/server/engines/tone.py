@@ -2,11 +2,13 @@
 
 Each word becomes a burst of tones: a marker tone, then two tones per UTF-8 byte (high nibble,
 low nibble), each one symbol long (30 ms at speed 1). Words are separated by silence (60 ms at
-speed 1). Durations are exact functions of the text (:func:`tone_samples`), tones stay between
-300 and 3,500 Hz so they survive resampling to 8 kHz and G.711, and the decoder reads symbols in
-the middle of each slot so a few milliseconds of misalignment (resampler filters, fades) do not
-matter. A burst only counts if it starts with the marker and every slot holds one clean tone at
-a steady level, so real speech, noise and silence decode to nothing.
+speed 1); a piece of speech that another may follow ends with that silence too
+(``trailing_gap``), so words never run together where pieces join. Durations are exact
+functions of the text (:func:`tone_samples`), tones stay between 300 and 3,500 Hz so they
+survive resampling to 8 kHz and G.711, and the decoder reads symbols in the middle of each slot
+so a few milliseconds of misalignment (resampler filters, fades) do not matter. A burst only
+counts if it starts with the marker and every slot holds one clean tone at a steady level, so
+real speech, noise and silence decode to nothing.
 """
 
 from __future__ import annotations
@@ -36,14 +38,15 @@ def _gap_len(rate: int, speed: float) -> int:
     return max(1, round(rate * GAP_MS / 1000.0 / speed))
 
 
-def tone_samples(text: str, rate: int, speed: float = 1.0) -> int:
+def tone_samples(text: str, rate: int, speed: float = 1.0, *, trailing_gap: bool = False) -> int:
     """The exact number of samples :func:`encode_tones` makes for ``text``."""
     words = text.split()
     if not words:
         return 0
     n_bytes = sum(len(w.encode("utf-8")) for w in words)
     sym = _symbol_len(rate, speed)
-    return (len(words) + 2 * n_bytes) * sym + (len(words) - 1) * _gap_len(rate, speed)
+    gaps = len(words) - 1 + (1 if trailing_gap else 0)
+    return (len(words) + 2 * n_bytes) * sym + gaps * _gap_len(rate, speed)
 
 
 def _word_frequencies(word: str) -> list[float]:
@@ -54,11 +57,17 @@ def _word_frequencies(word: str) -> list[float]:
 
 
 def encode_tones(
-    text: str, rate: int, speed: float = 1.0, *, leading_gap: bool = False
+    text: str,
+    rate: int,
+    speed: float = 1.0,
+    *,
+    leading_gap: bool = False,
+    trailing_gap: bool = False,
 ) -> np.ndarray[Any, np.dtype[np.float32]]:
     """Float32 samples in [-0.25, 0.25] carrying ``text`` (see the module docstring).
 
-    ``leading_gap`` prepends one word gap, for a sentence that follows another.
+    ``leading_gap`` prepends one word gap, for a sentence that follows another;
+    ``trailing_gap`` appends one, for a piece that another may follow.
     """
     sym = _symbol_len(rate, speed)
     gap = np.zeros(_gap_len(rate, speed), dtype=np.float64)
@@ -77,6 +86,8 @@ def encode_tones(
         pieces.append(burst)
     if not pieces:
         return np.zeros(0, dtype=np.float32)
+    if trailing_gap:
+        pieces.append(gap)
     return np.concatenate(pieces).astype(np.float32)
 
 

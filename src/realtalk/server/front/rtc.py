@@ -23,6 +23,7 @@ framework: the routes parse the request and call :meth:`RtcCalls.answer`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["RtcCall", "RtcCalls", "RtcChannel", "parse_offer"]
 
 _TRACK = AudioFormat.pcm16(48000)
+CONNECT_TIMEOUT_S = 30.0
+"""An answered call whose data channel has not opened by then is closed (its slot freed)."""
 _STOPS_PLAYBACK = ("conversation.item.truncate", "response.cancel")
 
 
@@ -172,7 +175,9 @@ class RtcChannel(MediaChannel):
 class RtcCall:
     """One WebRTC call: the peer connection, its channel and the session's connection."""
 
-    def __init__(self, calls: RtcCalls, call_id: str, route: SessionRoute) -> None:
+    def __init__(
+        self, calls: RtcCalls, call_id: str, route: SessionRoute, slot: contextlib.ExitStack
+    ) -> None:
         from aiortc import RTCPeerConnection
 
         from realtalk.transports.rtc_audio import OutgoingAudio
@@ -189,6 +194,7 @@ class RtcCall:
         self.connection: Connection | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._slot = slot  # one of the server's max_sessions, from the offer to the call's end
         self.pc.on("datachannel", self._on_data_channel)
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_state)
@@ -219,6 +225,19 @@ class RtcCall:
     def _on_state(self) -> None:
         if self.pc.connectionState in ("failed", "closed"):
             self.channel.ended(1006 if self.pc.connectionState == "failed" else 1000)
+            if self.connection is None:
+                self._spawn(self.close())  # no session runs to end it: free the slot now
+
+    def watch_connect(self) -> None:
+        """Close the call if its data channel has not opened in :data:`CONNECT_TIMEOUT_S` (a
+        peer that never completes ICE must not hold a session slot)."""
+
+        async def deadline() -> None:
+            await asyncio.sleep(CONNECT_TIMEOUT_S)
+            if self.connection is None:
+                await self.close()
+
+        self._spawn(deadline())
 
     async def _read_track(self, track: Any) -> None:
         from aiortc.mediastreams import MediaStreamError
@@ -246,6 +265,7 @@ class RtcCall:
         self._closed = True
         self.channel.ended(1000)
         self.calls.calls.pop(self.call_id, None)
+        self._slot.close()
         current = asyncio.current_task()
         for task in list(self._tasks):
             if task is not current:
@@ -263,11 +283,22 @@ class RtcCalls:
 
     async def answer(self, offer_sdp: str, route: SessionRoute) -> tuple[str, str]:
         """Open a call for ``offer_sdp``: (call id, SDP answer). Raises ValueError for an
-        offer that cannot be answered."""
+        offer that cannot be answered.
+
+        The call takes one of the server's ``max_sessions`` here, at the offer, before any
+        ``await`` (the route checked ``server.accepting`` just before): concurrent offers cannot
+        overshoot the limit, and a call counts from its offer, not from when its channel opens.
+        """
         from aiortc import RTCSessionDescription
 
+        slot = contextlib.ExitStack()
+        slot.enter_context(self.server.session_slot())
         call_id = "rtc_" + secrets.token_hex(12)
-        call = RtcCall(self, call_id, route)
+        try:
+            call = RtcCall(self, call_id, route, slot)
+        except BaseException:
+            slot.close()
+            raise
         try:
             await call.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             call.pc.addTrack(call.outgoing)
@@ -278,6 +309,7 @@ class RtcCalls:
             await call.close()
             raise ValueError(f"The SDP offer could not be answered: {exc}") from None
         self.calls[call_id] = call
+        call.watch_connect()
         return call_id, call.pc.localDescription.sdp
 
     async def hangup(self, call_id: str) -> bool:
