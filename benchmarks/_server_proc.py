@@ -25,7 +25,7 @@ from typing import Any
 
 __all__ = ["FLOOR_DELTAS", "main"]
 
-FLOOR_DELTAS = 58
+FLOOR_DELTAS = 59
 """Deltas the floor sends per response: what the realtalk server sends for the benchmark text."""
 
 
