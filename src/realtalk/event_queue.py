@@ -9,6 +9,9 @@ reader sees, however many iterate.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sys
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Generic, Literal, TypeVar
 
@@ -25,12 +28,20 @@ class QueueClosed(Exception):
 
 
 class EventQueue(Generic[T]):
+    """A bounded FIFO on a deque with its own waiters: ``asyncio.Queue`` costs about a dozen
+    Python calls per item put and taken, which is most of a session's own cost per audio event.
+    The waiting follows ``asyncio.Queue``'s: one future per waiting reader or producer, woken in
+    order, a cancelled reader passing its wake-up on."""
+
     def __init__(
         self, maxsize: int, overflow: Overflow = "block", *, on_overflow: Callable[[], None]
     ) -> None:
         self.maxsize = maxsize
         self.overflow = overflow
-        self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize)
+        self._items: deque[object] = deque()
+        self._bound = maxsize if maxsize > 0 else sys.maxsize  # <= 0: unbounded, like Queue
+        self._getters: deque[asyncio.Future[None]] = deque()
+        self._putters: deque[asyncio.Future[None]] = deque()
         self._on_overflow = on_overflow
         self._overflowed = False
         self._closed = False
@@ -46,21 +57,30 @@ class EventQueue(Generic[T]):
     def closed(self) -> bool:
         return self._closed
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     async def put(self, item: T) -> None:
-        queue = self._queue
         if self._closed:
             return  # nothing is delivered after the end marker
-        if not queue.full():
-            queue.put_nowait(item)  # the common case, without a coroutine per event
+        items = self._items
+        if len(items) < self._bound:
+            items.append(item)  # the common case: no coroutine suspends, no waiter to make
+            if self._getters:
+                _wake_next(self._getters)
         elif self.overflow == "block":
             self._putting += 1
             try:
-                await queue.put(item)
+                while len(items) >= self._bound:
+                    await _wait_in(self._putters, items, self._bound)
             finally:
                 self._putting -= 1
+            items.append(item)
+            if self._getters:
+                _wake_next(self._getters)
         elif self.overflow == "drop_oldest":
-            queue.get_nowait()
-            queue.put_nowait(item)
+            items.popleft()
+            items.append(item)
         elif not self._overflowed:
             self._overflowed = True
             self._on_overflow()
@@ -72,24 +92,44 @@ class EventQueue(Generic[T]):
             return
         self._closed = True
         self._final.extend(final)
-        if not self._queue.full():
+        if len(self._items) < self._bound:
             # Wakes a reader waiting on an empty queue; a full queue has no waiting reader.
-            self._queue.put_nowait(_CLOSED)
+            self._items.append(_CLOSED)
+            if self._getters:
+                _wake_next(self._getters)
 
     async def get(self, timeout: float | None = None) -> T:
         """The next item; :class:`QueueClosed` at the end, :class:`TimeoutError` on timeout."""
-        queue = self._queue
-        if not queue.empty():
-            item = queue.get_nowait()
+        items = self._items
+        if items:
+            item = items.popleft()
+            if self._putters:
+                _wake_next(self._putters)
         elif self._closed:
-            item = _CLOSED
+            return self._end()
+        elif timeout is None:
+            item = await self._take()
         else:
-            item = await asyncio.wait_for(queue.get(), timeout)
+            item = await asyncio.wait_for(self._take(), timeout)
         if item is _CLOSED:
-            if self._final:
-                return self._final.pop(0)
-            raise QueueClosed  # later readers end too: the queue stays empty and closed
+            return self._end()
         return item  # type: ignore[return-value]
+
+    async def _take(self) -> object:
+        # Waits and takes in one coroutine: under wait_for, a taken item is returned even when
+        # the timeout fires at the same moment, and no other reader can take it in between.
+        items = self._items
+        while not items:
+            await _wait_in(self._getters, items, 0)
+        item = items.popleft()
+        if self._putters:
+            _wake_next(self._putters)
+        return item
+
+    def _end(self) -> T:
+        if self._final:
+            return self._final.pop(0)
+        raise QueueClosed  # later readers end too: the queue stays empty and closed
 
     async def __aiter__(self) -> AsyncIterator[T]:
         while True:
@@ -97,3 +137,29 @@ class EventQueue(Generic[T]):
                 yield await self.get()
             except QueueClosed:
                 return
+
+
+def _wake_next(waiters: deque[asyncio.Future[None]]) -> None:
+    """Wake the first waiter still waiting."""
+    while waiters:
+        waiter = waiters.popleft()
+        if not waiter.done():
+            waiter.set_result(None)
+            return
+
+
+async def _wait_in(waiters: deque[asyncio.Future[None]], items: deque[object], bound: int) -> None:
+    """Wait for a wake-up in ``waiters``. A waiter cancelled after it was woken passes the
+    wake-up on while its condition still holds (items to read, or room below ``bound``)."""
+    waiter = asyncio.get_running_loop().create_future()
+    waiters.append(waiter)
+    try:
+        await waiter
+    except BaseException:
+        waiter.cancel()
+        with contextlib.suppress(ValueError):
+            waiters.remove(waiter)
+        ready = len(items) < bound if bound else bool(items)
+        if ready and not waiter.cancelled():
+            _wake_next(waiters)
+        raise

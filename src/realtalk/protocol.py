@@ -414,6 +414,11 @@ class ClientProtocol:
         except Exception as exc:  # a decoder bug must not end the session
             raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
             event = ProtocolViolation(f"decoder failed: {type(exc).__name__}: {exc}", raw[:2000])
+        if type(event) is AudioDelta:
+            # The hot path, inlined (_apply's first case): only the byte count matters.
+            self._events.append(event)
+            self.conversation.add_audio(event.item_id, event.audio)
+            return
         self._handle(event)
 
     def receive_event(self, event: ServerEvent) -> None:
