@@ -1,5 +1,8 @@
 """One step of the concurrency benchmark, in a fresh client process (so RSS is its own).
 
+``--kind server`` instead measures ``realtalk serve`` (see :func:`run_server`): the lag is
+then the round trip of an ``input_audio_buffer.clear``.
+
 ``python -m benchmarks._duplex_client --kind realtalk --url URL --n N --seconds S --warmup W``
 opens N sessions to a loopback server in ``mode=duplex``, then each session streams user audio
 in real time (a 20 ms 16 kHz frame every 20 ms through ``send_audio``) while the server streams
@@ -37,12 +40,15 @@ class Recorder:
     errors: int = 0
 
     def on_delta(self, event_id: str | None) -> None:
+        if event_id:
+            self.on_answer(int(event_id.rsplit("_", 1)[1]))
+
+    def on_answer(self, sent: int) -> None:
+        """Something sent at ``sent`` (monotonic ns) reached the app now."""
         now = time.monotonic_ns()
-        if not (self.measure_from <= now < self.measure_to) or not event_id:
-            return
-        sent = int(event_id.rsplit("_", 1)[1])
-        self.lags.append(now - sent)
-        self.received += 1
+        if self.measure_from <= now < self.measure_to:
+            self.lags.append(now - sent)
+            self.received += 1
 
 
 def _frames() -> tuple[list[bytes], list[bytes]]:
@@ -106,13 +112,34 @@ async def run_realtalk(args: argparse.Namespace, rec: Recorder) -> dict[str, Any
 
 
 async def run_floor(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
+    import numpy as np
+    import soxr
     from websockets.asyncio.client import connect
 
-    _, at24k = _frames()
-    appends = [
-        json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(f).decode()})
-        for f in at24k
-    ]
+    from realtalk.input_audio import QUALITY
+
+    at16k, _ = _frames()
+    # The same job as realtalk's send_audio(frame, rate=16000): the least a bare client does
+    # per frame of 16 kHz microphone audio is resample it to 24 kHz (send_audio's soxr recipe,
+    # one stream per session), base64 it and write the append (never an empty one).
+    streams: dict[int, Any] = {}
+
+    def append(ws: Any, k: int) -> str | None:
+        stream = streams.get(id(ws))
+        if stream is None:
+            stream = streams[id(ws)] = soxr.ResampleStream(
+                16000, 24000, 1, dtype="int16", quality=QUALITY
+            )
+        pcm = stream.resample_chunk(np.frombuffer(at16k[k % len(at16k)], dtype=np.int16))
+        if not len(pcm):
+            return None
+        audio = base64.b64encode(pcm.tobytes()).decode()
+        return json.dumps({"type": "input_audio_buffer.append", "audio": audio})
+
+    async def send(ws: Any, k: int) -> None:
+        text = append(ws, k)
+        if text is not None:
+            await ws.send(text)
 
     async def receive(ws: Any) -> None:
         async for text in ws:
@@ -140,9 +167,54 @@ async def run_floor(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
         rec,
         open_all,
         receive,
-        lambda ws, k: ws.send(appends[k % len(appends)]),
+        send,
         lambda ws: ws.send('{"type":"response.create"}'),
     )
+
+
+async def run_server(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
+    """N bare sessions against ``realtalk serve``: the server is what is measured. Each streams
+    20 ms appends in real time (silence: server VAD runs on each, no turn starts) and every
+    500 ms an ``input_audio_buffer.clear``, whose round trip to ``cleared`` is the lag."""
+    from websockets.asyncio.client import connect
+
+    from benchmarks.server import APPEND, CLEAR
+
+    pending: dict[int, int] = {}  # connection id -> when its clear was sent (monotonic ns)
+
+    async def receive(ws: Any) -> None:
+        async for text in ws:
+            if '"input_audio_buffer.cleared"' in text and id(ws) in pending:
+                rec.on_answer(pending.pop(id(ws)))
+
+    async def open_one(stack: contextlib.AsyncExitStack) -> Any:
+        ws = await stack.enter_async_context(
+            connect(args.url, compression=None, max_size=None, ping_interval=None)
+        )
+        while '"session.created"' not in await ws.recv():
+            pass
+        return ws
+
+    async def open_all(stack: contextlib.AsyncExitStack, n: int) -> list[Any]:
+        sockets: list[Any] = []
+        for first in range(0, n, 50):
+            batch = range(first, min(n, first + 50))
+            sockets += await asyncio.gather(*(open_one(stack) for _ in batch))
+        return sockets
+
+    async def send(ws: Any, k: int) -> None:
+        if k % 25 == 24:
+            pending[id(ws)] = time.monotonic_ns()
+            await ws.send(CLEAR)
+        else:
+            await ws.send(APPEND)
+
+    async def nothing(ws: Any) -> None:
+        return None
+
+    result = await _drive(args, rec, open_all, receive, send, nothing)
+    result["expected"] = int(args.n * args.seconds * 1000 / (25 * FRAME_MS))
+    return result
 
 
 def _bind(
@@ -229,14 +301,14 @@ def _watch_gc() -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--kind", choices=("realtalk", "floor"), required=True)
+    parser.add_argument("--kind", choices=("realtalk", "floor", "server"), required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--ms", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     args = parser.parse_args()
-    runner = run_realtalk if args.kind == "realtalk" else run_floor
+    runner = {"realtalk": run_realtalk, "floor": run_floor, "server": run_server}[args.kind]
     pauses = _watch_gc()
     result = asyncio.run(runner(args, Recorder()))
     result["gc2_pauses"] = len(pauses)

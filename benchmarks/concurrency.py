@@ -5,17 +5,28 @@ server in another process. Every session sends a 20 ms frame of 16 kHz user audi
 (``send_audio``, resampled to 24 kHz) while the server sends 100 ms of assistant audio every
 100 ms, each session at a random phase. Lag = app receives the event - server sent it. The
 ladder doubles N until a step fails, then bisects twice. Memory per session is the client's RSS
-growth over N (idle after connecting; while streaming).
+growth over N (idle after connecting; while streaming). The floor, bare ``websockets``, does the
+same job with the least code: per frame it resamples (send_audio's soxr recipe, a stream per
+session), base64s and writes the append, and it json-decodes and base64-decodes each delta.
+
+A second table holds the local server to the same test: ``realtalk serve --workers 1`` and
+``--workers 2`` (deterministic engines), N bare sessions, lag = the round trip of a clear.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks import _targets
 from benchmarks._harness import ROOT, LoopbackServer
 from benchmarks._stats import Table
 
@@ -31,15 +42,96 @@ class Plan:
     bisect: int
     seconds: float
     warmup: float
+    server_ladder: tuple[int, ...]
+    workers: tuple[int, ...] = (1, 2)
 
 
-FULL = Plan(ladder=(50, 100, 200, 400, 800, 1600), bisect=2, seconds=4.0, warmup=1.0)
-QUICK = Plan(ladder=(2, 4), bisect=0, seconds=0.5, warmup=0.3)
+FULL = Plan(
+    ladder=(50, 100, 200, 400, 800, 1600),
+    bisect=2,
+    seconds=4.0,
+    warmup=1.0,
+    server_ladder=(25, 50, 100, 200, 400, 800),
+)
+QUICK = Plan(ladder=(2, 4), bisect=0, seconds=0.5, warmup=0.3, server_ladder=(2,))
+
+SERVE = [
+    sys.executable,
+    "-m",
+    "realtalk",
+    "serve",
+    "--no-auth",
+    "--port",
+    "0",
+    "--max-sessions",
+    "100000",
+    *("--vad", "energy", "--transcriber", "tone", "--synthesizer", "tone", "--brain", "echo"),
+]
 
 
-def step(server: LoopbackServer, kind: str, n: int, plan: Plan) -> dict[str, Any]:
-    url = server.url(mode="duplex", ms=DELTA_MS, seconds=plan.warmup + plan.seconds + 30)
-    server.stats()  # reset the server's counters
+class Served:
+    """``realtalk serve --workers N`` (the real CLI, deterministic engines) in a subprocess."""
+
+    def __init__(self, workers: int) -> None:
+        self.proc = subprocess.Popen(
+            [*SERVE, "--workers", str(workers)],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        port, self.pids = 0, [self.proc.pid]
+        while line := self.proc.stdout.readline():
+            if match := re.search(r"listening on ws://127\.0\.0\.1:(\d+)/", line):
+                port = int(match.group(1))
+            if line.startswith("playground:") and workers == 1:
+                break  # one worker serves in the process itself
+            if line.startswith("workers: "):
+                self.pids = [int(pid) for pid in line.split()[1:]]
+                break
+        if not port:
+            self.close()
+            raise RuntimeError("realtalk serve did not start")
+        self.url = f"ws://127.0.0.1:{port}/v1/realtime?model=gpt-realtime"
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the workers so far (Linux /proc; 0 elsewhere)."""
+        total = 0
+        for pid in self.pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, ValueError, IndexError):
+                pass
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # no session is left: it exits at once
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def step(server: LoopbackServer | Served, kind: str, n: int, plan: Plan) -> dict[str, Any]:
+    if isinstance(server, Served):
+        url, cpu0, wall0 = server.url, server.cpu_seconds(), time.monotonic()
+    else:
+        url = server.url(mode="duplex", ms=DELTA_MS, seconds=plan.warmup + plan.seconds + 30)
+        server.stats()  # reset the server's counters
     proc = subprocess.run(
         [
             sys.executable,
@@ -60,7 +152,12 @@ def step(server: LoopbackServer, kind: str, n: int, plan: Plan) -> dict[str, Any
     if proc.returncode != 0:
         return {"n": n, "failed": proc.stderr.strip().splitlines()[-1:] or ["?"]}
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["server"] = server.stats()
+    if isinstance(server, Served):
+        # All workers' CPU over the whole step (connecting included), per core it had.
+        share = (server.cpu_seconds() - cpu0) / (time.monotonic() - wall0)
+        result["server"] = {"cpu_share": share}
+    else:
+        result["server"] = server.stats()
     return result
 
 
@@ -75,11 +172,13 @@ def passed(result: dict[str, Any]) -> bool:
     )
 
 
-def ladder(server: LoopbackServer, kind: str, plan: Plan) -> tuple[list[dict[str, Any]], int]:
+def ladder(
+    server: LoopbackServer | Served, kind: str, plan: Plan
+) -> tuple[list[dict[str, Any]], int]:
     """All steps run, and the largest N that passed (0 if none)."""
     results: list[dict[str, Any]] = []
     best, worst = 0, 0
-    for n in plan.ladder:
+    for n in plan.server_ladder if kind == "server" else plan.ladder:
         result = step(server, kind, n, plan)
         results.append(result)
         if not passed(result):
@@ -159,6 +258,11 @@ def run(quick: bool = False) -> list[Table]:
         )
     if ours and floor:
         table.note(f"realtalk holds {ours / floor:.2f}x the sessions of the floor")
+    table.target(
+        _targets.at_least(
+            "sessions per client core: realtalk / floor", ours / floor if floor else math.nan, 0.9
+        )
+    )
     table.note(
         f"per step: {plan.warmup:g} s warm-up, then {plan.seconds:g} s measured; each session "
         f"sends 50 frames/s of 20 ms and receives 10 deltas/s of {DELTA_MS} ms; the ladder "
@@ -169,4 +273,54 @@ def run(quick: bool = False) -> list[Table]:
         "server CPU near 100% would mean the server, not the client, was the limit; "
         "lag is wall-clock: other load on the machine (see the load average) inflates it"
     )
-    return [table]
+    return [table, server_table(plan)]
+
+
+def server_table(plan: Plan) -> Table:
+    """Sessions ``realtalk serve`` holds with 1 and 2 worker processes."""
+    table = Table(
+        "Sessions the local server holds: realtalk serve --workers W (clear round trip < 20 ms)",
+        [
+            "workers / N",
+            "rtt p50 ms",
+            "rtt p99 ms",
+            "rtt max ms",
+            "send late p99",
+            "client CPU",
+            "server CPU",
+            "CPU ms/session-s",
+            "ok",
+        ],
+    )
+    best: dict[int, int] = {}
+    for workers in plan.workers:
+        with Served(workers) as served:
+            results, best[workers] = ladder(served, "server", plan)
+        for r in results:
+            if "failed" in r:
+                table.add(f"{workers} / {r['n']}", *(["-"] * 7), f"crashed: {r['failed'][0]}")
+                continue
+            share = r["server"]["cpu_share"]
+            table.add(
+                f"{workers} / {r['n']}",
+                _ms(r["lag_p50_ms"]),
+                _ms(r["lag_p99_ms"]),
+                _ms(r["lag_max_ms"]),
+                _ms(r["send_late_p99_ms"]),
+                f"{r['cpu_share']:.0%}",
+                f"{share:.0%}",
+                share * 1000 / r["n"],
+                "yes" if passed(r) else "no",
+            )
+        table.note(f"--workers {workers}: largest N that passed: {best[workers]}")
+    one, two = best.get(1, 0), best.get(2, 0)
+    if one and two:
+        table.note(f"2 workers hold {two / one:.2f}x the sessions of 1")
+    table.note(
+        "each session (bare websockets, one client process) streams 20 ms appends of silence "
+        "in real time (server VAD runs on every one) and an input_audio_buffer.clear every "
+        "500 ms; rtt = clear -> cleared; engines: energy VAD, tone, echo brain; server CPU = "
+        f"all workers over the step, 100% = one core; this machine has {os.cpu_count()} cores "
+        "shared with the client process, so 2 workers cannot double what 1 holds here"
+    )
+    return table
