@@ -90,14 +90,10 @@ async def run_realtalk(args: argparse.Namespace, rec: Recorder) -> dict[str, Any
             if isinstance(event, AudioDelta):
                 rec.on_delta(event.event_id)
 
-    async def open_all(stack: contextlib.AsyncExitStack, n: int) -> list[Any]:
-        sessions: list[Any] = []
-        for first in range(0, n, 50):
-            batch = range(first, min(n, first + 50))
-            sessions += await asyncio.gather(
-                *(stack.enter_async_context(runner.connect()) for _ in batch)
-            )
-        return sessions
+    async def open_one(stack: contextlib.AsyncExitStack) -> Any:
+        return await stack.enter_async_context(runner.connect())
+
+    open_all = _batched(open_one)
 
     async with contextlib.AsyncExitStack() as warm:  # load lazy imports before the baseline
         await open_all(warm, 1)
@@ -155,12 +151,7 @@ async def run_floor(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
         await ws.recv()
         return ws
 
-    async def open_all(stack: contextlib.AsyncExitStack, n: int) -> list[Any]:
-        sockets: list[Any] = []
-        for first in range(0, n, 50):
-            batch = range(first, min(n, first + 50))
-            sockets += await asyncio.gather(*(open_one(stack) for _ in batch))
-        return sockets
+    open_all = _batched(open_one)
 
     return await _drive(
         args,
@@ -195,12 +186,7 @@ async def run_server(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
             pass
         return ws
 
-    async def open_all(stack: contextlib.AsyncExitStack, n: int) -> list[Any]:
-        sockets: list[Any] = []
-        for first in range(0, n, 50):
-            batch = range(first, min(n, first + 50))
-            sockets += await asyncio.gather(*(open_one(stack) for _ in batch))
-        return sockets
+    open_all = _batched(open_one)
 
     async def send(ws: Any, k: int) -> None:
         if k % 25 == 24:
@@ -215,6 +201,22 @@ async def run_server(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
     result = await _drive(args, rec, open_all, receive, send, nothing)
     result["expected"] = int(args.n * args.seconds * 1000 / (25 * FRAME_MS))
     return result
+
+
+def _batched(
+    open_one: Callable[[contextlib.AsyncExitStack], Awaitable[Any]],
+) -> Callable[[contextlib.AsyncExitStack, int], Awaitable[list[Any]]]:
+    """``open_all(stack, n)``: n connections opened 50 at a time with ``open_one``, each closed
+    with ``stack``; every client of the duplex benchmark opens its connections this way."""
+
+    async def open_all(stack: contextlib.AsyncExitStack, n: int) -> list[Any]:
+        opened: list[Any] = []
+        for first in range(0, n, 50):
+            batch = range(first, min(n, first + 50))
+            opened += await asyncio.gather(*(open_one(stack) for _ in batch))
+        return opened
+
+    return open_all
 
 
 def _bind(
