@@ -66,3 +66,18 @@ async def chromium(extra_flags: Sequence[str] = ()) -> AsyncIterator[Any]:
                 await context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+async def wait_for_weather_turn(page: Any, timeout_ms: int = 90_000) -> None:
+    """Wait until the playground's transcript shows the spoken weather question and the
+    scripted reply (the fake microphone's WAV and the weather scenario of the speech tests)."""
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('.line.user .text')].some("
+        "e => e.textContent.toLowerCase().includes('weather'))",
+        timeout=timeout_ms,
+    )
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('.line.assistant .text')].some("
+        "e => e.textContent.includes('sunny'))",
+        timeout=timeout_ms,
+    )

@@ -119,7 +119,7 @@ def _server_side(handle: Any, call_id: str) -> dict[str, Any]:
 async def run(mode: str, route: str) -> dict[str, Any]:
     from realtalk.server import serve
     from realtalk.server.engines import EngineSpec, load_engines
-    from tests.observe.browser import chromium
+    from tests.observe.browser import chromium, wait_for_weather_turn
 
     if mode == "speech":
         spec = EngineSpec(
@@ -153,16 +153,7 @@ async def run(mode: str, route: str) -> dict[str, Any]:
             await page.evaluate(LISTEN)
             if mode == "speech":
                 await page.click("#mic")
-                await page.wait_for_function(
-                    "() => [...document.querySelectorAll('.line.user .text')].some("
-                    "e => e.textContent.toLowerCase().includes('weather'))",
-                    timeout=90_000,
-                )
-                await page.wait_for_function(
-                    "() => [...document.querySelectorAll('.line.assistant .text')].some("
-                    "e => e.textContent.includes('sunny'))",
-                    timeout=90_000,
-                )
+                await wait_for_weather_turn(page)
             else:
                 await page.fill("#say", "hello from chromium over webrtc")
                 await page.click("#send")

@@ -19,7 +19,7 @@ from realtalk import audio
 from realtalk.server import serve
 from realtalk.server.engines import EngineSpec
 from realtalk.server.front.playground import STATIC_FILES
-from tests.observe.browser import chromium
+from tests.observe.browser import chromium, wait_for_weather_turn
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "speech_16k.wav"
 WEATHER = {"rules": [{"when": "weather", "say": "It is sunny in Paris today."}]}
@@ -121,16 +121,7 @@ async def test_a_spoken_question_through_a_fake_microphone(tmp_path: Path) -> No
             await page.wait_for_selector("#status[data-state='open']", timeout=15_000)
             await page.click("#mic")
             # The pause after "Hello," may end a turn of its own: wait for the question.
-            await page.wait_for_function(
-                "() => [...document.querySelectorAll('.line.user .text')].some("
-                "e => e.textContent.toLowerCase().includes('weather'))",
-                timeout=90_000,
-            )
-            await page.wait_for_function(
-                "() => [...document.querySelectorAll('.line.assistant .text')].some("
-                "e => e.textContent.includes('sunny'))",
-                timeout=90_000,
-            )
+            await wait_for_weather_turn(page)
             await page.wait_for_function(
                 "() => [...document.querySelectorAll('#latency tbody tr')].some("
                 "r => r.cells[4].textContent.endsWith('ms'))",
