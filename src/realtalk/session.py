@@ -17,7 +17,11 @@ Two rules hold it together:
   :class:`~realtalk.errors.ConnectionClosed` for a lost or closed connection).
 
 Configuration (the layers and the ``session.update`` round trips) is in
-:mod:`realtalk.config_sync`; the watchdogs are in :mod:`realtalk.watchdogs`.
+:mod:`realtalk.config_sync`; the watchdogs are in :mod:`realtalk.watchdogs`. Three parts of the
+class are defined in their own modules and bound in the class body: the reader and the event
+dispatch (:mod:`realtalk.session_reader`), a turn's end and the one stop-response path
+(:mod:`realtalk.session_turns`), the teardown, failures and a lost connection
+(:mod:`realtalk.session_teardown`).
 """
 
 from __future__ import annotations
@@ -26,11 +30,13 @@ import asyncio
 import contextlib
 import inspect
 import os
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from realtalk import events as ev
+from realtalk import session_reader as reader
+from realtalk import session_teardown as teardown
+from realtalk import session_turns as turns
 from realtalk.agent import Agent
 from realtalk.arguments import check_text, check_update
 from realtalk.commands import (
@@ -49,12 +55,11 @@ from realtalk.errors import (
     ConnectionClosed,
     InvalidState,
     RealtalkError,
-    SessionFailed,
     TransportError,
 )
 from realtalk.event_queue import EventQueue, Overflow, QueueClosed
 from realtalk.events import Event
-from realtalk.guardrails import GuardrailFailed, GuardrailOutcome, GuardrailRunner, OutputGuardrail
+from realtalk.guardrails import OutputGuardrail
 from realtalk.input_audio import InputAudio
 from realtalk.items import ErrorInfo, InputImage, InputText, Item, MessageItem
 from realtalk.options import SessionOptions
@@ -62,7 +67,7 @@ from realtalk.playback import PlaybackTracker
 from realtalk.protocol import ClientProtocol, ResponseState
 from realtalk.recording import RECORDED_EVENTS, Recorder
 from realtalk.recovery import recovery_for
-from realtalk.responses import ResponseRecord, turn_metrics
+from realtalk.session_reader import audio_format
 from realtalk.supervisor import Lifecycle, Link, Supervisor
 from realtalk.tool_calls import ToolCalls
 from realtalk.transports import Transport
@@ -73,34 +78,6 @@ if TYPE_CHECKING:
     from realtalk.providers import Provider
 
 __all__ = ["Overflow", "Session", "SessionOptions", "merge_layers"]
-
-
-# Events of a response that realtalk stops delivering once that response is interrupted.
-_RESPONSE_STREAM = (
-    ev.AudioDelta,
-    ev.AudioDone,
-    ev.AudioTranscriptDelta,
-    ev.AudioTranscriptDone,
-    ev.TextDelta,
-    ev.TextDone,
-    ev.ContentPartAdded,
-    ev.ContentPartDone,
-    ev.FunctionCallArgumentsDelta,
-    ev.OutputItemAdded,
-    ev.OutputItemDone,
-)
-
-# Events after which the history (items, transcripts) has changed in a way the app may show.
-_HISTORY_EVENTS = (
-    ev.ItemAdded,
-    ev.ItemDone,
-    ev.ItemDeleted,
-    ev.ItemTruncated,
-    ev.InputTranscriptCompleted,
-    ev.AudioTranscriptDone,
-    ev.TextDone,
-    ev.FunctionCallArgumentsDone,
-)
 
 
 class Session:
@@ -338,7 +315,7 @@ class Session:
             await self.close()
             raise
         self._link.move(Link.CONNECTED)
-        self.playback.output_format = _fmt(self._proto.confirmed, "output_format")
+        self.playback.output_format = audio_format(self._proto.confirmed, "output_format")
         if self._recovery is not None:
             self._recovery.started()
         if self.options.response_stall_timeout is not None:
@@ -367,90 +344,10 @@ class Session:
         a second caller waits for the first teardown to finish."""
         await asyncio.shield(self._start_teardown())
 
-    def _start_teardown(self) -> asyncio.Task[None]:
-        """Move to closing now (``closed`` is True from here on) and run the teardown once."""
-        if self._teardown is None:
-            self._link.move(Link.CLOSING)
-            self._teardown = self._loop.create_task(self._close(), name="realtalk-session-close")
-        return self._teardown
-
-    async def _close(self) -> None:
-        self._proto.close()
-        self._config.fail_waiters("the session closed before the server answered")
-        self._tools.cancel()
-        if self._transport is not None:
-            with contextlib.suppress(RealtalkError, OSError):
-                await self._transport.close()
-        await self._tasks.aclose()
-        await self._guards.aclose()
-        if not self._created.done():
-            self._created.set_exception(
-                self._failure or ConnectionClosed(1000, "closed before session.created")
-            )
-            self._created.exception()  # retrieved: nobody may be waiting any more
-        self._events.close()
-        if self._recorder is not None:
-            self._recorder.note("closed")
-            await asyncio.to_thread(self._recorder.close)
-        self._link.move(Link.CLOSED)
-
-    def _fail(self, event: ev.SessionError, error: RealtalkError) -> None:
-        """The session cannot go on: ``event`` is its last event, ``error`` what is raised after
-        it; the teardown starts. The first failure wins."""
-        if self._failure is not None or self._link.ending:
-            return
-        self._failure = error
-        if self._recorder is not None:
-            self._recorder.event(event)
-        self._events.close((event,))
-        if not self._created.done():
-            self._created.set_exception(error)
-            self._created.exception()  # retrieved: _open may already have stopped waiting
-        self._start_teardown()
-
-    def _on_task_failure(self, exc: BaseException, name: str) -> None:
-        if self._link.ending or self._failure is not None:
-            return  # teardown noise, or a second failure after the first
-        if isinstance(exc, ConnectionClosed):
-            return  # e.g. a tool's send after the drop: the reader reports the close itself
-        error = SessionFailed(f"{name} failed: {type(exc).__name__}: {exc}", exc)
-        error.__cause__ = exc
-        self._fail(ev.SessionError(str(error), "internal_error", True, exception=exc), error)
-
     def _under_way(self) -> str | None:
         if self._proto.response_state is ResponseState.IDLE:
             return None
         return self._proto.active_response_id or "(requested)"
-
-    async def _on_connection_lost(self, exc: ConnectionClosed) -> None:
-        """The connection ended without the app closing it: reconnect when that can help
-        (SessionOptions.reconnect), else fatal (the server's last error is attached)."""
-        if not self._created.done():
-            self._created.set_exception(exc)
-            self._created.exception()  # retrieved: the waiter may be gone
-        recovery = self._recovery
-        if recovery is not None:
-            why = recovery.worth_it(exc, self._last_error)
-            if why is not None or recovery.active:
-                recovery.take_over(self._lost_reason or why or "connection lost")
-                return
-        reason = self._lost_reason or exc.reason
-        error = ConnectionClosed(
-            exc.code, reason, server_error=self._last_error, by_client=exc.by_client
-        )
-        code = "connection_closed"
-        if exc.by_client and exc.code == 1009:
-            code = "message_too_big"
-            limit = self.options.max_message_bytes
-            await self._emit(
-                ev.ProtocolViolation(
-                    f"a server message was larger than max_message_bytes ({limit} bytes), so the "
-                    "connection was closed with 1009; raise SessionOptions(max_message_bytes=...) "
-                    "if such messages are expected",
-                    "",
-                )
-            )
-        self._fail(ev.SessionError(str(error), code, True, self._last_error, error), error)
 
     async def __aenter__(self) -> Session:
         return self
@@ -603,7 +500,7 @@ class Session:
                 raise InvalidState("the session is closed")
             await media(bytes(audio), source)
             return
-        target = _fmt(self._proto.confirmed, "input_format")
+        target = audio_format(self._proto.confirmed, "input_format")
         for chunk in self._input_audio.convert(audio, source, target):
             await self._send(AppendAudio(chunk))
 
@@ -674,60 +571,6 @@ class Session:
             await self._send(ClearOutputAudio())  # WebRTC: stop what the server still plays
         return await self._stop(self._proto.active_response_id, reason, cancel=True, turn=True)
 
-    async def _stop(
-        self,
-        response_id: str | None,
-        reason: str,
-        *,
-        cancel: bool,
-        turn: bool,
-        first: Event | None = None,
-    ) -> ev.Interrupted:
-        """The one stop-response path. Stops ``response_id`` (sending ``response.cancel`` if
-        ``cancel`` and it is still produced), and with ``turn`` every response of the turn still
-        waiting on tools; cancels their tool calls, truncates what is playing, emits ``first``
-        (if any) and ``Interrupted``; ``SessionIdle`` follows once the turn is over."""
-        self._stopping += 1
-        try:
-            targets = [response_id] if response_id is not None else []
-            if turn:
-                targets += [
-                    r.response_id
-                    for r in self._proto.responses
-                    if not r.stopped and (r.tool_calls or r.follow_up)
-                ]
-            for rid in dict.fromkeys(targets):
-                self._tools.cancel(self._proto.stop_response(rid, cancel=cancel))
-            await self._flush()
-            item_id, end_ms = await self._truncate_playing()
-            if first is not None:
-                await self._emit(first)
-            event = ev.Interrupted(response_id, item_id, end_ms, reason)
-            await self._emit(event)
-        finally:
-            self._stopping -= 1
-        await self.emit_if_idle()
-        return event
-
-    async def _truncate_playing(self) -> tuple[str | None, int | None]:
-        item_id, end_ms = self.playback.cut_point(self._proto.conversation)
-        if item_id is not None and end_ms is not None:
-            self._proto.truncate(item_id, end_ms)
-            await self._flush()
-            self.playback.forget(item_id)
-        return item_id, end_ms
-
-    async def _on_barge_in(self) -> None:
-        """Server VAD heard the user: stop what the assistant is saying, like interrupt()."""
-        response_id = self._proto.active_response_id
-        playing = self.playback.current_item_id is not None and self.playback.is_playing()
-        open_turn = any(r.tool_calls or r.follow_up for r in self._proto.responses)
-        if response_id is None and not playing and not open_turn:
-            return
-        vad = self._proto.confirmed.turn_detection if self._proto.confirmed else None
-        server_cancels = bool(vad) and getattr(vad, "interrupt_response", True) is not False
-        await self._stop(response_id, "barge-in", cancel=not server_cancels, turn=True)
-
     # -- tools --------------------------------------------------------------------------------
 
     def approve(self, call_id: str) -> None:
@@ -738,177 +581,26 @@ class Session:
         """Refuse a tool call; the model is told it was rejected (and why). A plain method."""
         self._tools.resolve_approval(call_id, False, reason)
 
-    # -- the reader ---------------------------------------------------------------------------
+    # -- the parts that live in their own modules -----------------------------------------------
+    # Methods defined beside the class (pure moves, no wrapper on the hot path): the reader
+    # (every incoming message, the event dispatch), a turn's end and the one stop-response path
+    # (interrupt, barge-in, guardrail trip), and the end of the session (teardown, failure,
+    # lost connection).
 
-    async def _read_loop(self, transport: Transport) -> None:
-        """Every incoming wire message passes here. Handling never awaits the server."""
-        proto, clock = self._proto, self._loop.time
-        if type(self._loop).time is asyncio.BaseEventLoop.time:
-            clock = time.monotonic  # what asyncio's own loops return, one Python call less
-        try:
-            while True:
-                text = await transport.recv()
-                self._last_inbound = clock()
-                if not isinstance(text, str):  # a media transport's AudioDelta (WebRTC)
-                    proto.receive_event(text)
-                else:
-                    if self._recorder is not None:
-                        self._recorder.wire("server", text)
-                    if self.options.raw_tap:
-                        await self._emit(ev.RawMessage("in", text))
-                    proto.receive_message(text)
-                events = proto.events_received()
-                if len(events) == 1 and type(events[0]) is ev.AudioDelta:
-                    # The hot path. An audio delta answers no session.update (nothing to
-                    # settle), is no item the recovery could be shown back (it observes no
-                    # audio) and makes the protocol write nothing (every sender flushes its
-                    # own messages; the reader's flush is for what handling an event queues).
-                    await self._dispatch(events[0])
-                    continue
-                self._config.settle()
-                for event in events:
-                    if self._recovery is not None and self._recovery.observe(event):
-                        continue  # the server showing back a replayed item
-                    await self._dispatch(event)
-                if proto.has_messages_to_send:
-                    await self._flush()
-        except ConnectionClosed as exc:
-            if not self._link.ending:
-                await self._on_connection_lost(exc)
+    _read_loop = reader.read_loop
+    _dispatch = reader.dispatch
+    _history_event = reader.history_event
 
-    def _history_event(self, item_id: str | None) -> ev.HistoryUpdated:
-        return ev.HistoryUpdated(item_id, self._history_tuple)
+    _on_response_done = turns.on_response_done
+    _stop = turns.stop
+    _truncate_playing = turns.truncate_playing
+    _on_barge_in = turns.on_barge_in
+    _make_guardrail_runner = turns.make_guardrail_runner
+    _final_verdict = turns.final_verdict
+    _on_guardrail_outcome = turns.on_guardrail_outcome
 
-    async def _dispatch(self, event: Any) -> None:
-        if type(event) is ev.AudioDelta:
-            # The hot path, checked first: audio deltas are most of the traffic.
-            record = self._proto.responses.get(event.response_id)
-            if record is None:
-                # Audio of a response retired a moment ago (a media track's frames in flight
-                # after an interrupt's response.done): a stopped one stays dropped.
-                record = self._proto.responses.lookup(event.response_id)
-            if record is not None:
-                if record.stopped:
-                    return
-                if record.first_audio_at is None:
-                    record.first_audio_at = self._loop.time()
-            self.playback.on_audio(event.item_id, len(event.audio))
-            await self._emit(event)
-            return
-        match event:
-            case ev.SessionCreated():
-                if not self._created.done():
-                    self._created.set_result(event)
-            case ev.SessionUpdated(config=config):
-                self.playback.output_format = _fmt(config, "output_format")
-            case ev.ErrorEvent(error=error):
-                # Not fatal by itself (the session goes on); kept for the close that may follow.
-                self._last_error = error
-            case ev.ProtocolViolation(reason=reason):
-                await self._emit(event)
-                await self._emit(
-                    ev.SessionError(
-                        f"malformed server message skipped: {reason}", "malformed_message"
-                    )
-                )
-                return
-            case ev.SpeechStarted():
-                await self._emit(event)
-                await self._on_barge_in()
-                return
-            case ev.SpeechStopped() | ev.InputAudioCommitted():
-                self._turn_started_at = self._loop.time()
-            case ev.ResponseCreated(response=response):
-                self._idle_reported = False
-                record = self._proto.responses.get(response.id)
-                if record is not None and self._guards:
-                    record.verdict_pending = True  # judged once more when done
-            case (
-                ev.AudioTranscriptDelta(response_id=rid, delta=delta)
-                | ev.TextDelta(response_id=rid, delta=delta)
-            ):
-                record = self._proto.responses.get(rid)
-                if record is not None:
-                    if record.stopped:
-                        return
-                    if record.first_text_at is None:
-                        record.first_text_at = self._loop.time()
-                    record.text_parts.append(delta)
-                await self._emit(event)
-                if self._guards:
-                    self._guards.feed(rid, delta)
-                return
-            case ev.FunctionCallArgumentsDone(response_id=rid, call_id=call_id, arguments=args):
-                if self.dropped(rid):
-                    return
-                name = event.name or self._proto.conversation.function_name(event.item_id)
-                await self._emit(event)
-                self._idle_reported = False
-                self._tools.start(rid, call_id, name, args)
-                await self._emit(self._history_event(event.item_id))
-                return
-            case ev.ResponseDone():
-                await self._on_response_done(event)
-                return
-        if isinstance(event, _RESPONSE_STREAM) and self.dropped(event.response_id):
-            return
-        await self._emit(event)
-        if isinstance(event, _HISTORY_EVENTS):
-            item = getattr(event, "item", None)
-            item_id = getattr(event, "item_id", None) or getattr(item, "id", None)
-            await self._emit(self._history_event(item_id))
-
-    async def _on_response_done(self, event: ev.ResponseDone) -> None:
-        response = event.response
-        rid = response.id
-        self._last_response_id = rid
-        record = self._proto.responses.lookup(rid)
-        if record is not None and record.verdict_pending:
-            if record.stopped or not self._guards:
-                self._tasks.spawn(self._guards.discard(rid), "realtalk-guardrail-discard")
-                self._proto.verdict_in(record)
-            else:
-                # The complete reply is judged too, however short; SessionIdle waits for it.
-                self._tasks.spawn(self._final_verdict(record), "realtalk-guardrail-final")
-        # Metrics first: an app that stops reading at ResponseDone still gets them.
-        started = self._turn_started_at
-        if started is not None:
-            await self._emit(turn_metrics(rid, record, started, self._loop.time(), response.usage))
-        await self._emit(event)
-        await self._emit(self._history_event(None))
-        if record is not None:
-            self._tools.continue_if_due(record)
-        await self.emit_if_idle()
-
-    # -- guardrails ---------------------------------------------------------------------------
-
-    def _make_guardrail_runner(self) -> GuardrailRunner:
-        guards = tuple(self._guardrail_list) + tuple(self.agent.output_guardrails)
-        return GuardrailRunner(guards, on_outcome=self._on_guardrail_outcome, spawn=self.spawn)
-
-    async def _final_verdict(self, record: ResponseRecord) -> None:
-        try:
-            await self._guards.finish(record.response_id, record.text)
-        finally:
-            self._proto.verdict_in(record)
-        await self.emit_if_idle()
-
-    async def _on_guardrail_outcome(self, outcome: GuardrailOutcome) -> None:
-        if isinstance(outcome, GuardrailFailed):
-            await self._emit(
-                ev.SessionError(
-                    f"guardrail {outcome.name} failed: {outcome.message}", "guardrail_failed"
-                )
-            )
-            return
-        rid = outcome.response_id
-        record = self._proto.responses.get(rid)
-        if record is None or record.stopped or self._link.ending:
-            return
-        tripped = ev.GuardrailTripped(outcome.name, rid, outcome.text, outcome.info)
-        await self._stop(rid, f"guardrail:{outcome.name}", cancel=True, turn=False, first=tripped)
-
-
-def _fmt(config: SessionConfig | None, name: str) -> AudioFormat:
-    value = getattr(config, name, None) if config is not None else None
-    return value if isinstance(value, AudioFormat) else AudioFormat.pcm16()
+    _start_teardown = teardown.start_teardown
+    _close = teardown.run_teardown
+    _fail = teardown.fail
+    _on_task_failure = teardown.on_task_failure
+    _on_connection_lost = teardown.on_connection_lost

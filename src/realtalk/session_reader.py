@@ -1,0 +1,173 @@
+"""The session's reader: every incoming wire message, and the dispatch of its events.
+
+The reader task runs :func:`read_loop` (transport -> protocol -> :func:`dispatch` -> the app's
+queue). It never awaits the server: handling an event only sends, never waits for a reply that
+only the reader could read. These functions are :class:`~realtalk.session.Session` methods,
+defined here and bound in the class body (``Session._read_loop`` is :func:`read_loop`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from realtalk import events as ev
+from realtalk.config import AudioFormat, SessionConfig
+from realtalk.errors import ConnectionClosed
+
+if TYPE_CHECKING:
+    from realtalk.session import Session
+    from realtalk.transports import Transport
+
+# Events of a response that realtalk stops delivering once that response is interrupted.
+_RESPONSE_STREAM = (
+    ev.AudioDelta,
+    ev.AudioDone,
+    ev.AudioTranscriptDelta,
+    ev.AudioTranscriptDone,
+    ev.TextDelta,
+    ev.TextDone,
+    ev.ContentPartAdded,
+    ev.ContentPartDone,
+    ev.FunctionCallArgumentsDelta,
+    ev.OutputItemAdded,
+    ev.OutputItemDone,
+)
+
+# Events after which the history (items, transcripts) has changed in a way the app may show.
+_HISTORY_EVENTS = (
+    ev.ItemAdded,
+    ev.ItemDone,
+    ev.ItemDeleted,
+    ev.ItemTruncated,
+    ev.InputTranscriptCompleted,
+    ev.AudioTranscriptDone,
+    ev.TextDone,
+    ev.FunctionCallArgumentsDone,
+)
+
+
+async def read_loop(self: Session, transport: Transport) -> None:
+    """Every incoming wire message passes here. Handling never awaits the server."""
+    proto, clock = self._proto, self._loop.time
+    if type(self._loop).time is asyncio.BaseEventLoop.time:
+        clock = time.monotonic  # what asyncio's own loops return, one Python call less
+    try:
+        while True:
+            text = await transport.recv()
+            self._last_inbound = clock()
+            if not isinstance(text, str):  # a media transport's AudioDelta (WebRTC)
+                proto.receive_event(text)
+            else:
+                if self._recorder is not None:
+                    self._recorder.wire("server", text)
+                if self.options.raw_tap:
+                    await self._emit(ev.RawMessage("in", text))
+                proto.receive_message(text)
+            events = proto.events_received()
+            if len(events) == 1 and type(events[0]) is ev.AudioDelta:
+                # The hot path. An audio delta answers no session.update (nothing to
+                # settle), is no item the recovery could be shown back (it observes no
+                # audio) and makes the protocol write nothing (every sender flushes its
+                # own messages; the reader's flush is for what handling an event queues).
+                await self._dispatch(events[0])
+                continue
+            self._config.settle()
+            for event in events:
+                if self._recovery is not None and self._recovery.observe(event):
+                    continue  # the server showing back a replayed item
+                await self._dispatch(event)
+            if proto.has_messages_to_send:
+                await self._flush()
+    except ConnectionClosed as exc:
+        if not self._link.ending:
+            await self._on_connection_lost(exc)
+
+
+def history_event(self: Session, item_id: str | None) -> ev.HistoryUpdated:
+    return ev.HistoryUpdated(item_id, self._history_tuple)
+
+
+async def dispatch(self: Session, event: Any) -> None:
+    if type(event) is ev.AudioDelta:
+        # The hot path, checked first: audio deltas are most of the traffic.
+        record = self._proto.responses.get(event.response_id)
+        if record is None:
+            # Audio of a response retired a moment ago (a media track's frames in flight
+            # after an interrupt's response.done): a stopped one stays dropped.
+            record = self._proto.responses.lookup(event.response_id)
+        if record is not None:
+            if record.stopped:
+                return
+            if record.first_audio_at is None:
+                record.first_audio_at = self._loop.time()
+        self.playback.on_audio(event.item_id, len(event.audio))
+        await self._emit(event)
+        return
+    match event:
+        case ev.SessionCreated():
+            if not self._created.done():
+                self._created.set_result(event)
+        case ev.SessionUpdated(config=config):
+            self.playback.output_format = audio_format(config, "output_format")
+        case ev.ErrorEvent(error=error):
+            # Not fatal by itself (the session goes on); kept for the close that may follow.
+            self._last_error = error
+        case ev.ProtocolViolation(reason=reason):
+            await self._emit(event)
+            await self._emit(
+                ev.SessionError(f"malformed server message skipped: {reason}", "malformed_message")
+            )
+            return
+        case ev.SpeechStarted():
+            await self._emit(event)
+            await self._on_barge_in()
+            return
+        case ev.SpeechStopped() | ev.InputAudioCommitted():
+            self._turn_started_at = self._loop.time()
+        case ev.ResponseCreated(response=response):
+            self._idle_reported = False
+            record = self._proto.responses.get(response.id)
+            if record is not None and self._guards:
+                record.verdict_pending = True  # judged once more when done
+        case (
+            ev.AudioTranscriptDelta(response_id=rid, delta=delta)
+            | ev.TextDelta(response_id=rid, delta=delta)
+        ):
+            record = self._proto.responses.get(rid)
+            if record is not None:
+                if record.stopped:
+                    return
+                if record.first_text_at is None:
+                    record.first_text_at = self._loop.time()
+                record.text_parts.append(delta)
+            await self._emit(event)
+            if self._guards:
+                self._guards.feed(rid, delta)
+            return
+        case ev.FunctionCallArgumentsDone(response_id=rid, call_id=call_id, arguments=args):
+            if self.dropped(rid):
+                return
+            name = event.name or self._proto.conversation.function_name(event.item_id)
+            await self._emit(event)
+            self._idle_reported = False
+            self._tools.start(rid, call_id, name, args)
+            await self._emit(self._history_event(event.item_id))
+            return
+        case ev.ResponseDone():
+            await self._on_response_done(event)
+            return
+    if isinstance(event, _RESPONSE_STREAM) and self.dropped(event.response_id):
+        return
+    await self._emit(event)
+    if isinstance(event, _HISTORY_EVENTS):
+        item = getattr(event, "item", None)
+        item_id = getattr(event, "item_id", None) or getattr(item, "id", None)
+        await self._emit(self._history_event(item_id))
+
+
+def audio_format(config: SessionConfig | None, name: str) -> AudioFormat:
+    """The session's ``input_format``/``output_format`` as confirmed, else PCM16."""
+    value = getattr(config, name, None) if config is not None else None
+    return value if isinstance(value, AudioFormat) else AudioFormat.pcm16()
