@@ -181,20 +181,39 @@ def test_without_a_model_semantic_vad_keeps_its_silence_rule_and_server_vad_is_n
     assert len(h2.of_type("input_audio_buffer.speech_stopped")) == 1
 
 
-def test_a_missing_model_package_is_logged_once_at_start_up(
+async def test_a_missing_model_package_is_logged_once_when_a_session_asks_for_semantic_vad(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(
         registry, "speech_extra_installed", lambda *modules: "pipecat" not in modules
     )
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "end-of-turn" in r.getMessage()]
+
     with caplog.at_level(logging.WARNING, logger="realtalk.server"):
         engines = load_engines(
             EngineSpec(vad="silero", transcriber="tone", synthesizer="tone", brain="echo")
         )
-    assert engines.end_of_turn is None
-    assert "end_of_turn" not in engines.names
-    [record] = [r for r in caplog.records if "end-of-turn" in r.getMessage()]
-    assert "realtalk[speech,turn]" in record.getMessage()
+        assert engines.end_of_turn is None
+        assert "end_of_turn" not in engines.names
+        assert not warnings()  # start-up says nothing: `realtalk demo` never asks for it
+        async with serve(engines=engines, no_auth=True) as h:
+            url = f"ws://127.0.0.1:{h.port}{URL}"
+            async with connect(url, max_size=None) as ws:  # server_vad, the default
+                await until(ws, "conversation.created")
+                piece = base64.b64encode(speech("hello")).decode()
+                await ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": piece}))
+                await ws.send(json.dumps({"type": "input_audio_buffer.clear"}))
+                await until(ws, "input_audio_buffer.cleared")
+            assert not warnings()
+            for _ in range(2):  # a second session asking again is not told again
+                async with connect(url, max_size=None) as ws:
+                    await until(ws, "conversation.created")
+                    await ws.send(json.dumps(semantic("high")))
+                    await until(ws, "session.updated")
+                    [message] = warnings()
+    assert "realtalk[speech,turn]" in message
 
 
 def test_the_deterministic_engines_never_judge_and_say_nothing_about_it(

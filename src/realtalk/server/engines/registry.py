@@ -71,7 +71,7 @@ class EngineSpec:
     * ``synthesizer``: ``piper`` | ``tone``
     * ``end_of_turn``: ``smart-turn`` (the ``turn`` extra) | ``none`` (``semantic_vad`` ends
       a turn after a silence rule); ``auto`` is smart-turn with the Silero VAD where installed
-      (its absence is logged at start-up), else ``none``
+      (its absence is logged once, when a session first asks for ``semantic_vad``), else ``none``
     * ``brain``: ``script`` (needs ``scenario``) | ``echo`` | ``openai-chat`` (needs
       ``chat_base_url`` and ``chat_model``; the key comes from ``chat_api_key`` or the
       environment variable named by ``chat_api_key_env``)
@@ -108,9 +108,19 @@ class Engines:
     """Where the models run: ``cpu``, ``cuda``, or per engine (``whisper:cuda,piper:cpu``)."""
     end_of_turn: EndOfTurnModel | None = None
     """Judges ``semantic_vad``'s pauses; None: the turn ends after a silence rule."""
+    end_of_turn_missing: str | None = None
+    """Why ``semantic_vad`` runs unjudged when the model was wanted (``auto`` with Silero) but
+    its package is missing; logged once, when a session first asks for ``semantic_vad``
+    (:meth:`semantic_vad_asked`), then None. None too when nothing is missing."""
 
     def new_vad(self) -> VAD:
         return self.vad_factory()
+
+    def semantic_vad_asked(self) -> None:
+        """A session asked for ``semantic_vad``: say once what a missing model changes."""
+        if self.end_of_turn_missing is not None:
+            logger.warning("%s", self.end_of_turn_missing)
+            self.end_of_turn_missing = None
 
     def describe(self) -> str:
         """One line for the server's start-up log, e.g. ``vad=silero transcriber=whisper ...``."""
@@ -211,23 +221,27 @@ def _synthesizer(name: str, device: Device) -> Synthesizer:
     return ToneSynthesizer()
 
 
-def _end_of_turn(name: str, vad_name: str) -> tuple[str, EndOfTurnModel | None]:
+NO_END_OF_TURN_MODEL = (
+    "semantic_vad: no end-of-turn model (pip install 'realtalk[speech,turn]'), "
+    "so a turn ends after 1/8 of the eagerness' maximum wait of silence"
+)
+
+
+def _end_of_turn(name: str, vad_name: str) -> tuple[str, EndOfTurnModel | None, str | None]:
+    """The end-of-turn engine's name, the model, and what is missing (said only when a session
+    asks for semantic_vad: a server, or `realtalk demo`, that never does is not warned)."""
     from realtalk.server.engines.turn import SmartTurn
 
     if name == "auto" and vad_name != "silero":
-        return "none", None  # the deterministic engines stay deterministic
+        return "none", None, None  # the deterministic engines stay deterministic
     if name == "auto":
         if speech_extra_installed("pipecat", "onnxruntime", "faster_whisper"):
             name = "smart-turn"
         else:
-            logger.warning(
-                "semantic_vad: no end-of-turn model (pip install 'realtalk[speech,turn]'), "
-                "so a turn ends after 1/8 of the eagerness' maximum wait of silence"
-            )
-            return "none", None
+            return "none", None, NO_END_OF_TURN_MODEL
     if name == "none":
-        return name, None
-    return name, SmartTurn()
+        return name, None, None
+    return name, SmartTurn(), None
 
 
 def _brain(spec: EngineSpec) -> Brain:
@@ -265,7 +279,7 @@ def load_engines(spec: EngineSpec | None = None) -> Engines:
     transcriber = _transcriber(spec, names["transcriber"], devices["transcriber"], report)
     synthesizer = _synthesizer(names["synthesizer"], devices["synthesizer"])
     brain = _brain(spec)
-    end_of_turn_name, end_of_turn = _end_of_turn(spec.end_of_turn, names["vad"])
+    end_of_turn_name, end_of_turn, missing = _end_of_turn(spec.end_of_turn, names["vad"])
     return Engines(
         vad_factory=vad_factory,
         transcriber=transcriber,
@@ -276,4 +290,5 @@ def load_engines(spec: EngineSpec | None = None) -> Engines:
         | ({"end_of_turn": end_of_turn_name} if end_of_turn is not None else {}),
         device=describe(devices, names),
         end_of_turn=end_of_turn,
+        end_of_turn_missing=missing,
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from aiohttp import WSMsgType, web
 
 from realtalk.server.core.session import ServerSession, SessionType
+from realtalk.server.core.settings import read_settings
 from realtalk.server.core.work import (
     CancelWork,
     Close,
@@ -132,6 +133,8 @@ class Connection:
         self._closing = False
         self._pending_pumps: set[asyncio.Task[None]] = set()
         self.recorder: Any = None
+        self._turn_seen: dict[str, Any] | None = None
+        """The session object whose turn detection was last looked at (semantic_vad_asked)."""
 
     def now(self) -> float:
         return self.loop.time() * 1000.0
@@ -146,6 +149,8 @@ class Connection:
             self.recorder = server_recorder(self.server.config, self.route)
         try:
             self.session.start(self.now())
+            if self.server.engines.end_of_turn_missing is not None:
+                self._note_semantic_vad()
             await self._pump()
             timer = asyncio.create_task(self._timer())
             try:
@@ -220,8 +225,22 @@ class Connection:
             if self.recorder is not None:
                 self.recorder.wire("client", message)
             self.session.receive(message, self.now())
+            if self.server.engines.end_of_turn_missing is not None:
+                self._note_semantic_vad()
             self._wake.set()
             await self._pump()
+
+    def _note_semantic_vad(self) -> None:
+        # The end-of-turn model is missing: it matters (and is logged, once per server) only
+        # when a session asks for semantic_vad, not at start-up. A session update makes a new
+        # session object, so an append costs an identity check here.
+        session = self.session.session
+        if session is self._turn_seen or not session:
+            return
+        self._turn_seen = session
+        turn = read_settings(self.session.dialect, session).turn
+        if turn is not None and turn.kind == "semantic_vad":
+            self.server.engines.semantic_vad_asked()
 
     async def _timer(self) -> None:
         while True:
