@@ -78,6 +78,10 @@ class ServerConfig:
     """After this long the session gets ``session_expired`` and a 1001 close (protocol.md §1a)."""
     audio_chunk_ms: int = 100
     """Duration of the audio carried by one ``response.output_audio.delta``."""
+    speculative_responses: bool = True
+    """With early transcription (a Whisper transcriber): at a transcribed pause the brain and
+    the first clause's synthesis start before the turn is decided; their results are held until
+    it is, and dropped if speech resumes (:mod:`realtalk.server.core.speculation`)."""
     max_append_bytes: int = MAX_APPEND_BYTES
     default_instructions: str = "You are a helpful, witty, and friendly assistant."
     rate_limit_requests: int = 10_000

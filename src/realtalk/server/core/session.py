@@ -29,8 +29,6 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, Literal
 
-from realtalk.items import Item
-from realtalk.server.core.codec import WireFormat
 from realtalk.server.core.config import ServerConfig
 from realtalk.server.core.conversation import (
     Conversation,
@@ -38,28 +36,24 @@ from realtalk.server.core.conversation import (
     parse_client_item,
     render_item,
     text_of,
-    to_neutral,
     truncate_audio,
 )
 from realtalk.server.core.responses import ResponseParams, ResponseRun, response_context
 from realtalk.server.core.settings import (
     Settings,
-    TurnSettings,
     overlay_response_params,
     read_settings,
 )
+from realtalk.server.core.speculation import Speculations
 from realtalk.server.core.timings import ArrivalLog, ResponseStamps, TurnStamps
 from realtalk.server.core.transcripts import record_transcript
+from realtalk.server.core.turn_taking import CHANGES_THE_ANSWER, TurnTaking, brain_request
 from realtalk.server.core.turns import (
-    REJUDGE_MS,
     Draft,
     Drafts,
     InputBuffer,
     Judges,
     TurnDetector,
-    TurnEvent,
-    detector_rule,
-    draft_pause_ms,
     transcription_hints,
 )
 from realtalk.server.core.work import (
@@ -79,7 +73,7 @@ from realtalk.server.core.work import (
     Work,
     WorkResult,
 )
-from realtalk.server.engines.base import VAD, BrainRequest
+from realtalk.server.engines.base import VAD
 from realtalk.server.wire import errors
 from realtalk.server.wire.encoders import rate_limits_event
 from realtalk.server.wire.events import (
@@ -107,7 +101,7 @@ def _random_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
-class ServerSession:
+class ServerSession(TurnTaking):
     """One client connection's session. See the module docstring for the calling pattern."""
 
     def __init__(
@@ -161,6 +155,11 @@ class ServerSession:
         self._detector: TurnDetector | None = None
         self._drafts = Drafts() if early_transcription else None
         self._judges = Judges() if end_of_turn else None
+        # The speculative response rests on a draft transcript, so it comes with the drafts.
+        speculate = early_transcription and self.config.speculative_responses
+        self._specs = Speculations() if speculate else None
+        self._replay: list[WorkResult] = []  # claimed speculative results, fed at the next flush
+        self._discards_reported = 0
         self._speech_item_id: str | None = None
         self._speech_start_ms = 0.0
         self._assistant_audio = False
@@ -271,6 +270,8 @@ class ServerSession:
                 self._error(errors.unknown_event_type(event["type"], ()), client_id)
             else:
                 handler(self, event, client_id, now_ms)
+                if event["type"] in CHANGES_THE_ANSWER:
+                    self._respeculate()
         self._flush(now_ms)
 
     def feed(self, result: WorkResult, now_ms: float) -> None:
@@ -278,9 +279,21 @@ class ServerSession:
         if self.closed:
             return
         self._now = now_ms
+        if self._specs is not None:
+            result = self._specs.route(result)
+            if self._specs.holds(result.work_id):
+                synth = self._specs.hold(result, partial(_random_id, "work"))
+                if synth is not None:
+                    self._out.append(synth)
+                return
+        self._dispatch(result, now_ms)
+        self._flush(now_ms)
+
+    def _dispatch(self, result: WorkResult, now_ms: float) -> None:
         if isinstance(result, TranscriptionResult):
             if self._drafts is not None and self._drafts.owns(result.work_id):
                 self._request_draft(self._drafts.finished(result, partial(_random_id, "work")))
+                self._speculate()
             else:
                 self._on_transcription(result)
         elif isinstance(result, TurnJudgement):
@@ -303,7 +316,6 @@ class ServerSession:
             run = self._synth.pop(result.work_id, None)
             if run is not None:
                 run.on_synthesis_done(result.work_id, result.audio, result.error, now_ms)
-        self._flush(now_ms)
 
     # --- plumbing -----------------------------------------------------------------------------
 
@@ -316,7 +328,9 @@ class ServerSession:
             if run is not None:
                 self._synth[work.work_id] = run
                 self._stamps_of(run.id).synthesis_asked(work.work_id, self._now)
-        self._out.append(work)
+            self._send_work(work)
+        else:
+            self._out.append(work)
 
     def _stamps_of(self, response_id: str) -> ResponseStamps:
         # A response that has ended keeps no stamps; late results stamp a throwaway.
@@ -352,6 +366,8 @@ class ServerSession:
             self._idle_deadline_ms = None
 
     def _flush(self, now_ms: float) -> None:
+        while self._replay:
+            self._dispatch(self._replay.pop(0), now_ms)
         for run in list(self._runs):
             for event in run.release(now_ms):
                 self._send(event)
@@ -359,7 +375,13 @@ class ServerSession:
                 self._runs.remove(run)
                 self._after_response(run, now_ms)
                 stamps = self._stamps.pop(run.id)
-                self._out.append(stamps.timings(run.id, run.status, run.first_audio_at_ms))
+                timings = stamps.timings(run.id, run.status, run.first_audio_at_ms)
+                if self._specs is not None:
+                    self._cancel_works(self._specs.release(run.id))
+                    discarded = self._specs.discarded - self._discards_reported
+                    self._discards_reported = self._specs.discarded
+                    timings = dataclasses.replace(timings, speculations_discarded=discarded)
+                self._out.append(timings)
 
     def _expire(self) -> None:
         minutes = max(1, round(self.config.max_session_s / 60))
@@ -367,8 +389,9 @@ class ServerSession:
         self._out.append(Close(1001, "session expired"))
         self.closed = True
         for run in self._runs:
-            for work_id in run.cancel("client_cancelled"):
-                self._out.append(CancelWork(work_id))
+            self._cancel_run(run, "client_cancelled")
+        if self._specs is not None:
+            self._cancel_works(self._specs.discard())
 
     # --- session.update -----------------------------------------------------------------------
 
@@ -404,111 +427,7 @@ class ServerSession:
             return
         self._buffer.append(audio)
         self._arrivals.add(self._buffer.end_ms, now)
-        settings = self._settings
-        if settings is None or settings.turn is None or self._detector is None:
-            return
-        rule = self._turn_rule(settings.turn)
-        judging = self._judges is not None and rule.kind == "semantic_vad"
-        pause_ms = draft_pause_ms(rule) if self._drafts is not None or judging else None
-        recheck_ms = REJUDGE_MS if judging else None
-        for turn_event in self._detector.feed(audio, rule, pause_ms, recheck_ms):
-            if turn_event.kind == "started":
-                self._speech_started(turn_event.at_ms, settings, now)
-            elif turn_event.kind == "stopped":
-                self._speech_stopped(turn_event.at_ms, settings, now)
-            elif turn_event.kind in ("paused", "silent"):
-                self._on_pause(turn_event, judging)
-            else:
-                self._reset_pauses()
-
-    def _turn_rule(self, turn: TurnSettings) -> TurnSettings:
-        return detector_rule(turn, judged=self._judges is not None)
-
-    def _on_pause(self, pause: TurnEvent, judging: bool) -> None:
-        new_id = partial(_random_id, "work")
-        if self._drafts is not None and pause.kind == "paused":
-            # A judged turn ends at the pause or soon after: pad the draft with no silence.
-            draft_pause = dataclasses.replace(pause, turn_end_ms=pause.at_ms) if judging else pause
-            self._request_draft(self._drafts.pause(self._speech_start_ms, draft_pause, new_id))
-        if judging and self._judges is not None:
-            judge = self._judges.pause(self._buffer, self._speech_start_ms, pause.at_ms, new_id)
-            if judge is not None:
-                self._out.append(judge)
-
-    def _reset_pauses(self) -> None:
-        if self._drafts is not None:
-            self._drafts.reset()
-        if self._judges is not None:
-            self._judges.reset()
-
-    def _on_judgement(self, result: TurnJudgement, now_ms: float) -> None:
-        settings, detector = self._settings, self._detector
-        if self._judges is None or not self._judges.owns(result.work_id):
-            return
-        threshold = settings.turn.end_of_turn_threshold if settings and settings.turn else 1.0
-        new_id = partial(_random_id, "work")
-        end, again = self._judges.finished(result, threshold, self._buffer, new_id)
-        if again is not None:
-            self._out.append(again)
-        if end and settings is not None and detector is not None and detector.paused:
-            heard = detector.heard_ms
-            silence_ms = heard - detector.last_speech_end_ms
-            detector.end_turn()
-            self._speech_stopped(heard, settings, now_ms, silence_ms)
-
-    def _reset_detector(self, fmt: WireFormat | None = None) -> None:
-        if self._detector is not None:
-            self._detector.reset(self._buffer.end_ms, fmt)
-        self._reset_pauses()
-
-    def _request_draft(self, draft: Draft | None) -> None:
-        if draft is not None:
-            hints = transcription_hints(self._settings)
-            self._out.append(draft.work(self._buffer, self._speech_item_id or "", *hints))
-
-    def _speech_started(self, onset_ms: float, settings: Settings, now: float) -> None:
-        assert settings.turn is not None
-        self._idle_deadline_ms = None
-        self._speech_item_id = self.new_id("item")
-        start = max(self._buffer.start_ms, onset_ms - settings.turn.prefix_padding_ms)
-        self._speech_start_ms = start
-        self._send(
-            {
-                "type": "input_audio_buffer.speech_started",
-                "audio_start_ms": round(start),
-                "item_id": self._speech_item_id,
-            }
-        )
-        if settings.turn.interrupt_response:
-            for run in self._runs:
-                if run.params.conversation == "auto" and not run.drained:
-                    self._cancel_run(run, "turn_detected")
-
-    def _speech_stopped(
-        self, end_ms: float, settings: Settings, now: float, silence_ms: float | None = None
-    ) -> None:
-        """The turn ends at ``end_ms``, after ``silence_ms`` of silence (default: the rule's)."""
-        assert settings.turn is not None
-        if self._judges is not None:
-            self._judges.reset()
-        item_id = self._speech_item_id or self.new_id("item")
-        self._speech_item_id = None
-        self._send(
-            {
-                "type": "input_audio_buffer.speech_stopped",
-                "audio_end_ms": round(end_ms),
-                "item_id": item_id,
-            }
-        )
-        draft = self._drafts.adopt(self._speech_start_ms) if self._drafts is not None else None
-        audio = self._buffer.take(self._speech_start_ms, end_ms)
-        turn = self._commit(audio, item_id, draft)
-        if silence_ms is None:
-            silence_ms = self._turn_rule(settings.turn).silence_duration_ms
-        turn.speech_end_audio_ms = end_ms - silence_ms
-        turn.speech_end_at = self._arrivals.arrival_of(turn.speech_end_audio_ms)
-        if settings.turn.create_response and self._active_run() is None:
-            self._start_response({}, None, now)
+        self._detect_turns(audio, now)
 
     def _on_input_audio_buffer_commit(
         self, event: dict[str, Any], client_id: str | None, now: float
@@ -545,10 +464,8 @@ class ServerSession:
             client_id,
         )
 
-    def _commit(self, audio: bytes, item_id: str, draft: Draft | None = None) -> TurnStamps:
-        settings = self._settings
-        assert settings is not None
-        item = StoredItem(
+    def _user_item(self, item_id: str, audio: bytes) -> StoredItem:
+        return StoredItem(
             data={
                 "id": item_id,
                 "type": "message",
@@ -559,6 +476,11 @@ class ServerSession:
             audio={0: bytearray(audio)},
             audio_format=self._buffer.format,
         )
+
+    def _commit(self, audio: bytes, item_id: str, draft: Draft | None = None) -> TurnStamps:
+        settings = self._settings
+        assert settings is not None
+        item = self._user_item(item_id, audio)
         previous = self.conversation.insert(item)
         self._send(
             {
@@ -723,13 +645,29 @@ class ServerSession:
     def _cancel_run(
         self, run: ResponseRun, reason: Literal["client_cancelled", "turn_detected"]
     ) -> None:
-        for work_id in run.cancel(reason):
+        works = run.cancel(reason)
+        for work_id in works:
             self._think.pop(work_id, None)
             self._synth.pop(work_id, None)
-            self._out.append(CancelWork(work_id))
+            front_id = self._specs.front_id(work_id) if self._specs is not None else work_id
+            self._out.append(CancelWork(front_id))
+        if self._specs is not None:
+            self._specs.forget(works)
+            self._cancel_works(self._specs.release(run.id))
 
-    def _start_response(self, params: Mapping[str, Any], client_id: str | None, now: float) -> None:
+    def _start_response(
+        self,
+        params: Mapping[str, Any],
+        client_id: str | None,
+        now: float,
+        *,
+        decided_turn: bool = False,
+    ) -> None:
+        """``decided_turn``: the auto-response of a turn just decided, which its speculative
+        response (if any) may serve."""
         if self.transcription_only:
+            if self._specs is not None:
+                self._cancel_works(self._specs.decide(None))
             return  # turn detection commits, the transcript is the answer
         settings = read_settings(
             self.dialect, overlay_response_params(self.dialect, self._session, params)
@@ -764,6 +702,8 @@ class ServerSession:
         self._send(run.created_event())
         limits = (self.config.rate_limit_requests, self.config.rate_limit_tokens)
         self._send(rate_limits_event(*limits, input_tokens))
+        if decided_turn and self._specs is not None:
+            self._cancel_works(self._specs.decide(run.id))
         if run.wait_for(set(self._transcribing)):
             self._begin_thinking(run)
 
@@ -771,25 +711,13 @@ class ServerSession:
         settings = run.settings
         assert settings is not None
         items = run.context if run.context is not None else list(self.conversation.items())
-        neutral: tuple[Item, ...] = tuple(to_neutral(item) for item in items)
         work_id = self.new_id("work")
         run.thinking(work_id)
         self._think[work_id] = run
-        self._stamps_of(run.id).think_at = self._now
-        self._out.append(
-            Think(
-                work_id=work_id,
-                response_id=run.id,
-                request=BrainRequest(
-                    items=neutral,
-                    instructions=settings.instructions,
-                    tools=settings.tools,
-                    tool_choice=settings.tool_choice,
-                    max_output_tokens=settings.max_output_tokens,
-                    temperature=settings.temperature,
-                ),
-            )
-        )
+        stamps = self._stamps_of(run.id)
+        stamps.think_at = self._now
+        think = Think(work_id=work_id, response_id=run.id, request=brain_request(settings, items))
+        stamps.speculative = self._send_work(think)
 
     def _after_response(self, run: ResponseRun, now: float) -> None:
         settings = self._settings

@@ -55,6 +55,13 @@ class TurnTimings:
     early_transcription: bool = False
     """The transcript came from a draft started at the last pause in the speech, before the
     silence rule ended the turn."""
+    speculative: bool = False
+    """The brain's answer (and maybe the first clause's audio) came from a speculative
+    response started at the last pause, before the turn was decided; the brain and synthesis
+    stages then count only what was left of them at the decision."""
+    speculations_discarded: int = 0
+    """Speculative responses dropped (speech resumed, or the answer changed) since the
+    session's previous response ended: engine time spent for nothing."""
     brain_ms: float | None = None
     """Brain asked -> its first text (or tool call)."""
     synthesis_ms: float | None = None
@@ -95,6 +102,7 @@ class ResponseStamps:
     synth_work_id: str | None = None
     synth_at: float | None = None
     first_chunk_at: float | None = None
+    speculative: bool = False
 
     def brain_acted(self, action: Action, now: float) -> None:
         if self.first_text_at is None and (not isinstance(action, Say) or action.text):
@@ -126,6 +134,7 @@ class ResponseStamps:
             vad_ms=_span(turn.speech_end_at, turn.committed_at) if turn else None,
             transcription_ms=_span(turn.committed_at, turn.transcribed_at) if turn else None,
             early_transcription=turn.early if turn else False,
+            speculative=self.speculative,
             brain_ms=_span(self.think_at, self.first_text_at),
             synthesis_ms=_span(self.synth_at, self.first_chunk_at),
             first_audio_ms=_span(start, first_audio_at),
