@@ -9,23 +9,33 @@ figure made a library with a heavy first response look dearer per event the fewe
 had (openai-agents spends 8-14 ms of CPU before its first audio event, realtalk 1-1.5 ms: 2-3.5 us
 per event folded into a 4,000-event run), so this harness disagreed with the plain user-loop harness
 (``benchmarks/userloop.py``, first to n-th) on the openai-agents ratio.
+
+Each run has a fresh interpreter to itself (:func:`run_in_own_process`), as a user's app runs one
+SDK: run one after another in one process, the clients shared its heap and allocator. Importing
+openai-agents alone leaves ~166,000 more objects for the garbage collector to track (21,000 for
+the bare loop, 28,000 for realtalk), so every client after it ran in a process shaped by another
+library, and the order of the rounds decided what each paid.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import json
 import math
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks._harness import PeerMissing
+from benchmarks._harness import ROOT, PeerMissing
 from benchmarks._machine import has_module
 
-__all__ = ["INBOUND_CLIENTS", "InboundSample", "Meter"]
+__all__ = ["INBOUND_CLIENTS", "InboundSample", "Meter", "run_in_own_process"]
 
 
 @dataclass(frozen=True)
@@ -199,3 +209,34 @@ INBOUND_CLIENTS: dict[str, Client] = {
     "realtalk Session, recording": realtalk_recording,
     "openai-agents RealtimeSession": agents_session,
 }
+
+
+# The exit status of a run whose library is not installed (its reason on stdout).
+_MISSING = 3
+
+
+def run_in_own_process(name: str, url: str, n: int, deflate: bool) -> InboundSample:
+    """One run of client ``name`` in a fresh interpreter (``python -m benchmarks._clients``)."""
+    args = [sys.executable, "-m", "benchmarks._clients", name, url, str(n), str(int(deflate))]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode == _MISSING:
+        raise PeerMissing(done.stdout.strip())
+    if done.returncode != 0:
+        raise RuntimeError(f"the {name!r} run failed:\n{done.stderr[-3000:]}")
+    figures = json.loads(done.stdout.splitlines()[-1])
+    return InboundSample(**figures)
+
+
+def _main(argv: list[str]) -> int:
+    name, url, n, deflate = argv[0], argv[1], int(argv[2]), argv[3] == "1"
+    try:
+        sample = asyncio.run(INBOUND_CLIENTS[name](url, n, deflate))
+    except PeerMissing as exc:
+        print(exc)
+        return _MISSING
+    print(json.dumps(dataclasses.asdict(sample)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -4,17 +4,17 @@ A loopback server in another process streams ``response.output_audio.delta`` eve
 then 20 ms of PCM16 24 kHz each) as fast as the socket takes them; each client's CPU time per
 event delivered to the app is measured in the client process, from the first audio event the
 app holds to the last (the one-off cost of the first event is its own column). Rounds interleave
-the clients (rotating their order) so drift on the machine hits them all alike.
+the clients (rotating their order) so drift on the machine hits them all alike; each run has a
+fresh process to itself (``_clients.run_in_own_process``), as a user's app runs one SDK.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass
 
 from benchmarks import _targets
-from benchmarks._clients import INBOUND_CLIENTS, InboundSample
+from benchmarks._clients import INBOUND_CLIENTS, InboundSample, run_in_own_process
 from benchmarks._harness import LoopbackServer, PeerMissing
 from benchmarks._stats import Table, fmt_ratio, median, spread
 
@@ -54,7 +54,7 @@ def measure(plan: Plan) -> tuple[Samples, dict[str, str]]:
                         if name in skipped:
                             continue
                         try:
-                            value = asyncio.run(INBOUND_CLIENTS[name](url, n, deflate))
+                            value = run_in_own_process(name, url, n, deflate)
                         except PeerMissing as exc:
                             skipped[name] = str(exc)
                             continue
@@ -106,7 +106,8 @@ def run(quick: bool = False) -> list[Table]:
     sizes = ", ".join(f"{n} x {ms} ms" for ms, n in plan.events.items())
     table.note(
         f"{plan.rounds} runs per cell of {sizes} deltas; server in another process; "
-        "CPU = time.process_time() of the client process, first audio event to the last, / (n - 1)"
+        "CPU = time.process_time() of the client's own fresh process, "
+        "first audio event to the last, / (n - 1)"
     )
     table.note(
         "first event (ms): CPU from just before response.create to the first audio event the app "

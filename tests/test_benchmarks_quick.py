@@ -111,6 +111,16 @@ def test_inbound_clients_count_every_delta(client: object, deflate: bool) -> Non
     assert sample.first_event_ms > 0
 
 
+def test_inbound_runs_have_a_process_of_their_own() -> None:
+    with LoopbackServer() as server:
+        url = server.url(mode="stream", n=40, ms=20)
+        sample = _clients.run_in_own_process("realtalk Session", url, 40, False)
+        with pytest.raises(RuntimeError, match="'no such client' run failed"):
+            _clients.run_in_own_process("no such client", url, 40, False)
+    assert sample.us_per_event > 0
+    assert sample.first_event_ms > 0
+
+
 def test_inbound_meter_keeps_the_first_event_apart() -> None:
     meter = _clients.Meter(3)
     meter.start()
