@@ -72,6 +72,13 @@ def _as_int16(pcm16: bytes | bytearray | memoryview) -> npt.NDArray[np.int16]:
     return np.frombuffer(pcm16, dtype="<i2").astype(np.int16)
 
 
+def _le_bytes(samples: npt.NDArray[np.int16]) -> bytes:
+    """int16 samples as PCM16 bytes (little-endian)."""
+    if _NATIVE_IS_LE:
+        return samples.tobytes()  # no dtype to parse per chunk
+    return samples.astype("<i2").tobytes()
+
+
 def pcm16_to_float32(pcm16: bytes | bytearray | memoryview) -> npt.NDArray[np.float32]:
     """PCM16 bytes to float32 samples in [-1, 1) (full scale is 32768)."""
     return _as_int16(pcm16).astype(np.float32) / np.float32(32768.0)
@@ -229,12 +236,12 @@ class Resampler:
 
     def process(self, pcm16: bytes | bytearray | memoryview) -> bytes:
         samples = _as_int16(pcm16)
-        if self._stream is None:
+        stream = self._stream
+        if stream is None:
             return bytes(pcm16)
         if samples.size == 0:
             return b""
-        out = self._stream.resample_chunk(samples, last=False)
-        return np.asarray(out, dtype="<i2").tobytes()
+        return _le_bytes(stream.resample_chunk(samples, last=False))
 
     def flush(self) -> bytes:
         """End the stream: return the held-back tail. The resampler is then reset."""
@@ -242,7 +249,7 @@ class Resampler:
             return b""
         out = self._stream.resample_chunk(np.zeros(0, dtype=np.int16), last=True)
         self.reset()
-        return np.asarray(out, dtype="<i2").tobytes()
+        return _le_bytes(out)
 
     def reset(self) -> None:
         if self._stream is not None:

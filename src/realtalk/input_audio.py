@@ -28,10 +28,23 @@ class InputAudio:
     """Converters for the audio one session sends."""
 
     def __init__(self) -> None:
+        self._user_audio: Any = None
         self._converters: dict[AudioFormat, Any] = {}
         # The last (source, target) seen, by identity: a stream sends one format, so the usual
         # chunk skips the dataclass comparisons and the dict lookup.
         self._last: tuple[AudioFormat, AudioFormat, Any] | None = None
+
+    def accept(self, audio: object, rate: object, format: object) -> tuple[bytes, AudioFormat]:
+        """What send_audio was given, as bytes and their format: see
+        :func:`realtalk.audio.user_audio` (imported once, not per chunk: an import statement
+        in a function costs more than the rest of the check)."""
+        check = self._user_audio
+        if check is None:
+            from realtalk.audio import user_audio
+
+            check = self._user_audio = user_audio
+        result: tuple[bytes, AudioFormat] = check(audio, rate=rate, format=format)
+        return result
 
     def convert(self, audio: bytes, source: AudioFormat, target: AudioFormat) -> list[bytes]:
         """``audio`` in ``target``, as append-sized chunks."""

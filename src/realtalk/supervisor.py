@@ -56,6 +56,8 @@ LINK_TRANSITIONS: dict[Link, frozenset[Link]] = {
 }
 """Every allowed move; anything else raises :class:`InvalidState`."""
 
+_CLOSING, _CLOSED = Link.CLOSING, Link.CLOSED
+
 
 class Lifecycle:
     """The connection state of one session, moved only along :data:`LINK_TRANSITIONS`."""
@@ -83,7 +85,9 @@ class Lifecycle:
     @property
     def ending(self) -> bool:
         """True once teardown has begun (closing or closed)."""
-        return self.state in (Link.CLOSING, Link.CLOSED)
+        # Identity, not ``in (...)``: every send asks, and the two enum lookups cost more.
+        state = self.state
+        return state is _CLOSING or state is _CLOSED
 
 
 class Supervisor:

@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from realtalk import events as ev
-from realtalk.commands import AppendAudio
+from realtalk.commands import AppendAudio, CommitAudio
 from realtalk.dialects import BETA, GA
-from realtalk.protocol import ClientProtocol, encode_json
+from realtalk.errors import InvalidState
+from realtalk.protocol import MAX_APPEND_BYTES, ClientProtocol, State, encode_json
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 AUDIO_TYPES = ["response.output_audio.delta", "response.audio.delta"]
@@ -140,20 +141,38 @@ def test_an_audio_delta_decodes_to_its_audio_and_a_bad_one_is_reported() -> None
     audio=st.binary(max_size=3000),
     kind=st.sampled_from([bytes, bytearray, memoryview]),
     dialect=st.sampled_from([GA, BETA]),
-    prefix=st.sampled_from(["rt", "evt", "a_b-c"]),
+    prefix=st.sampled_from(["rt", "evt", "a_b-c", 'q"uo\\te', "é\u2028", "\ud800x"]),
+    direct=st.booleans(),
 )
 def test_an_append_is_sent_as_the_dialect_encodes_it(
-    audio: bytes, kind: Any, dialect: Any, prefix: str
+    audio: bytes, kind: Any, dialect: Any, prefix: str, direct: bool
 ) -> None:
     proto = ClientProtocol(dialect, event_id_prefix=prefix)
-    event_id = proto.send(AppendAudio(kind(audio)))
-    (text,) = proto.messages_to_send()
+    proto.send(CommitAudio())  # the event ids go on counting across commands
+    # append_audio is the session's audio path; send(AppendAudio) takes it too
+    send = proto.append_audio if direct else lambda a: proto.send(AppendAudio(a))
+    event_id = send(kind(audio))
+    assert event_id == f"{prefix}_2"
+    _, text = proto.messages_to_send()
     assert text == encode_json(dialect.encode_command(AppendAudio(audio), event_id))
     assert json.loads(text) == {
         "type": "input_audio_buffer.append",
         "event_id": event_id,
         "audio": base64.b64encode(audio).decode(),
     }
+    assert proto.next_event_id() == f"{prefix}_3"
+
+
+def test_append_audio_refuses_what_send_refuses() -> None:
+    proto = ClientProtocol(GA)
+    too_big = memoryview(bytes(MAX_APPEND_BYTES + 2))
+    with pytest.raises(InvalidState, match="at most 15 MiB"):
+        proto.append_audio(too_big)
+    assert proto.messages_to_send() == []
+    proto.state = State.CLOSED
+    with pytest.raises(InvalidState, match="closed"):
+        proto.append_audio(b"\x00\x00")
+    assert proto.messages_to_send() == []
 
 
 def test_an_on_send_hook_still_sees_and_rewrites_appends() -> None:
@@ -165,6 +184,9 @@ def test_an_on_send_hook_still_sees_and_rewrites_appends() -> None:
 
     proto = ClientProtocol(GA, on_send=hook)
     proto.send(AppendAudio(b"\x01\x02"))
-    (text,) = proto.messages_to_send()
-    assert seen[0]["audio"] == base64.b64encode(b"\x01\x02").decode()
-    assert json.loads(text)["audio"] == ""
+    proto.append_audio(b"\x03\x04")
+    texts = proto.messages_to_send()
+    assert [e["audio"] for e in seen] == [
+        base64.b64encode(a).decode() for a in (b"\x01\x02", b"\x03\x04")
+    ]
+    assert [json.loads(t)["audio"] for t in texts] == ["", ""]
