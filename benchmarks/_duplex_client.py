@@ -19,6 +19,7 @@ import base64
 import contextlib
 import gc
 import json
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -284,6 +285,7 @@ async def _drive(
         "idle_kb_per_session": (rss_idle - rss0) / 1024 / args.n,
         "busy_kb_per_session": (rss_busy - rss0) / 1024 / args.n,
         "errors": rec.errors,
+        "cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [],
     }
 
 
@@ -309,7 +311,10 @@ def main() -> None:
     parser.add_argument("--ms", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--cpu", type=int, default=None, help="run on this core only")
     args = parser.parse_args()
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
     runner = {"realtalk": run_realtalk, "floor": run_floor, "server": run_server}[args.kind]
     pauses = _watch_gc()
     result = asyncio.run(runner(args, Recorder()))

@@ -56,6 +56,11 @@ class LoopbackServer:
         if proc.stdout is not None:
             proc.stdout.close()
 
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
     def url(self, **query: object) -> str:
         return f"ws://127.0.0.1:{self.port}/v1/realtime?{urlencode(query)}"
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from benchmarks import _targets
 from benchmarks._harness import ROOT, LoopbackServer
-from benchmarks._stats import Table
+from benchmarks._stats import Table, median
 
 __all__ = ["run"]
 
@@ -44,6 +44,8 @@ class Plan:
     warmup: float
     server_ladder: tuple[int, ...]
     workers: tuple[int, ...] = (1, 2)
+    cost_n: int = 100  # sessions of the naive harness (well under what either client holds)
+    cost_runs: int = 3
 
 
 FULL = Plan(
@@ -53,7 +55,27 @@ FULL = Plan(
     warmup=1.0,
     server_ladder=(25, 50, 100, 200, 400, 800),
 )
-QUICK = Plan(ladder=(2, 4), bisect=0, seconds=0.5, warmup=0.3, server_ladder=(2,))
+QUICK = Plan(
+    ladder=(2, 4), bisect=0, seconds=0.5, warmup=0.3, server_ladder=(2,), cost_n=2, cost_runs=1
+)
+
+
+def _cores() -> tuple[int, int] | None:
+    """(server core, client core): the loopback server and the client each get a core of
+    their own, so neither one's load shows up as the other's lag; None on one core."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    cores = sorted(os.sched_getaffinity(0))
+    return (cores[0], cores[1]) if len(cores) >= 2 else None
+
+
+CORES = _cores()
+
+
+def pin_server(server: LoopbackServer) -> None:
+    if CORES:
+        os.sched_setaffinity(server.pid, {CORES[0]})
+
 
 SERVE = [
     sys.executable,
@@ -143,6 +165,7 @@ def step(server: LoopbackServer | Served, kind: str, n: int, plan: Plan) -> dict
             f"--ms={DELTA_MS}",
             f"--seconds={plan.seconds}",
             f"--warmup={plan.warmup}",
+            *([f"--cpu={CORES[1]}"] if CORES and not isinstance(server, Served) else []),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -222,6 +245,8 @@ def run(quick: bool = False) -> list[Table]:
     )
     summary: dict[str, tuple[int, dict[str, Any] | None]] = {}
     with LoopbackServer() as server:
+        pin_server(server)
+        costs, cost_ratio = cost_table(server, plan)
         for kind, label in (("realtalk", "realtalk Session"), ("floor", "floor: websockets")):
             results, best = ladder(server, kind, plan)
             at_best = next((r for r in results if r["n"] == best), None)
@@ -257,7 +282,11 @@ def run(quick: bool = False) -> list[Table]:
             f"~{1000 / cost:.0f} sessions per core)"
         )
     if ours and floor:
-        table.note(f"realtalk holds {ours / floor:.2f}x the sessions of the floor")
+        table.note(
+            f"realtalk holds {ours / floor:.2f}x the sessions of the floor; the naive harness's "
+            f"CPU per session-second says {cost_ratio:.2f}x (next table)"
+        )
+    table.note(_pinning())
     table.target(
         _targets.at_least(
             "sessions per client core: realtalk / floor", ours / floor if floor else math.nan, 0.9
@@ -273,7 +302,62 @@ def run(quick: bool = False) -> list[Table]:
         "server CPU near 100% would mean the server, not the client, was the limit; "
         "lag is wall-clock: other load on the machine (see the load average) inflates it"
     )
-    return [table, server_table(plan)]
+    return [table, costs, server_table(plan)]
+
+
+def _pinning() -> str:
+    if CORES is None:
+        return "client and server share this machine's only core"
+    return (
+        f"the client process runs on core {CORES[1]} only and the loopback server on core "
+        f"{CORES[0]} (sched_setaffinity); other load on the machine still shares them"
+    )
+
+
+def cost_table(server: LoopbackServer, plan: Plan) -> tuple[Table, float]:
+    """The naive harness beside the ladder: both clients at one fixed N, far below what either
+    holds, and only their CPU per session-second (no lag limit, no search). On a core of its
+    own a CPU-bound client holds about 1000 / cost sessions, so floor cost / realtalk cost
+    should agree with the ladder's sessions ratio."""
+    table = Table(
+        f"Client CPU per session-second at a fixed N = {plan.cost_n} (the naive harness)",
+        ["client", "CPU ms/session-s", "runs", "spread", "lag p99 ms", "ok"],
+    )
+    costs: dict[str, list[float]] = {"realtalk": [], "floor": []}
+    lags: dict[str, list[float]] = {"realtalk": [], "floor": []}
+    ok: dict[str, bool] = {"realtalk": True, "floor": True}
+    for _ in range(plan.cost_runs):
+        for kind in costs:  # interleaved: a burst of other load hits both
+            r = step(server, kind, plan.cost_n, plan)
+            if "failed" in r:
+                ok[kind] = False
+                continue
+            costs[kind].append(r["cpu_share"] * 1000 / r["n"])
+            lags[kind].append(_ms(r["lag_p99_ms"]))
+            ok[kind] = ok[kind] and passed(r)
+    for kind, label in (("realtalk", "realtalk Session"), ("floor", "floor: websockets")):
+        values = costs[kind]
+        if not values:
+            table.add(label, "-", 0, "-", "-", "crashed")
+            continue
+        table.add(
+            label,
+            median(values),
+            len(values),
+            f"{min(values):.2f}-{max(values):.2f}",
+            median(lags[kind]),
+            "yes" if ok[kind] else "no",
+        )
+    ours, floor = median(costs["realtalk"]), median(costs["floor"])
+    table.note(
+        f"{plan.cost_runs} runs per client, interleaved; {plan.warmup:g} s warm-up then "
+        f"{plan.seconds:g} s measured; the same job as the ladder; {_pinning()}"
+    )
+    ratio = floor / ours if ours else math.nan
+    table.target(
+        _targets.at_least("sessions per client core from CPU cost: floor / realtalk", ratio, 0.9)
+    )
+    return table, ratio
 
 
 def server_table(plan: Plan) -> Table:
