@@ -17,9 +17,14 @@ Chosen on the provider (``OpenAI(transport="webrtc")``), behind the same ``Sessi
   to the response's audio content part (``content_part.added``), only while the server says it
   is playing (``output_audio_buffer.started`` .. ``stopped``/``cleared``).
 * **A turn's end**: a ``response.done`` that arrives while that response's audio is still
-  playing is held back, with everything after it, until the audio stopped (plus a short
-  jitter allowance), so ``SessionIdle`` still means the whole turn is over; the
-  ``output_audio_buffer.stopped`` that ends the hold is delivered ahead of what was held.
+  playing is held back, with everything after it, until the track has delivered the reply's
+  last frame, so ``SessionIdle`` still means the whole turn is over; the
+  ``output_audio_buffer.*`` events are delivered ahead of what was held. Which frame is the
+  last is counted, not timed: the server sends ``output_audio_buffer.stopped`` after the
+  reply's last RTP packet, on the same bundled transport, so when it arrives the receiver has
+  seen every packet of the reply; the RTP statistics then say how many packets the server had
+  sent (received + lost), and the frame whose timestamp reaches that count ends the reply,
+  however far the decoder and the app's reading lag behind (a loaded machine).
 
 * **How a call ends** decides whether the session reconnects (:mod:`realtalk.recovery`, which
   re-offers a new call and restores the conversation on it): the peer connection *failing*
@@ -63,8 +68,6 @@ if TYPE_CHECKING:
 __all__ = ["DATA_CHANNEL_LABEL", "WebRTCTransport", "open_call"]
 
 DATA_CHANNEL_LABEL = "oai-events"
-_JITTER_GRACE_MS = 120.0
-"""After ``output_audio_buffer.stopped``: how long incoming audio may still trail on RTP."""
 _SILENCE_RELEASE_MS = 1500.0
 """A held ``response.done`` is released after this much silence even without ``stopped``."""
 _HANGUP_GRACE_S = 1.0
@@ -110,10 +113,19 @@ class WebRTCTransport:
         self._playing: str | None = None  # the response whose audio the server plays
         self._stopped_at_silence: float | None = None
         self._held: list[str] | None = None
+        self._held_front = 0  # output_audio_buffer.* events go ahead of the held response.done
         self._held_silence_ms = 0.0
         self._stopped_seen = False
         self._ice_failed = False
-        self._trail_ms = 0.0
+        self._receiver: Any = None  # the incoming track's RTCRtpReceiver (its RTP statistics)
+        self._sent = 0
+        """RTP packets the server had sent up to the last frame read (from its timestamp)."""
+        self._stop_pending = False
+        """Between ``stopped``/``cleared`` and the reply's last frame read."""
+        self._stop_mark: int | None = None
+        """The packets the server had sent when it said ``stopped`` (None: being read)."""
+        self._stops = 0
+        self._stopped_response: str | None = None
         self._last_frame = 0.0
         self.opened = asyncio.Event()
         channel.on("message", self._on_message)
@@ -248,24 +260,32 @@ class WebRTCTransport:
             case OutputAudioBufferStarted(response_id=rid):
                 self._playing = rid
                 self._stopped_seen = False
-            case OutputAudioBufferStopped() | OutputAudioBufferCleared():
-                self._stopped_seen = True
-                self._trail_ms = 0.0
-                if self._held is None:
-                    self._playing = None
-            case ResponseDone(response=response) if self._target is not None and (
-                self._target[0] == response.id and not self._stopped_seen
+            case (
+                OutputAudioBufferStopped(response_id=rid)
+                | OutputAudioBufferCleared(response_id=rid)
             ):
-                # Its audio still plays: hold this and what follows until it has arrived.
+                self._stopped_seen = True
+                self._stopped_response = rid or self._playing
+                self._mark_stop()
+            case ResponseDone(response=response) if self._target is not None and (
+                self._target[0] == response.id
+                and (self._stopped_response != response.id or self._stop_pending)
+            ):
+                # Its audio still plays (or its last frames are still on their way): hold this
+                # and what follows until it has all arrived.
                 if self._held is None:
                     self._held = []
                     self._held_silence_ms = 0.0
                     self._arm_release_timer()
         if self._held is None:
             self._inbox.put_nowait(text)
-        elif isinstance(event, OutputAudioBufferStopped | OutputAudioBufferCleared):
-            # Ahead of the held response.done: the app learns the audio ended, then the turn.
-            self._held.insert(0, text)
+        elif isinstance(
+            event, OutputAudioBufferStarted | OutputAudioBufferStopped | OutputAudioBufferCleared
+        ):
+            # Ahead of the held response.done (in their own order): the app learns the audio
+            # started and ended, then that the turn is over.
+            self._held.insert(self._held_front, text)
+            self._held_front += 1
         else:
             self._held.append(text)
 
@@ -291,13 +311,65 @@ class WebRTCTransport:
 
     def _release(self) -> None:
         held, self._held = self._held, None
+        self._held_front = 0
         self._playing = None if self._stopped_seen else self._playing
         for text in held or ():
             self._inbox.put_nowait(text)
 
+    def _mark_stop(self) -> None:
+        """``stopped``/``cleared`` arrived: every RTP packet of the reply has been received (the
+        server sent them first, on the same transport). Read how many packets that was; the
+        reply ends at the frame that reaches the count (:meth:`_end_of_reply`)."""
+        self._stop_pending = True
+        self._stop_mark = None
+        self._stops += 1
+        stop = self._stops
+
+        async def mark() -> None:
+            sent = await self._packets_arrived()
+            if stop != self._stops or not self._stop_pending:
+                return  # a later stop took over
+            self._stop_mark = sent
+            if self._sent >= sent:
+                self._end_of_reply()  # the track had already delivered them all
+
+        task = asyncio.get_running_loop().create_task(mark())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _packets_arrived(self) -> int:
+        """The RTP packets the server had sent up to the newest one received (received + lost,
+        from the receiver's statistics); read a moment after the stop, so never fewer."""
+        if self._receiver is None:
+            return 0  # no incoming track: no frame can still be on its way
+        report = await self._receiver.getStats()
+        counts = [
+            int(stats.packetsReceived) + int(stats.packetsLost)
+            for stats in report.values()
+            if getattr(stats, "type", None) == "inbound-rtp"
+        ]
+        return max(counts, default=0)
+
+    def _end_of_reply(self) -> None:
+        """The track has delivered the reply's last frame: what the resampler still holds goes
+        out, then what was held (response.done and after)."""
+        self._stop_pending = False
+        target = self._target
+        for converter in self._in_converters.values():
+            tail = converter.flush()
+            if tail and target is not None:
+                self._inbox.put_nowait(AudioDelta(target[0], target[1], target[2], target[3], tail))
+        if self._playing == self._stopped_response:
+            self._playing = None
+        if self._held is not None:
+            self._release()
+
     def _on_track(self, track: Any) -> None:
         if track.kind != "audio":
             return
+        for transceiver in self._pc.getTransceivers():
+            if transceiver.receiver.track is track:
+                self._receiver = transceiver.receiver
         task = asyncio.get_running_loop().create_task(self._read_track(track))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -313,6 +385,12 @@ class WebRTCTransport:
             except MediaStreamError:
                 return
             pcm, rate = frame_pcm(frame)
+            if frame.pts is not None and frame.samples:
+                # The RTP timestamp counts the server's frames from the first one (aiortc maps
+                # it to start at 0): frame n has pts n * samples.
+                self._sent = round(frame.pts * frame.time_base * rate / frame.samples) + 1
+            else:
+                self._sent += 1
             self._on_audio(pcm, rate)
 
     def _on_audio(self, pcm: bytes, rate: int) -> None:
@@ -321,11 +399,17 @@ class WebRTCTransport:
         silent = _silent(pcm)
         if self._held is not None:
             self._held_silence_ms = self._held_silence_ms + ms if silent else 0.0
-        if self._stopped_seen:
-            self._trail_ms += ms
         target = self._target
-        window = self._playing is not None or (not silent and target is not None)
-        if target is not None and window and not (self._stopped_seen and silent):
+        mark = self._stop_mark
+        if self._stop_pending:
+            if mark is not None and self._sent > mark:
+                self._end_of_reply()  # the last frame of the reply never came (dropped)
+                window = not silent
+            else:
+                window = True  # the reply's trailing frames, its pauses included
+        else:
+            window = self._playing is not None or not silent
+        if target is not None and window:
             from realtalk.audio import Converter
 
             converter = self._in_converters.get(rate)
@@ -336,13 +420,10 @@ class WebRTCTransport:
             data = converter.process(pcm)
             if data:
                 self._inbox.put_nowait(AudioDelta(target[0], target[1], target[2], target[3], data))
-        if self._held is not None and (
-            (self._stopped_seen and self._trail_ms >= _JITTER_GRACE_MS)
-            or self._held_silence_ms >= _SILENCE_RELEASE_MS
-        ):
-            self._release()
-        elif self._stopped_seen and self._trail_ms >= _JITTER_GRACE_MS:
-            self._playing = None
+        if self._stop_pending and mark is not None and self._sent >= mark:
+            self._end_of_reply()
+        elif self._held is not None and self._held_silence_ms >= _SILENCE_RELEASE_MS:
+            self._release()  # no stopped came, but the reply has long gone quiet
 
 
 def _call_id(location: str | None) -> str | None:
