@@ -25,6 +25,7 @@ energy.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -150,6 +151,9 @@ class Group:
     """The end of the last speech frame, by energy."""
     pauses_ms: tuple[int, ...]
     background: bytes
+    aligned_end_ms: float | None = None
+    """The end of the last word by the sdist's forced alignment (LibriVox pieces only): a
+    ground truth for the end of speech that does not come from the energy."""
 
 
 def _frame_levels(samples: np.ndarray, frame: int) -> np.ndarray:
@@ -216,17 +220,36 @@ def load_groups() -> list[Group]:
     groups = []
     for pieces, pauses in GROUPS:
         pcm = b""
+        aligned: float | None = None
         for i, (name, from_s, to_s) in enumerate(pieces):
             if name not in recordings:
                 recordings[name] = _recording(root, name)
+            words = _word_end_ms(root, name, recordings[name], from_s, to_s)
+            aligned = None if words is None else len(pcm) / (RATE * 2 / 1000) + words
             pcm += _piece(recordings[name], from_s, to_s)
             if i < len(pauses):
                 pcm += _fill(recordings[pieces[0][0]].background, pauses[i])
         names = dict.fromkeys(Path(name).stem.rsplit("-", 1)[-1] for name, _, _ in pieces)
         label = " + ".join(names) + f" ({len(pieces)} pieces)"
         _, end_ms = speech_bounds_ms(pcm)
-        groups.append(Group(label, pcm, end_ms, pauses, recordings[pieces[0][0]].background))
+        background = recordings[pieces[0][0]].background
+        groups.append(Group(label, pcm, end_ms, pauses, background, aligned))
     return groups
+
+
+def _word_end_ms(
+    root: Path, name: str, recording: Recording, from_s: float | None, to_s: float | None
+) -> float | None:
+    """Where the last aligned word of a piece ends, from the piece's start (None: no
+    alignment, as for the cards)."""
+    path = root / name.replace(".wav", ".json")
+    if not path.exists():
+        return None
+    start = recording.start_ms if from_s is None else from_s * 1000
+    end = recording.end_ms if to_s is None else to_s * 1000
+    words = [w for w in json.loads(path.read_text())["w"] if not w["t"].startswith("<")]
+    ends = [(w["b"] + w["d"]) * 1000 for w in words if w["b"] * 1000 < end]
+    return (min(max(ends), end) - start) if ends else None
 
 
 def background_fill(group: Group, ms: float) -> bytes:

@@ -346,15 +346,22 @@ async def human_turn(session: Any, group: Any, silence_s: float = 9.0) -> HumanT
     return seen
 
 
-def _human_row(seen: HumanTurn, log: Log) -> dict[str, float]:
+def _human_row(seen: HumanTurn, log: Log, timings: dict[str, Any]) -> dict[str, float]:
     nan = float("nan")
     end = seen.speech_end
     row = {k: nan for k in ("vad", "transcribe_left", "brain", "synth", "total")}
     row["cutoffs"] = float(sum(1 for t in seen.created.values() if t < end))
+    # The server's own record of each response (TurnTimings): served by a speculation, and
+    # how many speculations speech overtook before it.
+    records = [timings[rid] for rid in seen.created if rid in timings]
+    row["discarded"] = float(sum(r.speculations_discarded for r in records))
+    row["speculative"] = nan
     final = [(t, rid) for rid, t in seen.created.items() if t >= end]
     if not final:
         return row
     _, rid = min(final)
+    if rid in timings:
+        row["speculative"] = float(timings[rid].speculative)
     first = seen.first_audio.get(rid)
     if first is None:
         return row
@@ -376,8 +383,11 @@ def _human_row(seen: HumanTurn, log: Log) -> dict[str, float]:
     return row
 
 
-async def measure_human(modes: tuple[tuple[str, Any], ...]) -> tuple[dict[str, list[Any]], str]:
-    """Every phrase group through every mode, one session per mode, on one server."""
+async def measure_human(
+    modes: tuple[tuple[str, Any], ...], *, speculative: bool = True
+) -> tuple[dict[str, list[Any]], str]:
+    """Every phrase group through every mode, one session per mode, on one server
+    (``speculative``: its ServerConfig.speculative_responses)."""
     import realtalk as rt
     from benchmarks._speech_corpus import load_groups
     from realtalk.server import serve
@@ -388,8 +398,15 @@ async def measure_human(modes: tuple[tuple[str, Any], ...]) -> tuple[dict[str, l
     engines = timed_engines(EngineSpec(brain="echo"), log)
     label = f"default speech engines ({engines.describe()})"
     out: dict[str, list[Any]] = {}
+    timings: dict[str, Any] = {}
+
+    def record(t: Any) -> None:
+        timings[t.response_id] = t
+
     try:
-        async with serve(engines=engines) as handle:
+        async with serve(
+            engines=engines, on_timings=record, speculative_responses=speculative
+        ) as handle:
             provider = rt.providers.Compatible(
                 f"{handle.url}/realtime?model=gpt-realtime", api_key=handle.api_key
             )
@@ -408,8 +425,8 @@ async def measure_human(modes: tuple[tuple[str, Any], ...]) -> tuple[dict[str, l
                 async with runner.connect() as session:
                     for group in groups:
                         seen = await human_turn(session, group)
-                        rows.append((group, _human_row(seen, log)))
                         await asyncio.sleep(0.5)  # the reply's tail settles before the next
+                        rows.append((group, _human_row(seen, log, timings)))
     finally:
         await engines.aclose()
     return out, label
@@ -510,6 +527,60 @@ def decision_table() -> Table:
     return table
 
 
+def vad_decision_table(rules_ms: tuple[int, ...] = (200, 500, 1000)) -> Table:
+    """When the ``server_vad`` decision fires on the human groups, in audio time (no clock):
+    the end of the last word by the sdist's forced alignment (beside the energy end) -> the
+    VAD's end of speech (its lag) -> the audio position of the 20 ms chunk whose arrival made
+    the decision. What is over the rule is the VAD's lag and framing (whole 32 ms frames, the
+    chunk that completes the frame)."""
+    from benchmarks._speech_corpus import background_fill, load_groups
+    from realtalk.audio import convert
+    from realtalk.server.core.settings import TurnSettings
+    from realtalk.server.core.turns import TurnDetector
+    from realtalk.server.engines.vad import SileroVAD
+
+    groups = load_groups()
+    table = Table(
+        "server_vad decision point on real human speech, in audio time (ms after the end of "
+        "speech)",
+        ["rule", "VAD end - aligned", "decision - aligned", "decision - energy end", "over rule"],
+    )
+    for rule_ms in rules_ms:
+        rule = TurnSettings(kind="server_vad", silence_duration_ms=float(rule_ms))
+        lag, aligned, energy = [], [], []
+        for group in groups:
+            audio = convert(group.pcm16 + background_fill(group, rule_ms + 1000), 16000, 24000)
+            detector = TurnDetector(SileroVAD.shared(), "pcm16")
+            detector.reset(0.0)
+            final: tuple[float, float] | None = None
+            for offset in range(0, len(audio), 960):
+                for event in detector.feed(audio[offset : offset + 960], rule):
+                    late = event.kind == "stopped" and event.at_ms >= group.speech_end_ms
+                    if late and final is None:
+                        final = (event.at_ms - rule_ms, (offset + 960) / 48)
+            if final is None:
+                continue
+            vad_end, decided = final
+            energy.append(decided - group.speech_end_ms)
+            if group.aligned_end_ms is not None:
+                lag.append(vad_end - group.aligned_end_ms)
+                aligned.append(decided - group.aligned_end_ms)
+        table.add(
+            f"{rule_ms} ms",
+            median(lag),
+            median(aligned),
+            median(energy),
+            median(aligned) - rule_ms,
+        )
+    table.note(
+        "medians over the groups' final end of speech (LibriVox groups for the aligned columns, "
+        "all for the energy one); the VAD's end of speech is audio_end_ms minus the rule; a "
+        "frame the VAD still calls speech at the room's floor right after the voice is its lag, "
+        "not speech (server/core/turns.py), and the VAD hears the 24 kHz stream through soxr QQ"
+    )
+    return table
+
+
 def _targets(table: Table, results: dict[str, list[Any]]) -> None:
     """Issue 13's turn goals: server_vad within its rule + 100 ms; semantic_vad within 350 ms
     with no more cut-offs than server_vad."""
@@ -538,14 +609,29 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
 
     try:
         decisions = decision_table()
+        vad = vad_decision_table()
         results, label = asyncio.run(measure_human(modes))
+        plain, _ = asyncio.run(measure_human(modes[:1], speculative=False))
+        results.update({f"{name}, no speculation": rows for name, rows in plain.items()})
     except CorpusUnavailable as exc:
         table = Table("Turn latency with real human speech (ms)", ["mode", "note"])
         table.add("-", f"not measured: {exc}")
         return [table]
     table = Table(
         f"Turn latency with real human speech, {label} (ms from the end of speech)",
-        ["mode", "median", "p10", "p90", "VAD", "transcr. left", "brain", "synth", "cut-offs"],
+        [
+            "mode",
+            "median",
+            "p10",
+            "p90",
+            "VAD",
+            "transcr. left",
+            "brain",
+            "synth",
+            "cut-offs",
+            "speculative",
+            "discarded",
+        ],
     )
     for name, rows in results.items():
         values = [r for _, r in rows]
@@ -558,6 +644,7 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
         cutoffs = sum(1 for r in values if r["cutoffs"] > 0)
         missing = len(values) - len(totals)
         cut = f"{cutoffs}/{len(values)}" + (f" ({missing} no reply)" if missing else "")
+        served = [r["speculative"] for r in values if r["speculative"] == r["speculative"]]
         table.add(
             name,
             median(totals),
@@ -568,6 +655,8 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
             med("brain"),
             med("synth"),
             cut,
+            f"{int(sum(served))}/{len(served)}",
+            int(sum(r["discarded"] for r in values)),
         )
     _targets(table, results)
     groups = next(iter(results.values()))
@@ -584,8 +673,14 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
         "client; transcr. left = transcription still running at speech_stopped; brain (echo) "
         "to first text; synth = the first spoken piece"
     )
+    table.note(
+        "speculative = responses served by the speculative response started at the last "
+        "pause (brain + first clause ready before the decision, see docs/local-server.md); "
+        "discarded = speculations speech overtook (engine time spent for nothing); the 'no "
+        "speculation' row runs the same groups on a server with speculative_responses=False"
+    )
     table.note(PROVENANCE)
-    return [decisions, table]
+    return [decisions, vad, table]
 
 
 def run(quick: bool = False) -> list[Table]:
