@@ -12,6 +12,8 @@ import asyncio
 import base64
 import json
 import math
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ import soxr
 
 from benchmarks import _targets
 from benchmarks._clients import _agents_quiet
-from benchmarks._harness import LoopbackServer, PeerMissing
+from benchmarks._harness import ROOT, LoopbackServer, PeerMissing
 from benchmarks._loopback import noise_pcm
 from benchmarks._machine import has_module
 from benchmarks._stats import Table, fmt_ratio, median, spread
@@ -100,12 +102,15 @@ async def floor_soxr(url: str, audio: Audio, n: int) -> float:
         return clock.per_frame(n)
 
 
-async def _realtalk(url: str, audio: Audio, n: int, rate: int) -> float:
+async def _realtalk(url: str, audio: Audio, n: int, rate: int, reconnect: bool = True) -> float:
     import realtalk as rt
 
     clock = Clock()
     frames = audio.at16k if rate == 16000 else audio.at24k
-    runner = rt.Runner(rt.Agent(name="bench"), provider=rt.providers.Compatible(url))
+    options = rt.SessionOptions() if reconnect else rt.SessionOptions(reconnect=None)
+    runner = rt.Runner(
+        rt.Agent(name="bench"), provider=rt.providers.Compatible(url), options=options
+    )
     async with runner.connect() as session:
         clock.begin()
         for k in range(n):
@@ -115,6 +120,10 @@ async def _realtalk(url: str, audio: Audio, n: int, rate: int) -> float:
 
 async def realtalk_16k(url: str, audio: Audio, n: int) -> float:
     return await _realtalk(url, audio, n, 16000)
+
+
+async def realtalk_16k_no_reconnect(url: str, audio: Audio, n: int) -> float:
+    return await _realtalk(url, audio, n, 16000, reconnect=False)
 
 
 async def realtalk_24k(url: str, audio: Audio, n: int) -> float:
@@ -149,14 +158,30 @@ CLIENTS: dict[str, Client] = {
     FLOOR: floor_presampled,
     "floor: websockets + soxr per frame": floor_soxr,
     "realtalk send_audio(rate=16000)": realtalk_16k,
+    "realtalk send_audio(rate=16000), reconnect=None": realtalk_16k_no_reconnect,
     "realtalk send_audio(24 kHz, no resampling)": realtalk_24k,
     "openai-agents send_audio(24 kHz; it cannot resample)": agents_24k,
 }
 
 
+_MISSING = 3  # exit status of a run whose peer library is not installed
+
+
+def run_in_own_process(name: str, url: str, n: int) -> float:
+    """One run of client ``name`` in a fresh interpreter (``python -m benchmarks.outbound``):
+    an app runs one SDK, and a process that imported every client (openai-agents leaves a far
+    bigger heap) is not what any of them runs in."""
+    args = [sys.executable, "-m", "benchmarks.outbound", name, url, str(n)]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode == _MISSING:
+        raise PeerMissing(done.stdout.strip())
+    if done.returncode != 0:
+        raise RuntimeError(f"the {name!r} run failed:\n{done.stderr[-3000:]}")
+    return float(done.stdout.splitlines()[-1])
+
+
 def run(quick: bool = False) -> list[Table]:
     rounds, n = (2, 50) if quick else (7, 3000)
-    audio = make_audio()
     samples: dict[str, list[float]] = {}
     skipped: dict[str, str] = {}
     names = list(CLIENTS)
@@ -168,7 +193,7 @@ def run(quick: bool = False) -> list[Table]:
                 if name in skipped:
                     continue
                 try:
-                    samples.setdefault(name, []).append(asyncio.run(CLIENTS[name](url, audio, n)))
+                    samples.setdefault(name, []).append(run_in_own_process(name, url, n))
                 except PeerMissing as exc:
                     skipped[name] = str(exc)
     table = Table(
@@ -192,12 +217,20 @@ def run(quick: bool = False) -> list[Table]:
         )
     for name, why in skipped.items():
         table.note(f"{name}: skipped, {why}")
-    table.note(f"{rounds} runs of {n} frames each (16 kHz PCM16 in; 24 kHz on the wire)")
+    table.note(
+        f"{rounds} runs of {n} frames each, every run in a fresh process of its own "
+        "(16 kHz PCM16 in; 24 kHz on the wire)"
+    )
     table.note(
         f"the 16 kHz rows (soxr {SEND_QUALITY}, send_audio's recipe): the streaming resampler "
         "gives audio for about two frames in three (it works in blocks and holds some back), so "
         "they send ~2 appends per 3 frames; "
         "the 24 kHz rows send one per frame; the figure divides by frames given"
+    )
+    table.note(
+        "reconnect=None: the same session without reconnects, so without the copy of the "
+        "turn's audio a reconnect would replay (this server's sessions have no turn detection: "
+        "a manual turn, kept whole until it is committed)"
     )
     ours = median(samples.get("realtalk send_audio(rate=16000)", []))
     bare = median(samples.get("floor: websockets + soxr per frame", []))
@@ -290,3 +323,18 @@ def quality_table(quick: bool) -> Table:
         "tiny.en" + (f"; {why_no_wer}" if why_no_wer else "")
     )
     return table
+
+
+def _main(argv: list[str]) -> int:
+    name, url, n = argv[0], argv[1], int(argv[2])
+    try:
+        per_frame = asyncio.run(CLIENTS[name](url, make_audio(), n))
+    except PeerMissing as exc:
+        print(exc)
+        return _MISSING
+    print(per_frame)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
