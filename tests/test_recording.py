@@ -7,6 +7,9 @@ import base64
 import json
 import threading
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import realtalk as rt
 from realtalk import events as ev
@@ -150,3 +153,66 @@ def test_reprs_are_short() -> None:
     assert len(text) < 400
     assert "<500 events>" in text
     assert f"{len(audio) * 10 // 48} ms" in text
+
+
+def _recorded(folder: Path, texts: list[str], *, decoded: bool) -> tuple[list[Any], bytes]:
+    from realtalk.dialects import BETA, GA
+
+    recorder = recording.Recorder(folder, {"role": "client"})
+    for text in texts:
+        dialect = BETA if '"response.audio.delta"' in text else GA
+        recorder.wire("server", text, [dialect.decode(text)] if decoded else None)
+    recorder.close()
+    lines = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    return [line["msg"] for line in lines], (folder / "assistant.raw").read_bytes()
+
+
+def test_a_delta_the_session_decoded_is_recorded_as_the_general_path_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The session hands the recorder the events it decoded, so an audio delta's audio comes
+    # from its event (not parsed and decoded twice): the files must be the same either way.
+    def delta(audio: bytes, **extra: Any) -> dict[str, Any]:
+        return {
+            "type": "response.output_audio.delta",
+            "event_id": "event_1",
+            "response_id": "resp_1",
+            "item_id": "item_1",
+            "output_index": 0,
+            "content_index": 0,
+            "delta": base64.b64encode(audio).decode(),
+            **extra,
+        }
+
+    def compact(message: dict[str, Any]) -> str:
+        return json.dumps(message, separators=(",", ":"))  # as the services send them
+
+    texts = [
+        compact(delta(b"\x01\x02" * 2400)),
+        compact(delta(b"\x03\x04" * 10, note="see https://x.test/a?api_key=hunter22")),
+        compact(delta(b"\x05\x06" * 10, note="Bearer abcdefgh sk-" + "a1B2" * 4)),
+        compact(delta(b"\x07\x08" * 10, item={"content": []})),  # the general path, always
+        compact({**delta(b"\x09\x0a" * 10), "type": "response.audio.delta"}),  # beta
+        compact(delta(b"\xff\xfe" * 10)).replace("/", "\\/"),  # "\/" in base64: whole
+        json.dumps(delta(b"\x0d\x0e" * 10)),  # spaces: the general path
+        '{"type":"response.output_audio.delta","delta":"AAAA","response_id":"r"}',  # malformed
+    ]
+    taken: list[bool] = []
+    fast_path = recording.Recorder._delta_message
+
+    def counted(self: Any, *args: Any) -> Any:
+        message = fast_path(self, *args)
+        taken.append(message is not None)
+        return message
+
+    monkeypatch.setattr(recording.Recorder, "_delta_message", counted)
+    fast = _recorded(tmp_path / "fast", texts, decoded=True)
+    general = _recorded(tmp_path / "general", texts, decoded=False)
+    assert taken == [True, True, True, False, True, False, False]  # the malformed one: no event
+    assert fast == general
+    messages, audio = fast
+    assert messages[0]["delta"] == {"$audio": "assistant", "offset": 0, "bytes": 4800}
+    assert audio.startswith(b"\x01\x02" * 2400)
+    assert "hunter22" not in json.dumps(messages)
+    assert "Bearer abcdefgh" not in json.dumps(messages)
+    assert "sk-a1B2" not in json.dumps(messages)

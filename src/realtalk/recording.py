@@ -50,8 +50,10 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import parse_qsl, urlsplit
 
-from realtalk.dialects.recorded import audio_parts
-from realtalk.events import HistoryUpdated, RawMessage, RuntimeEvent
+# The decoder's own cut (base64 located, the short rest parsed): one rule for both.
+from realtalk.dialects.dialect import _audio_delta_data as audio_delta_data
+from realtalk.dialects.recorded import AUDIO_FIELDS, audio_parts
+from realtalk.events import AudioDelta, HistoryUpdated, RawMessage, RuntimeEvent
 from realtalk.options import RECORD_LIMIT_BYTES as DEFAULT_LIMIT_BYTES
 from realtalk.redact import REDACTED, _remembered, is_sensitive_name, redact_url
 
@@ -189,9 +191,15 @@ class Recorder:
 
     # -- loop side: enqueue only -------------------------------------------------------------
 
-    def wire(self, source: Literal["client", "server"], text: str | bytes) -> None:
-        """One wire message, as sent or received."""
-        self._queue.put((time.monotonic(), source, text))
+    def wire(
+        self,
+        source: Literal["client", "server"],
+        text: str | bytes,
+        decoded: Sequence[Any] | None = None,
+    ) -> None:
+        """One wire message, as sent or received; ``decoded``: the events the session decoded
+        it to, so that an audio delta's audio is taken from its event, not decoded again."""
+        self._queue.put((time.monotonic(), source, text, decoded))
 
     def event(self, event: Any) -> None:
         """One runtime event (a frozen dataclass; serialised on the writer thread)."""
@@ -246,7 +254,9 @@ class Recorder:
             if self._on_error is not None:
                 self._on_error(self.error)
 
-    def _write(self, at: float, source: str, payload: Any) -> None:
+    def _write(
+        self, at: float, source: str, payload: Any, decoded: Sequence[Any] | None = None
+    ) -> None:
         if source == "header":
             self._header.update(payload)
             return
@@ -256,7 +266,7 @@ class Recorder:
         record: dict[str, Any] = {"t": round(at - self._t0, 6), "from": source}
         audio: list[tuple[str, bytes]] = []
         if source in ("client", "server"):
-            record["msg"] = self._message(payload, audio)
+            record["msg"] = self._message(payload, audio, decoded)
         elif source == "app":
             record["event"] = to_json(payload)
         else:
@@ -282,7 +292,16 @@ class Recorder:
         self._written += size
         self._lines += 1
 
-    def _message(self, text: str | bytes, audio: list[tuple[str, bytes]]) -> Any:
+    def _message(
+        self,
+        text: str | bytes,
+        audio: list[tuple[str, bytes]],
+        decoded: Sequence[Any] | None = None,
+    ) -> Any:
+        if decoded is not None and len(decoded) == 1 and type(decoded[0]) is AudioDelta:
+            message = self._delta_message(text, decoded[0], audio)
+            if message is not None:
+                return message
         raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
         try:
             message = json.loads(raw)
@@ -303,13 +322,41 @@ class Recorder:
             _redact_keys(message)
         return message
 
+    def _delta_message(
+        self, text: str | bytes, event: AudioDelta, audio: list[tuple[str, bytes]]
+    ) -> dict[str, Any] | None:
+        """An audio delta the session decoded: the message as the general path makes it, from
+        the short rest of the text (its base64 cut out before parsing) and the event's audio
+        (the bytes that base64 decodes to), or None (the general path then)."""
+        if not isinstance(text, str):
+            return None
+        message = audio_delta_data(text)
+        if message is None or "item" in message or "response" in message:
+            return None  # audio_parts would look inside these too
+        speaker = AUDIO_FIELDS[message["type"]][1]
+        data = event.audio
+        message["delta"] = {
+            "$audio": speaker,
+            "offset": self._audio_bytes[speaker],
+            "bytes": len(data),
+        }
+        audio.append((speaker, data))
+        return message
+
     def _scrub(self, line: str) -> str:
         # This session's credentials and every one realtalk remembered at a handshake; not
         # redact_text's "name: value" patterns, which would hide max_output_tokens: "inf".
         for secret in (*self._secrets, *_remembered()):
             if secret in line:
                 line = line.replace(secret, REDACTED)
-        return _SECRET_SHAPES.sub(REDACTED, redact_url(line))
+        # The patterns only where they can match (what each needs to find is looked for
+        # first, in C): most lines are audio placeholders and ids, and the regexes cost more
+        # than everything else a line needs.
+        if "://" in line or ("=" in line and ("?" in line or "&" in line or ";" in line)):
+            line = redact_url(line)
+        if "sk-" in line or "ek_" in line or "Bearer" in line:
+            line = _SECRET_SHAPES.sub(REDACTED, line)
+        return line
 
     def _write_header(self, *, final: bool) -> None:
         header = dict(self._header)

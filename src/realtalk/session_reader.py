@@ -60,12 +60,14 @@ async def read_loop(self: Session, transport: Transport) -> None:
             if not isinstance(text, str):  # a media transport's AudioDelta (WebRTC)
                 proto.receive_event(text)
             else:
-                if self._recorder is not None:
-                    self._recorder.wire("server", text)
                 if self.options.raw_tap:
                     await self._emit(ev.RawMessage("in", text))
                 proto.receive_message(text)
             events = proto.events_received()
+            if self._recorder is not None and type(text) is str:
+                # With what it decoded to: the recorder writes a delta's audio from the event
+                # instead of parsing and decoding the message again.
+                self._recorder.wire("server", text, events)
             if len(events) == 1 and type(events[0]) is ev.AudioDelta:
                 # The hot path. An audio delta answers no session.update (nothing to
                 # settle), is no item the recovery could be shown back (it observes no
