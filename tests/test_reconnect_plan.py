@@ -285,3 +285,33 @@ def test_user_audio_log_gives_back_the_turn_under_way() -> None:
     assert vad.pending_turn() == b"t" * 480
     vad.speech_stopped(25)  # stopped, commit not seen yet: the turn up to its end
     assert vad.pending_turn() == b"t" * 240
+
+
+def test_user_audio_log_bounds_the_turn_under_way() -> None:
+    # VAD on from the session's config: before any VAD mark only the lead is held.
+    vad = UserAudio(bytes_per_ms=48, budget=10**6, lead_ms=10, max_pending=2000)
+    vad.vad_configured(True)
+    for _ in range(100):
+        vad.appended(b"s" * 96)
+    assert vad.pending_turn() == b"s" * 480
+    assert vad.pending_dropped == 0  # silence before speech is no part of a turn
+    vad.new_connection()
+    vad.appended(b"n" * 960)
+    assert vad.pending_turn() == b"n" * 480  # the config holds across connections
+    # Manual turns: everything since the commit, but at most max_pending, the oldest dropped.
+    manual = UserAudio(bytes_per_ms=48, budget=10**6, max_pending=2000)
+    manual.vad_configured(False)
+    manual.appended(b"a" * 1500)
+    manual.appended(b"b" * 1500)
+    assert manual.pending_turn() == b"a" * 500 + b"b" * 1500
+    assert manual.pending_dropped == 1000
+    manual.committed("item_1")
+    assert manual.get("item_1") == b"a" * 500 + b"b" * 1500
+    assert manual.pending_dropped == 0  # counted per turn
+    # Speech that never ends (VAD marked its start only) is bounded the same way.
+    vad.speech_started(0)
+    vad.appended(b"t" * 3000)
+    assert len(vad.pending_turn()) == 2000
+    assert vad.pending_dropped > 0
+    with pytest.raises(ValueError, match="max_pending"):
+        UserAudio(48, 10, max_pending=0)

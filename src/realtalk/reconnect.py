@@ -376,26 +376,50 @@ class UserAudio:
     between its marks; with manual commits, everything since the last commit.
 
     At most ``budget`` bytes are kept over all items; the oldest items lose their audio first
-    (they are then replayed as transcripts). Between VAD turns only the last ``lead_ms`` of
-    audio is held, enough for the server's prefix padding.
+    (they are then replayed as transcripts). The turn not yet committed is bounded too: with
+    VAD on (the session's turn detection, :meth:`vad_configured`, or a VAD mark seen) only
+    the last ``lead_ms`` of audio is held until speech starts, enough for the server's prefix
+    padding (300 ms by default, protocol.md 3), so a long stream with no speech holds 2 s;
+    and a turn never holds more than its last ``max_pending`` bytes (15 MiB: what one
+    ``input_audio_buffer.append`` may carry, protocol.md 1a, which is how a restore sends it
+    again). What that drops of a turn is counted in :attr:`pending_dropped` until the turn
+    ends (committed or cleared), so a restore can say it was not replayed.
     """
 
-    def __init__(self, bytes_per_ms: float, budget: int, *, lead_ms: float = 2000.0) -> None:
+    def __init__(
+        self,
+        bytes_per_ms: float,
+        budget: int,
+        *,
+        lead_ms: float = 2000.0,
+        max_pending: int = 15 * 1024 * 1024,
+    ) -> None:
         if bytes_per_ms <= 0:
             raise ValueError("bytes_per_ms must be positive")
+        if max_pending <= 0:
+            raise ValueError("max_pending must be positive")
         self._per_ms = bytes_per_ms
         self._budget = budget
         self._lead = int(lead_ms * bytes_per_ms)
+        self._max_pending = max_pending - max_pending % 2
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._kept = 0
+        self._vad_on = False  # the session's turn detection, known before any VAD mark
         self.new_connection()
 
     def new_connection(self) -> None:
         self._pending = bytearray()
         self._pending_start = 0  # byte offset of _pending[0] on this connection's timeline
-        self._vad = False
+        self._vad = self._vad_on
         self._start: int | None = None
         self._end: int | None = None
+        self.pending_dropped = 0
+        """Bytes of the turn under way that were not kept (its start, past ``max_pending``)."""
+
+    def vad_configured(self, on: bool) -> None:
+        """The session's turn detection as confirmed: VAD on (server or semantic) or manual."""
+        self._vad_on = on
+        self._vad = on or (self._vad and (self._start is not None or self._end is not None))
 
     def _offset(self, ms: float) -> int:
         at = int(ms * self._per_ms)
@@ -407,7 +431,15 @@ class UserAudio:
             drop = len(self._pending) - self._lead
             drop -= drop % 2
             del self._pending[:drop]
+            self._pending_start += drop  # silence before speech: no part of a turn
+        elif len(self._pending) > self._max_pending:
+            # A turn longer than one append can carry (manual turns never committed, or VAD
+            # that never hears the end): its start is not kept for a restore.
+            drop = len(self._pending) - self._max_pending
+            drop -= drop % 2
+            del self._pending[:drop]
             self._pending_start += drop
+            self.pending_dropped += drop
 
     def speech_started(self, audio_start_ms: float) -> None:
         self._vad = True
@@ -422,6 +454,7 @@ class UserAudio:
         self._pending_start += len(self._pending)
         self._pending = bytearray()
         self._start = self._end = None
+        self.pending_dropped = 0
 
     def committed(self, item_id: str) -> None:
         if self._start is not None and self._end is not None:
@@ -434,6 +467,7 @@ class UserAudio:
             audio = bytes(self._pending)
             self.cleared()
         self._start = self._end = None
+        self.pending_dropped = 0
         if audio:
             self._keep(item_id, audio)
 
@@ -457,6 +491,15 @@ class UserAudio:
             end = len(self._pending) if self._end is None else self._end - self._pending_start
             return bytes(self._pending[begin:end])
         return bytes(self._pending)
+
+    @property
+    def bytes_per_ms(self) -> float:
+        return self._per_ms
+
+    @property
+    def pending_bytes(self) -> int:
+        """Audio held for the turn under way (what a restore would send again, or more)."""
+        return len(self._pending)
 
     def get(self, item_id: str) -> bytes | None:
         return self._items.get(item_id)

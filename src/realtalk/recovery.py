@@ -40,6 +40,7 @@ from realtalk.commands import (
     RetrieveItem,
     TruncateItem,
 )
+from realtalk.config import UnsetType
 from realtalk.errors import (
     ConnectionClosed,
     HandshakeError,
@@ -188,6 +189,10 @@ class Recovery:
         """Called for each received event before it is handled; True means swallow it (the
         server showing back an item of the restore)."""
         match event:
+            case ev.SessionCreated(config=config) | ev.SessionUpdated(config=config):
+                vad = config.turn_detection
+                if not isinstance(vad, UnsetType):
+                    self.audio.vad_configured(vad is not None)  # bounds the audio kept
             case ev.SpeechStarted(audio_start_ms=start):
                 self._speaking = True
                 self.audio.speech_started(start)
@@ -353,6 +358,7 @@ class Recovery:
         if requests:
             resend.append(requests[0] or CreateResponse())
         pending_audio = self.audio.pending_turn()
+        pending_dropped = self.audio.pending_dropped
         commit = self._commit_sent
         self._commit_sent = False
         pending_updates = loss.pending_updates
@@ -396,6 +402,8 @@ class Recovery:
                 again = session._proto.new_connection()
                 pending_updates = pending_updates + again.pending_updates
                 continue
+            if pending_dropped:
+                lost = [*lost, _turn_cut(pending_dropped, self.audio.bytes_per_ms)]
             session._link.move(Link.CONNECTED)
             self.reconnects += 1
             self._connected.set()
@@ -558,3 +566,12 @@ class Recovery:
             1 for lost in restore.lost if lost.what in restore.originals
         )
         return replayed, restore.lost
+
+
+def _turn_cut(dropped: int, bytes_per_ms: float) -> Lost:
+    seconds = dropped / bytes_per_ms / 1000.0
+    return Lost(
+        "the user's turn under way",
+        f"its first {seconds:.1f} s were not kept: a turn keeps its last 15 MiB of audio for a "
+        "reconnect (what one input_audio_buffer.append may carry)",
+    )
