@@ -17,7 +17,15 @@ from typing import Any
 from realtalk.server.core.codec import duration_ms
 from realtalk.server.core.config import ServerConfig
 from realtalk.server.core.session import ServerSession
-from realtalk.server.core.work import Synthesize, Think, Transcribe, Work, WorkResult
+from realtalk.server.core.work import (
+    JudgeTurn,
+    Synthesize,
+    Think,
+    Transcribe,
+    TurnJudgement,
+    Work,
+    WorkResult,
+)
 from realtalk.server.engines.base import Action, Brain, BrainRequest, CallTool, EngineError, Say
 from realtalk.server.engines.brain import last_user_text
 from realtalk.server.engines.synthesize import ToneSynthesizer
@@ -75,12 +83,14 @@ def harness(
     brain: Brain | None = None,
     auto_work: bool = False,
     turn: dict[str, Any] | None = None,
+    judged: bool = False,
 ) -> SpecHarness:
     engines = engines_with(brain=brain or InstructedBrain())
     h = SpecHarness(engines=engines, auto_work=auto_work)
     h.session = ServerSession(
         vad=engines.new_vad(),
         early_transcription=True,
+        end_of_turn=judged,
         config=ServerConfig(speculative_responses=speculate, default_instructions="Hi."),
     )
     h.events.clear()
@@ -348,3 +358,21 @@ def test_a_speculative_tool_call_is_held_like_audio() -> None:
         assert args["call_id"] == "call_1"
         shapes.append(shape(h.events))
     assert shapes[0] == shapes[1]
+
+
+def test_a_pause_judged_complete_is_answered_from_its_speculation() -> None:
+    h = harness(turn={"type": "semantic_vad", "eagerness": "high"}, judged=True)
+    stream(h, silence(300) + speech("what is new") + silence(200))
+    [judge] = pending(h, JudgeTurn)
+    h.pending.remove(judge)
+    run_all(h)  # the draft, then the speculative brain and first clause: all held
+    assert "input_audio_buffer.speech_stopped" not in h.types()
+    assert pending(h, Think) == []
+    events = h.feed(TurnJudgement(judge.work_id, probability=0.9), after_ms=40)
+    types = h.types(events)
+    assert types[0] == "input_audio_buffer.speech_stopped"
+    assert "response.output_audio.delta" in types  # the held first clause, at once
+    run_all(h)
+    [transcript] = h.of_type("response.output_audio_transcript.done")
+    assert transcript["transcript"] == "Hello there. You said what is new."
+    assert h.timings[0].speculative
