@@ -399,7 +399,9 @@ class UserAudio:
         if max_pending <= 0:
             raise ValueError("max_pending must be positive")
         self._per_ms = bytes_per_ms
+        self._sample = 2  # bytes per sample: PCM16 until the confirmed format says otherwise
         self._budget = budget
+        self._lead_ms = lead_ms
         self._lead = int(lead_ms * bytes_per_ms)
         self._max_pending = max_pending - max_pending % 2
         self._items: OrderedDict[str, bytes] = OrderedDict()
@@ -416,6 +418,16 @@ class UserAudio:
         self.pending_dropped = 0
         """Bytes of the turn under way that were not kept (its start, past ``max_pending``)."""
 
+    def set_rate(self, bytes_per_ms: float, sample_bytes: int) -> None:
+        """The input format the server confirmed: its bytes per millisecond and per sample.
+        Held bytes stay as they are: a format changes between turns, not inside one
+        (protocol.md says nothing of a change mid-turn; keeping the bytes loses nothing)."""
+        if bytes_per_ms <= 0 or sample_bytes <= 0:
+            raise ValueError("bytes_per_ms and sample_bytes must be positive")
+        self._per_ms = bytes_per_ms
+        self._sample = sample_bytes
+        self._lead = int(self._lead_ms * bytes_per_ms)
+
     def vad_configured(self, on: bool) -> None:
         """The session's turn detection as confirmed: VAD on (server or semantic) or manual."""
         self._vad_on = on
@@ -423,7 +435,7 @@ class UserAudio:
 
     def _offset(self, ms: float) -> int:
         at = int(ms * self._per_ms)
-        return at - at % 2 if self._per_ms % 2 == 0 else at  # whole PCM16 samples
+        return at - at % self._sample  # whole samples
 
     def appended(self, audio: bytes) -> None:
         self._pending += audio

@@ -41,6 +41,7 @@ from realtalk.commands import (
     TruncateItem,
 )
 from realtalk.config import UnsetType
+from realtalk.config_parts import AudioFormat
 from realtalk.errors import (
     ConnectionClosed,
     HandshakeError,
@@ -156,11 +157,6 @@ class Recovery:
     def active(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def set_input_rate(self, bytes_per_ms: float) -> None:
-        """The session's input format, so kept audio can be sliced by milliseconds."""
-        if bytes_per_ms > 0:
-            self.audio._per_ms = bytes_per_ms
-
     def sent(self, command: ClientCommand) -> ClientCommand:
         """Called for each command the app or the runtime sends; returns it with any item id
         of an earlier session mapped to the current one."""
@@ -193,6 +189,10 @@ class Recovery:
                 vad = config.turn_detection
                 if not isinstance(vad, UnsetType):
                     self.audio.vad_configured(vad is not None)  # bounds the audio kept
+                fmt = config.input_format
+                if isinstance(fmt, AudioFormat):  # VAD marks are ms: slice the wire bytes by it
+                    width = 2 if fmt.encoding == "pcm16" else 1
+                    self.audio.set_rate(fmt.bytes_per_second / 1000.0, width)
             case ev.SpeechStarted(audio_start_ms=start):
                 self._speaking = True
                 self.audio.speech_started(start)

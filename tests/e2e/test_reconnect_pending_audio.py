@@ -2,6 +2,7 @@
 keeps for it: a long stream with no speech (server VAD on, no VAD event yet) keeps its last 2 s
 only (what the server's prefix padding can still use), and a manual turn never committed keeps
 its last 15 MiB (what one ``input_audio_buffer.append`` may carry), the rest reported lost.
+The session's confirmed input format sets the bytes per millisecond (G.711 is 8, not 48).
 A scripted server on a real loopback socket, the connection cut by the fault proxy."""
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from realtalk import testing
 from ..samples import ga_session
 
 RATE_BYTES_PER_S = 48_000  # PCM16 mono 24 kHz: the session's input format
+G711_BYTES_PER_S = 8_000  # G.711 mu-law: 8 kHz, one byte a sample
 CAP = 15 * 1024 * 1024
 
 
 @contextlib.asynccontextmanager
-async def scripted(vad: bool) -> AsyncIterator[tuple[str, list[bytearray]]]:
+async def scripted(
+    vad: bool, wire_format: dict[str, Any] | None = None
+) -> AsyncIterator[tuple[str, list[bytearray]]]:
     """A server that never hears speech: it answers the handshake and session.update, and
     keeps what each connection appended (one buffer per connection, in order)."""
     appended: list[bytearray] = []
@@ -39,6 +43,8 @@ async def scripted(vad: bool) -> AsyncIterator[tuple[str, list[bytearray]]]:
         session = ga_session(id=f"sess_{len(appended)}", model="gpt-realtime", expires_at=0)
         if not vad:
             session["audio"]["input"]["turn_detection"] = None
+        if wire_format is not None:
+            session["audio"]["input"]["format"] = wire_format
         await ws.send(json.dumps({"type": "session.created", "event_id": "e1", "session": session}))
         with contextlib.suppress(ConnectionClosed):  # the proxy's reset
             async for message in ws:
@@ -62,16 +68,24 @@ def numbered(seconds: int) -> bytes:
     )
 
 
-async def replayed_after_a_cut(vad: bool, audio: bytes) -> tuple[bytes, ev.Reconnected, int]:
-    async with scripted(vad) as (url, appended), testing.FaultProxy() as proxy:
+async def replayed_after_a_cut(
+    vad: bool, audio: bytes, g711: bool = False
+) -> tuple[bytes, ev.Reconnected, int]:
+    wire = {"type": "audio/pcmu"} if g711 else None
+    async with scripted(vad, wire) as (url, appended), testing.FaultProxy() as proxy:
         provider = rt.providers.Compatible(url, api_key="sk-test")
         options = rt.SessionOptions(reconnect=rt.Reconnect(initial_delay=0.01))
-        runner = rt.Runner(
-            rt.Agent("a"), provider=provider, options=options, connector=proxy.connector
-        )
+        config = rt.SessionConfig(input_format=rt.AudioFormat.pcmu()) if g711 else None
+        agent = rt.Agent("a", config=config)
+        runner = rt.Runner(agent, provider=provider, options=options, connector=proxy.connector)
         async with runner.connect() as session:
-            for start in range(0, len(audio), RATE_BYTES_PER_S):
-                await session.send_audio(audio[start : start + RATE_BYTES_PER_S], rate=24000)
+            step = G711_BYTES_PER_S if g711 else RATE_BYTES_PER_S
+            for start in range(0, len(audio), step):
+                chunk = audio[start : start + step]
+                if g711:
+                    await session.send_audio(chunk, format=rt.AudioFormat.pcmu())
+                else:
+                    await session.send_audio(chunk, rate=24000)
             recovery: Any = session._recovery
             held = recovery.audio.pending_bytes  # what the session keeps for a reconnect
             proxy.cut("rst")
@@ -107,4 +121,13 @@ async def test_a_short_turn_under_way_is_replayed_whole(vad: bool) -> None:
     replayed, reconnected, held = await replayed_after_a_cut(vad, audio)
     assert held == len(audio)
     assert replayed == audio
+    assert reconnected.lost == ()
+
+
+async def test_a_g711_stream_keeps_two_seconds_of_its_own_rate() -> None:
+    # 8,000 bytes a second: sliced at PCM16's 48 bytes/ms, "2 s" would keep 12 s of it.
+    audio = b"".join(bytes([second + 1]) * G711_BYTES_PER_S for second in range(60))
+    replayed, reconnected, held = await replayed_after_a_cut(True, audio, g711=True)
+    assert held == 2 * G711_BYTES_PER_S
+    assert replayed == audio[-2 * G711_BYTES_PER_S :]
     assert reconnected.lost == ()
