@@ -75,3 +75,11 @@ def test_serve_takes_record() -> None:
     add_serve_arguments(parser)
     config = config_from_args(parser.parse_args(["--record", "recs", "-v"]))
     assert config.record == "recs"
+    assert config.speculative_responses
+
+
+def test_serve_can_turn_speculation_off() -> None:
+    parser = argparse.ArgumentParser()
+    add_serve_arguments(parser)
+    config = config_from_args(parser.parse_args(["--no-speculation"]))
+    assert not config.speculative_responses

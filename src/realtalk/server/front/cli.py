@@ -58,6 +58,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--realtime-pacing", action="store_true", help="send audio in real time")
     parser.add_argument(
+        "--no-speculation",
+        action="store_true",
+        help="do not prepare the answer during the user's pauses (each speculation is one more "
+        "brain request: with --brain openai-chat, one more chat call)",
+    )
+    parser.add_argument(
         "--sip-webhook",
         default=None,
         metavar="URL",
@@ -132,6 +138,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
         drain_timeout_s=args.drain_seconds,
         idle_timeout_s=args.idle_timeout,
         realtime_pacing=args.realtime_pacing,
+        speculative_responses=not args.no_speculation,
         max_session_s=args.max_session_minutes * 60,
         record=args.record,
         sip_webhook=args.sip_webhook,
