@@ -63,13 +63,18 @@ class Dialect:
 
     def decode(self, text: str | bytes) -> ServerEvent:
         """One complete server message -> one neutral event. Never raises."""
-        raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+        raw = (
+            text.decode("utf-8", "replace")
+            if type(text) is not str and isinstance(text, bytes)
+            else text
+        )
         data = _audio_delta_data(raw)
-        if data is None:
-            try:
-                data = _loads(raw)
-            except ValueError as exc:
-                return ProtocolViolation(f"not JSON: {exc}", raw[:2000])
+        if data is not None:  # a dict with an audio delta's type: nothing left to check here
+            return self.decode_event(data)
+        try:
+            data = _loads(raw)
+        except ValueError as exc:
+            return ProtocolViolation(f"not JSON: {exc}", raw[:2000])
         if not isinstance(data, dict) or not isinstance(data.get("type"), str):
             return ProtocolViolation("not a JSON object with a string 'type'", raw[:2000])
         return self.decode_event(data)
