@@ -32,17 +32,9 @@ from realtalk.server.engines.synthesize import ToneSynthesizer
 from realtalk.server.front.worker import run_work
 from tests.server.harness import Harness, user_text
 from tests.server.test_app_pipeline import engines_with
+from tests.server.test_early_transcription import silence, speech
 
-SYNTH = ToneSynthesizer()
 RULE_MS = 500
-
-
-def speech(text: str) -> bytes:
-    return b"".join(SYNTH.synthesize(text))
-
-
-def silence(ms: float) -> bytes:
-    return bytes(int(24000 * ms / 1000) * 2)
 
 
 class InstructedBrain(Brain):
