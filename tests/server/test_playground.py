@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from realtalk import audio
+from realtalk import audio, testing
 from realtalk.server import serve
 from realtalk.server.engines import EngineSpec
 from realtalk.server.front.playground import STATIC_FILES
@@ -23,6 +23,18 @@ from tests.observe.browser import chromium, wait_for_weather_turn
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "speech_16k.wav"
 WEATHER = {"rules": [{"when": "weather", "say": "It is sunny in Paris today."}]}
+SPOKEN = json.loads(FIXTURE.with_suffix(".json").read_text())["text"]
+
+
+def _heard(question: str) -> None:
+    """The fixture's question came through, to within one word: Whisper tiny.en hears "Paris"
+    as "pairs" now and then (through a browser's Opus path, or when its timing moves which audio
+    the turn's transcript covers), and nothing else in the test depends on that word."""
+    errors, _ = testing.word_errors(SPOKEN, question)
+    assert errors <= 1, f"heard {question!r} for {SPOKEN!r}"
+    assert "weather" in question  # what the scripted brain answers to
+
+
 SHOTS = os.environ.get("REALTALK_SCREENSHOTS")  # a folder: keep the screenshots (docs/)
 
 
@@ -139,8 +151,7 @@ async def test_a_spoken_question_through_a_fake_microphone(tmp_path: Path) -> No
             await page.screenshot(path=str(shot))
     finally:
         await engines.aclose()
-    assert "weather" in question
-    assert "paris" in question
+    _heard(question)
     assert "It is sunny in Paris today." in answer
     assert {row[1] for row in latency} == {"speech"}
     assert any(all(cell.endswith("ms") for cell in row[2:]) for row in latency)
@@ -255,9 +266,7 @@ def test_chromium_over_webrtc_speaks_a_wav_and_hears_the_reply() -> None:
         pytest.skip(f"real speech engines unavailable: {exc}")
     result = _webrtc_in_chromium("speech")
     _only_loopback(result)
-    question = " ".join(result["user"]).lower()
-    assert "weather" in question
-    assert "paris" in question
+    _heard(" ".join(result["user"]).lower())
     assert "It is sunny in Paris today." in " ".join(result["assistant"])
     types = result["types"]
     assert "input_audio_buffer.speech_started" in types
