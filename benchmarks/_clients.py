@@ -25,14 +25,13 @@ import dataclasses
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from benchmarks._harness import ROOT, PeerMissing
+from benchmarks._harness import PeerMissing, child_main, run_child
 from benchmarks._machine import has_module
 
 __all__ = ["INBOUND_CLIENTS", "InboundSample", "Meter", "run_in_own_process"]
@@ -211,31 +210,16 @@ INBOUND_CLIENTS: dict[str, Client] = {
 }
 
 
-# The exit status of a run whose library is not installed (its reason on stdout).
-_MISSING = 3
-
-
 def run_in_own_process(name: str, url: str, n: int, deflate: bool) -> InboundSample:
     """One run of client ``name`` in a fresh interpreter (``python -m benchmarks._clients``)."""
-    args = [sys.executable, "-m", "benchmarks._clients", name, url, str(n), str(int(deflate))]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if done.returncode == _MISSING:
-        raise PeerMissing(done.stdout.strip())
-    if done.returncode != 0:
-        raise RuntimeError(f"the {name!r} run failed:\n{done.stderr[-3000:]}")
-    figures = json.loads(done.stdout.splitlines()[-1])
-    return InboundSample(**figures)
+    line = run_child("benchmarks._clients", name, url, str(n), str(int(deflate)))
+    return InboundSample(**json.loads(line))
 
 
 def _main(argv: list[str]) -> int:
     name, url, n, deflate = argv[0], argv[1], int(argv[2]), argv[3] == "1"
-    try:
-        sample = asyncio.run(INBOUND_CLIENTS[name](url, n, deflate))
-    except PeerMissing as exc:
-        print(exc)
-        return _MISSING
-    print(json.dumps(dataclasses.asdict(sample)))
-    return 0
+    client = INBOUND_CLIENTS[name]
+    return child_main(lambda: json.dumps(dataclasses.asdict(asyncio.run(client(url, n, deflate)))))
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ["ROOT", "LoopbackServer", "PeerMissing"]
+__all__ = ["MISSING_EXIT", "ROOT", "LoopbackServer", "PeerMissing", "child_main", "run_child"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +75,30 @@ class LoopbackServer:
         proc.stdin.flush()
         result: dict[str, Any] = json.loads(proc.stdout.readline())
         return result
+
+
+MISSING_EXIT = 3
+"""The exit status of a child run whose library is not installed (its reason on stdout)."""
+
+
+def run_child(module: str, name: str, *args: str) -> str:
+    """The last line ``python -m module name args...`` printed, run in a fresh interpreter: an
+    app runs one SDK, and a process that imported every client (openai-agents leaves a far
+    bigger heap) is not what any of them runs in. Raises PeerMissing as the child did."""
+    argv = [sys.executable, "-m", module, name, *args]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if done.returncode == MISSING_EXIT:
+        raise PeerMissing(done.stdout.strip())
+    if done.returncode != 0:
+        raise RuntimeError(f"the {name!r} run failed:\n{done.stderr[-3000:]}")
+    return done.stdout.splitlines()[-1]
+
+
+def child_main(run: Callable[[], str]) -> int:
+    """The child side of :func:`run_child`: print what ``run`` returns, or why it cannot run."""
+    try:
+        print(run())
+    except PeerMissing as exc:
+        print(exc)
+        return MISSING_EXIT
+    return 0

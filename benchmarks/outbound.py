@@ -12,7 +12,6 @@ import asyncio
 import base64
 import json
 import math
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -24,7 +23,7 @@ import soxr
 
 from benchmarks import _targets
 from benchmarks._clients import _agents_quiet
-from benchmarks._harness import ROOT, LoopbackServer, PeerMissing
+from benchmarks._harness import LoopbackServer, PeerMissing, child_main, run_child
 from benchmarks._loopback import noise_pcm
 from benchmarks._machine import has_module
 from benchmarks._stats import Table, fmt_ratio, median, spread
@@ -164,20 +163,9 @@ CLIENTS: dict[str, Client] = {
 }
 
 
-_MISSING = 3  # exit status of a run whose peer library is not installed
-
-
 def run_in_own_process(name: str, url: str, n: int) -> float:
-    """One run of client ``name`` in a fresh interpreter (``python -m benchmarks.outbound``):
-    an app runs one SDK, and a process that imported every client (openai-agents leaves a far
-    bigger heap) is not what any of them runs in."""
-    args = [sys.executable, "-m", "benchmarks.outbound", name, url, str(n)]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    if done.returncode == _MISSING:
-        raise PeerMissing(done.stdout.strip())
-    if done.returncode != 0:
-        raise RuntimeError(f"the {name!r} run failed:\n{done.stderr[-3000:]}")
-    return float(done.stdout.splitlines()[-1])
+    """One run of client ``name`` in a fresh interpreter (``python -m benchmarks.outbound``)."""
+    return float(run_child("benchmarks.outbound", name, url, str(n)))
 
 
 def run(quick: bool = False) -> list[Table]:
@@ -327,13 +315,7 @@ def quality_table(quick: bool) -> Table:
 
 def _main(argv: list[str]) -> int:
     name, url, n = argv[0], argv[1], int(argv[2])
-    try:
-        per_frame = asyncio.run(CLIENTS[name](url, make_audio(), n))
-    except PeerMissing as exc:
-        print(exc)
-        return _MISSING
-    print(per_frame)
-    return 0
+    return child_main(lambda: str(asyncio.run(CLIENTS[name](url, make_audio(), n))))
 
 
 if __name__ == "__main__":
