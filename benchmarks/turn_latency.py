@@ -451,7 +451,7 @@ def decision_table() -> Table:
         SEMANTIC_MAX_WAIT_MS,
         TurnSettings,
     )
-    from realtalk.server.core.turns import JUDGE_PAUSE_MS, REJUDGE_MS, TurnDetector
+    from realtalk.server.core.turns import DRAFT_PAUSE_MS, JUDGE_PAUSE_MS, REJUDGE_MS, TurnDetector
     from realtalk.server.engines.turn import SmartTurn
     from realtalk.server.engines.vad import SileroVAD
 
@@ -477,12 +477,14 @@ def decision_table() -> Table:
             seen = pauses.setdefault(group.name, []) if rule is judged else []
             for offset in range(0, len(audio), 960):
                 piece = audio[offset : offset + 960]
-                for event in detector.feed(piece, rule, JUDGE_PAUSE_MS, REJUDGE_MS):
+                # as the session does: the pause for drafts, the model asked at the checks
+                events = detector.feed(piece, rule, DRAFT_PAUSE_MS, REJUDGE_MS, JUDGE_PAUSE_MS)
+                for event in events:
                     if event.kind == "started" and onset is None:
                         onset = event.at_ms
                     elif event.kind == "stopped":
                         stops.append(event.at_ms)
-                    elif event.kind in ("paused", "silent") and rule is judged:
+                    elif event.kind == "silent" and rule is judged:
                         begin = max(0.0, (onset or 0.0) - 300)
                         start = time.perf_counter()
                         p = model.probability(pcm[int(begin) * 32 : int(event.at_ms) * 32])
@@ -581,6 +583,296 @@ def vad_decision_table(rules_ms: tuple[int, ...] = (200, 500, 1000)) -> Table:
     return table
 
 
+@dataclass
+class _FinalDraft:
+    """The draft a turn adopts, in audio time (ms after the energy end of speech)."""
+
+    started: float  # when the engine took it (a stale draft in flight may hold it back)
+    decided: float  # the 500 ms rule's decision
+    drafts: int  # drafts the group asked for in all (the stale ones are engine time wasted)
+    body: bytes  # its audio (16 kHz) up to the pause
+    pad_ms: float  # digital silence after it, to the rule's end (server_vad)
+    committed: bytes  # the turn's committed audio, up to the rule's end
+
+
+def _final_draft(group: Any, pause_ms: float, engine_ms: float) -> _FinalDraft | None:
+    """Replay a group through the detector (Silero, the 500 ms rule, 20 ms chunks) with the
+    session's own draft bookkeeping (:class:`Drafts`: one in flight, each ``engine_ms`` long)."""
+    from itertools import count
+
+    from benchmarks._speech_corpus import background_fill
+    from realtalk.audio import convert
+    from realtalk.server.core.settings import TurnSettings
+    from realtalk.server.core.turns import Drafts, TurnDetector
+    from realtalk.server.core.work import TranscriptionResult
+    from realtalk.server.engines.vad import SileroVAD
+
+    pcm = group.pcm16 + background_fill(group, 3000)
+    audio = convert(pcm, 16000, 24000)
+    rule = TurnSettings(kind="server_vad", silence_duration_ms=500)
+    detector = TurnDetector(SileroVAD.shared(), "pcm16")
+    detector.reset(0.0)
+    drafts, ids = Drafts(), count()
+    started: dict[str, float] = {}
+    running: list[tuple[float, str]] = []  # (finish, work id), in order
+    start_ms, asked, last_pause = 0.0, 0, None
+
+    def new_id() -> str:
+        return f"draft{next(ids)}"
+
+    for offset in range(0, len(audio), 960):
+        now = (offset + 960) / 48  # the arrival of this chunk, in audio ms
+        while running and running[0][0] <= now:
+            finish, work_id = running.pop(0)
+            if drafts.owns(work_id):
+                waiting = drafts.finished(TranscriptionResult(work_id, text="-"), new_id)
+                if waiting is not None:
+                    started[waiting.work_id] = finish
+                    running.append((finish + engine_ms, waiting.work_id))
+        for event in detector.feed(audio[offset : offset + 960], rule, pause_ms):
+            if event.kind == "started":
+                start_ms = max(0.0, event.at_ms - rule.prefix_padding_ms)
+            elif event.kind == "resumed":
+                drafts.reset()
+            elif event.kind == "paused":
+                asked += 1
+                last_pause = event
+                draft = drafts.pause(start_ms, event, new_id)
+                if draft is not None:
+                    started[draft.work_id] = now
+                    running.append((now + engine_ms, draft.work_id))
+            elif event.kind == "stopped" and event.at_ms >= group.speech_end_ms:
+                adopted = drafts.adopt(start_ms)
+                if adopted is None or last_pause is None:
+                    return None
+                end = group.speech_end_ms
+                return _FinalDraft(
+                    started=started[adopted.work_id] - end,
+                    decided=now - end,
+                    drafts=asked,
+                    body=pcm[int(start_ms) * 32 : int(last_pause.at_ms) * 32],
+                    pad_ms=last_pause.turn_end_ms - last_pause.at_ms,
+                    committed=pcm[int(start_ms) * 32 : int(event.at_ms) * 32],
+                )
+    return None
+
+
+def draft_table(pauses_ms: tuple[float, ...] = (64.0, 96.0, 160.0)) -> Table:
+    """When the turn's transcript can be ready, per draft pause, in audio time: the final
+    draft's start after the end of speech (the session's own draft bookkeeping over Silero's
+    events), plus Whisper's run on that very audio measured here, against the 500 ms rule's
+    decision; and whether the draft's words are those of the committed audio (Whisper on the
+    turn as committed), for the padded draft (server_vad) and the unpadded one (semantic_vad,
+    whose turn ends at a judged pause)."""
+    from benchmarks._speech_corpus import load_groups
+    from realtalk.server.core.turns import DRAFT_PAUSE_MS
+    from realtalk.server.engines.transcribe import WhisperTranscriber
+
+    groups = load_groups()
+    whisper = WhisperTranscriber()
+    whisper.transcribe(groups[0].pcm16)  # warm
+    reference: dict[str, str] = {}
+    table = Table(
+        "Draft transcripts on real human speech: when the turn's transcript is ready, in audio "
+        "time (ms after the end of speech), by the pause that starts a draft",
+        [
+            "draft pause",
+            "drafts",
+            "final draft starts",
+            "Whisper run",
+            "transcript ready",
+            "ready at the 500 ms decision",
+            "words = committed (padded / unpadded)",
+        ],
+    )
+    for pause_ms in pauses_ms:
+        starts, runs, ready, before, asked, same_padded, same_bare = [], [], [], 0, 0, 0, 0
+        for group in groups:
+            final = _final_draft(group, pause_ms, 0.0)
+            if final is None:
+                continue
+            if group.name not in reference:
+                reference[group.name] = whisper.transcribe(final.committed).text
+            begin = time.perf_counter()
+            padded = whisper.transcribe(final.body + bytes(int(final.pad_ms) * 32)).text
+            run_ms = (time.perf_counter() - begin) * 1000
+            bare = whisper.transcribe(final.body).text
+            # again, with the engine's own run: a stale draft in flight holds the next back
+            final = _final_draft(group, pause_ms, run_ms) or final
+            starts.append(final.started)
+            runs.append(run_ms)
+            ready.append(final.started + run_ms)
+            before += final.started + run_ms <= final.decided
+            asked += final.drafts
+            same_padded += padded == reference[group.name]
+            same_bare += bare == reference[group.name]
+        n = len(starts)
+        table.add(
+            f"{pause_ms:.0f} ms" + (" (now)" if pause_ms == DRAFT_PAUSE_MS else ""),
+            asked,
+            median(starts),
+            median(runs),
+            median(ready),
+            f"{before}/{n}",
+            f"{same_padded}/{n} / {same_bare}/{n}",
+        )
+    table.note(
+        "drafts = drafts asked for over all groups (one per pause of that length; those speech "
+        "overtakes are engine time for nothing); the final draft starts at its pause after "
+        "Silero's own end of speech (its ~44 ms lag), in the chunk that completes the frame; "
+        "Whisper run = tiny.en on that draft's audio in this process (load-dependent: the "
+        "only clock in the table); the rule decides at ~540 ms: a transcript ready by then "
+        "lets the speculative response run inside the rule"
+    )
+    table.note(
+        "words = committed: the draft's transcript equals Whisper's on the committed turn "
+        "(speech + the rule's 500 ms of room); Whisper tiny.en's words move with ~100 ms of "
+        "trailing room noise, so no draft pause matches it always"
+    )
+    return table
+
+
+def _whisper_stages(threads: int, audios: list[bytes], beside: Any = None) -> dict[str, float]:
+    """Median ms per draft of Whisper's stages (faster-whisper's own calls, timed in place),
+    on ``threads`` CPU threads; ``beside``: a blocking call run in a loop on another thread
+    meanwhile (another engine on the same cores)."""
+    import threading
+
+    from realtalk.server.engines.transcribe import WhisperTranscriber
+
+    whisper = WhisperTranscriber(cpu_threads=threads)
+    model = whisper._model
+    spent: dict[str, float] = {}
+
+    def timed(name: str, call: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            begin = time.perf_counter()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + (time.perf_counter() - begin) * 1000
+
+        return run
+
+    extractor = model.feature_extractor
+
+    class Features:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(extractor, name)
+
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            return timed("features", extractor)(*args, **kwargs)
+
+    model.feature_extractor = Features()
+    model.encode = timed("encoder", model.encode)
+    model.generate_with_fallback = timed("decoder", model.generate_with_fallback)
+    whisper.transcribe(audios[0])  # warm
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            beside()
+
+    other = threading.Thread(target=loop, daemon=True) if beside is not None else None
+    if other is not None:
+        other.start()
+    rows: dict[str, list[float]] = {}
+    try:
+        for audio in audios:
+            spent.clear()
+            begin, cpu = time.perf_counter(), time.process_time()
+            whisper.transcribe(audio)
+            spent["total"] = (time.perf_counter() - begin) * 1000
+            spent["cpu"] = (time.process_time() - cpu) * 1000
+            for key, value in spent.items():
+                rows.setdefault(key, []).append(value)
+    finally:
+        stop.set()
+        if other is not None:
+            other.join()
+    return {key: median(values) for key, values in rows.items()}
+
+
+def stage_table() -> Table:
+    """Where one turn's engine time goes on this CPU: Whisper tiny.en's log-mel features, its
+    encoder (always Whisper's 30 s window) and its decoder, on 1 and 2 threads, alone and with
+    smart-turn judging beside it; smart-turn's judgement and Silero's frame."""
+    import onnxruntime as ort
+
+    from benchmarks._speech_corpus import background_fill, load_groups
+    from realtalk.server.engines.turn import SmartTurn, smart_turn_model_path
+    from realtalk.server.engines.vad import SileroVAD
+
+    groups = load_groups()
+    # each group's final draft: the speech, 160 ms of room, digital silence to a 500 ms rule
+    audios = [
+        (g.pcm16 + background_fill(g, 1000))[: int(g.speech_end_ms + 160) * 32] + bytes(340 * 32)
+        for g in groups
+    ]
+    judge = SmartTurn()
+    table = Table(
+        "Where a turn's engine time goes, per call (ms; the final draft of each human group)",
+        ["engine (threads)", "features", "encoder", "decoder", "total", "CPU"],
+    )
+    for threads in (2, 1):
+        for beside, label in (
+            (None, ""),
+            (lambda: judge.probability(groups[0].pcm16), ", smart-turn beside"),
+        ):
+            stages = _whisper_stages(threads, audios, beside)
+            table.add(
+                f"Whisper tiny.en ({threads}){label}",
+                stages.get("features", nan),
+                stages.get("encoder", nan),
+                stages.get("decoder", nan),
+                stages["total"],
+                stages["cpu"] if beside is None else "-",
+            )
+    for threads in (1, 2):
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+        opts.log_severity_level = 3
+        model = SmartTurn()
+        model._session = ort.InferenceSession(
+            str(smart_turn_model_path()), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        costs = []
+        for g in groups:
+            begin, cpu = time.perf_counter(), time.process_time()
+            model.probability(g.pcm16)
+            costs.append(((time.perf_counter() - begin) * 1000, (time.process_time() - cpu) * 1000))
+        table.add(
+            f"smart-turn v3.2 ({threads})",
+            "-",
+            "-",
+            "-",
+            median([c[0] for c in costs]),
+            median([c[1] for c in costs]),
+        )
+    vad = SileroVAD.shared()
+    pcm = groups[0].pcm16
+    begin, cpu = time.perf_counter(), time.process_time()
+    frames = 0
+    for offset in range(0, len(pcm), 640):
+        frames += len(vad.process(pcm[offset : offset + 640]))
+    table.add(
+        "Silero VAD v6 (1), per 32 ms frame",
+        "-",
+        "-",
+        "-",
+        (time.perf_counter() - begin) * 1000 / frames,
+        (time.process_time() - cpu) * 1000 / frames,
+    )
+    table.note(
+        "medians over the 8 human groups' final drafts (3.2-8.8 s of speech); the encoder "
+        "runs on Whisper's 30 s window whatever the length, the decoder grows with the words; "
+        "CPU = the process's CPU time per call (threads summed), closer to load-independent "
+        "than the wall time; 'smart-turn beside' runs judgements in a loop on another thread "
+        "meanwhile, as a semantic_vad pause does"
+    )
+    return table
+
+
 def _targets(table: Table, results: dict[str, list[Any]]) -> None:
     """Issue 13's turn goals: server_vad within its rule + 100 ms; semantic_vad within 350 ms
     with no more cut-offs than server_vad."""
@@ -610,6 +902,8 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
     try:
         decisions = decision_table()
         vad = vad_decision_table()
+        draft = draft_table()
+        stages = stage_table()
         results, label = asyncio.run(measure_human(modes))
         plain, _ = asyncio.run(measure_human(modes[:1], speculative=False))
         results.update({f"{name}, no speculation": rows for name, rows in plain.items()})
@@ -680,7 +974,7 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
         "speculation' row runs the same groups on a server with speculative_responses=False"
     )
     table.note(PROVENANCE)
-    return [decisions, vad, table]
+    return [stages, decisions, vad, draft, table]
 
 
 def run(quick: bool = False) -> list[Table]:

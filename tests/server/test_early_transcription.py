@@ -4,12 +4,19 @@ silence rule, so its transcript is ready (or nearly) when the turn ends."""
 from __future__ import annotations
 
 import base64
+import itertools
 from typing import Any
 
 from realtalk.server.core.codec import duration_ms
 from realtalk.server.core.session import ServerSession
 from realtalk.server.core.settings import TurnSettings
-from realtalk.server.core.turns import Drafts, TurnDetector, TurnEvent
+from realtalk.server.core.turns import (
+    DRAFT_PAUSE_MS,
+    JUDGE_PAUSE_MS,
+    Drafts,
+    TurnDetector,
+    TurnEvent,
+)
 from realtalk.server.core.work import Think, Transcribe, TranscriptionResult
 from realtalk.server.engines.synthesize import ToneSynthesizer
 from realtalk.server.engines.vad import EnergyVAD
@@ -97,6 +104,21 @@ def test_a_pause_comes_pause_ms_after_the_last_speech() -> None:
     assert 160 <= paused.at_ms - speech_end < 160 + 32
 
 
+def test_a_silent_check_comes_first_at_first_check_ms_then_each_recheck_ms() -> None:
+    turn = TurnSettings(kind="server_vad", silence_duration_ms=2000)
+    detector = TurnDetector(EnergyVAD(), "pcm16")
+    events = detector.feed(
+        silence(200) + speech("one") + silence(1000), turn, DRAFT_PAUSE_MS, 320.0, JUDGE_PAUSE_MS
+    )
+    paused, *silent = (e for e in events if e.kind in ("paused", "silent"))
+    assert paused.kind == "paused"
+    assert [e.kind for e in silent] == ["silent", "silent", "silent"]
+    # the first check at JUDGE_PAUSE_MS of the pause's silence, the next ones 320 ms apart
+    first = silent[0].at_ms - paused.at_ms + DRAFT_PAUSE_MS
+    assert JUDGE_PAUSE_MS <= first < JUDGE_PAUSE_MS + 32
+    assert [b.at_ms - a.at_ms for a, b in itertools.pairwise(silent)] == [320, 320]
+
+
 # --- the session --------------------------------------------------------------------------------
 
 
@@ -122,6 +144,20 @@ def test_the_draft_made_at_the_last_pause_is_the_turns_transcription() -> None:
     [timings] = h.timings
     assert timings.early_transcription
     assert timings.transcription_ms == 30  # only the draft's time after the commit counts
+
+
+def test_the_draft_starts_at_the_short_draft_pause_not_the_judges() -> None:
+    assert DRAFT_PAUSE_MS < JUDGE_PAUSE_MS
+    h = early_harness(auto_work=False)
+    stream(h, silence(300) + speech("hello there"))
+    assert transcribes(h) == []
+    # one VAD frame past the draft pause, still short of the judge's: the draft is asked
+    stream(h, silence(DRAFT_PAUSE_MS + 40))
+    [draft] = transcribes(h)
+    assert JUDGE_PAUSE_MS > DRAFT_PAUSE_MS + 40
+    assert h.of_type("input_audio_buffer.speech_stopped") == []
+    # padded with digital silence to where the 500 ms rule ends the turn
+    assert duration_ms(len(draft.audio), "pcm16") > 300 + 0.9 * SILENCE_RULE_MS
 
 
 def test_a_draft_done_before_the_turn_ends_answers_at_once() -> None:

@@ -20,7 +20,7 @@ from realtalk.server import serve
 from realtalk.server.core.codec import duration_ms
 from realtalk.server.core.session import ServerSession
 from realtalk.server.core.settings import END_OF_TURN_THRESHOLD, read_settings
-from realtalk.server.core.turns import JUDGE_PAUSE_MS, REJUDGE_MS
+from realtalk.server.core.turns import DRAFT_PAUSE_MS, JUDGE_PAUSE_MS, REJUDGE_MS
 from realtalk.server.core.work import JudgeTurn, TurnJudgement
 from realtalk.server.engines import registry
 from realtalk.server.engines.registry import EngineSpec, load_engines, speech_extra_installed
@@ -104,6 +104,21 @@ def test_a_pause_judged_complete_ends_the_turn_when_the_answer_comes() -> None:
     assert stopped["audio_end_ms"] < 200 + duration_ms(len(speech("is it raining")), "pcm16") + 400
     assert "input_audio_buffer.committed" in h.types(events)
     assert "response.created" in h.types(h.events)
+
+
+def test_the_model_is_first_asked_at_the_judge_pause_after_the_drafts() -> None:
+    h = judged_harness()
+    # past the draft's pause but short of the judge's: the model is not asked yet (it was made
+    # for trailing silence; asked sooner it would cut more people off)
+    stream(h, silence(200) + speech("is it raining") + silence(DRAFT_PAUSE_MS + 40))
+    assert judges(h) == []
+    stream(h, silence(JUDGE_PAUSE_MS - DRAFT_PAUSE_MS))
+    [judge] = judges(h)
+    # the judged audio (from the buffer's start: the onset minus its 300 ms padding is before
+    # it) ends JUDGE_PAUSE_MS after the voice, to the VAD's frame and the tones' quiet tail
+    spoken = 200 + duration_ms(len(speech("is it raining")), "pcm16")
+    heard = duration_ms(len(judge.audio), "pcm16")
+    assert JUDGE_PAUSE_MS - 64 <= heard - spoken < JUDGE_PAUSE_MS
 
 
 def test_a_pause_judged_incomplete_is_judged_again_and_ends_at_the_maximum_wait() -> None:

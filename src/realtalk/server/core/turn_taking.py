@@ -31,6 +31,7 @@ from realtalk.server.core.speculation import Claimable, Speculations
 from realtalk.server.core.timings import ArrivalLog, TurnStamps
 from realtalk.server.core.transcripts import record_transcript
 from realtalk.server.core.turns import (
+    JUDGE_PAUSE_MS,
     REJUDGE_MS,
     Draft,
     Drafts,
@@ -122,7 +123,8 @@ class TurnTaking:
         judging = self._judges is not None and rule.kind == "semantic_vad"
         pause_ms = draft_pause_ms(rule) if self._drafts is not None or judging else None
         recheck_ms = REJUDGE_MS if judging else None
-        for turn_event in self._detector.feed(audio, rule, pause_ms, recheck_ms):
+        first_check_ms = JUDGE_PAUSE_MS if judging else None
+        for turn_event in self._detector.feed(audio, rule, pause_ms, recheck_ms, first_check_ms):
             if turn_event.kind == "started":
                 self._speech_started(turn_event.at_ms, settings, now)
             elif turn_event.kind == "stopped":
@@ -141,7 +143,9 @@ class TurnTaking:
             # A judged turn ends at the pause or soon after: pad the draft with no silence.
             draft_pause = dataclasses.replace(pause, turn_end_ms=pause.at_ms) if judging else pause
             self._request_draft(self._drafts.pause(self._speech_start_ms, draft_pause, new_id))
-        if judging and self._judges is not None:
+        # The model is asked at the ``silent`` checks (JUDGE_PAUSE_MS, then each REJUDGE_MS),
+        # after the draft's shorter pause.
+        if judging and self._judges is not None and pause.kind == "silent":
             judge = self._judges.pause(self._buffer, self._speech_start_ms, pause.at_ms, new_id)
             if judge is not None:
                 self._out.append(judge)

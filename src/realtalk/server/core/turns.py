@@ -72,17 +72,26 @@ __all__ = [
     "transcription_hints",
 ]
 
-DRAFT_PAUSE_MS = 160.0
+DRAFT_PAUSE_MS = 64.0
 """Silence after speech that starts a draft transcription (capped at half the silence rule).
 
-Shorter catches the end of the turn sooner but drafts more often inside a sentence (a draft
-that speech interrupts is wasted engine time); 160 ms is five Silero frames: with Whisper tiny.en
-(~0.3 s on 2 cores) and the 500 ms rule the draft is done about when the turn ends."""
+The transcript is what the end of a turn waits for: Whisper tiny.en's run (~405 ms on 2 idle
+cores, its 30 s window whatever the audio) starts here, so every millisecond of this pause is
+a millisecond of turn latency. Two Silero frames: in audio time over the benchmark's human
+phrase groups (benchmarks/turn_latency.py ``draft_table``) a 405 ms draft is done before the
+500 ms rule decides in 7 of 8 groups (none at 160 ms), so the speculative response can run in
+the rule; drafts per group go from 25 to 31 in all (the extra ones, inside sentences, are engine
+time spent for nothing), and none of them kept the final draft waiting. Whisper's words move
+with ~100 ms of trailing room noise either way: against the transcript of the committed audio
+the 64 ms draft agreed in 13 of 16 turns, the 160 ms one in 10."""
 
 
-JUDGE_PAUSE_MS = DRAFT_PAUSE_MS
-"""Silence after speech at which ``semantic_vad`` first asks the end-of-turn model (the same
-pause that starts a draft transcription, so both run while the speaker is silent)."""
+JUDGE_PAUSE_MS = 160.0
+"""Silence after speech at which ``semantic_vad`` first asks the end-of-turn model. Later than
+the draft: smart-turn was made for trailing silence. Asked at 64 ms instead (the decision table
+in benchmarks/turn_latency.py, audio time, human groups) it cut off no more people but judged
+fewer pauses complete: medium (auto) decided a median 460 ms after the end of speech instead of
+238, low 780 instead of 524 (high 300 instead of 381)."""
 
 REJUDGE_MS = 320.0
 """Further silence after which an undecided pause is judged again (ten Silero frames)."""
@@ -168,8 +177,8 @@ class TurnEvent:
     at_ms: float
     """``started``: the speech onset (padding not applied). ``stopped``: ``audio_end_ms``.
     ``paused``: the end of the frame that completed the pause. ``resumed``: the onset of the
-    speech after the pause. ``silent``: the end of a frame each ``recheck_ms`` of silence after
-    the pause."""
+    speech after the pause. ``silent``: the end of a frame at ``first_check_ms`` of silence, then
+    each ``recheck_ms`` more."""
     turn_end_ms: float = 0.0
     """``paused``: where the silence rule will end the turn if no speech comes first."""
 
@@ -269,12 +278,14 @@ class TurnDetector:
         turn: TurnSettings,
         pause_ms: float | None = None,
         recheck_ms: float | None = None,
+        first_check_ms: float | None = None,
     ) -> list[TurnEvent]:
         """Consume wire audio (already appended to the buffer); return the turn events it caused.
 
         With ``pause_ms``, ``pause_ms`` of silence inside a turn gives one ``paused`` event, and
         speech after it one ``resumed``; without, only ``started`` and ``stopped``. With
-        ``recheck_ms`` too, each further ``recheck_ms`` of that silence gives a ``silent``.
+        ``recheck_ms`` too, a ``silent`` comes at ``first_check_ms`` of that silence (default:
+        ``pause_ms + recheck_ms``), then each further ``recheck_ms``.
         """
         # One converter per turn: the resampler's filter state and a PCM16 append's odd byte
         # carry over to the next append.
@@ -317,7 +328,11 @@ class TurnDetector:
                     turn_end = self.last_speech_end_ms + turn.silence_duration_ms
                     events.append(TurnEvent("paused", frame_end, turn_end))
                     self._next_check_ms = (
-                        math.inf if recheck_ms is None else paused_for + recheck_ms
+                        math.inf
+                        if recheck_ms is None
+                        else paused_for + recheck_ms
+                        if first_check_ms is None
+                        else max(first_check_ms, paused_for)
                     )
                 elif self.paused and paused_for >= self._next_check_ms and recheck_ms is not None:
                     self._next_check_ms = paused_for + recheck_ms
