@@ -223,7 +223,7 @@ def test_user_audio_log_server_vad_slices_between_the_marks() -> None:
     log.speech_stopped(500)
     log.committed("item_a")
     log.appended(b"_" * 48 * 1000)  # silence: only the last 400 ms is held
-    assert len(log._pending) <= 48 * 400
+    assert log.pending_bytes <= 48 * 400
     log.appended(b"T" * 48 * 300)
     log.speech_started(1500)
     log.speech_stopped(1800)

@@ -16,7 +16,7 @@ bytes were kept and fit in one event, else as its transcript in ``input_text``.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -384,6 +384,12 @@ class UserAudio:
     ``input_audio_buffer.append`` may carry, protocol.md 1a, which is how a restore sends it
     again). What that drops of a turn is counted in :attr:`pending_dropped` until the turn
     ends (committed or cleared), so a restore can say it was not replayed.
+
+    The turn under way is held as the chunks sent (a reference each: ``bytes`` cannot change)
+    and joined only when a commit or a restore needs it. One growing buffer instead would copy
+    every append and, at its bound, dropping from its front while appending at its end makes
+    CPython's bytearray move the whole turn to a fresh allocation every eighth of the bound
+    (a 15 MiB copy into pages faulted in again).
     """
 
     def __init__(
@@ -410,13 +416,27 @@ class UserAudio:
         self.new_connection()
 
     def new_connection(self) -> None:
-        self._pending = bytearray()
-        self._pending_start = 0  # byte offset of _pending[0] on this connection's timeline
+        self._reset_pending()
+        self._pending_start = 0  # byte offset of the first held byte on this connection
         self._vad = self._vad_on
         self._start: int | None = None
         self._end: int | None = None
         self.pending_dropped = 0
         """Bytes of the turn under way that were not kept (its start, past ``max_pending``)."""
+        self._bound()
+
+    def _reset_pending(self) -> None:
+        self._chunks: deque[bytes] = deque()  # the turn under way, as sent
+        self._head = 0  # bytes at the start of _chunks[0] no longer held
+        self._held = 0  # bytes held: the chunks' lengths less _head
+
+    def _bound(self) -> None:
+        """The length past which :meth:`appended` must look at dropping: the lead while VAD
+        waits for speech (or the turn's bound when smaller), else the turn's bound."""
+        if self._vad and self._start is None:
+            self._limit = min(self._lead, self._max_pending)
+        else:
+            self._limit = self._max_pending
 
     def set_rate(self, bytes_per_ms: float, sample_bytes: int) -> None:
         """The input format the server confirmed: its bytes per millisecond and per sample.
@@ -427,59 +447,98 @@ class UserAudio:
         self._per_ms = bytes_per_ms
         self._sample = sample_bytes
         self._lead = int(self._lead_ms * bytes_per_ms)
+        self._bound()
 
     def vad_configured(self, on: bool) -> None:
         """The session's turn detection as confirmed: VAD on (server or semantic) or manual."""
         self._vad_on = on
         self._vad = on or (self._vad and (self._start is not None or self._end is not None))
+        self._bound()
 
     def _offset(self, ms: float) -> int:
         at = int(ms * self._per_ms)
         return at - at % self._sample  # whole samples
 
     def appended(self, audio: bytes) -> None:
-        self._pending += audio
-        if self._vad and self._start is None and len(self._pending) > self._lead:
-            drop = len(self._pending) - self._lead
+        if type(audio) is not bytes:
+            audio = bytes(audio)  # a bytearray or memoryview its owner may still change
+        self._chunks.append(audio)
+        self._held = held = self._held + len(audio)
+        if held <= self._limit:
+            return
+        if self._vad and self._start is None and held > self._lead:
+            drop = held - self._lead
             drop -= drop % 2
-            del self._pending[:drop]
-            self._pending_start += drop  # silence before speech: no part of a turn
-        elif len(self._pending) > self._max_pending:
+            self._drop(drop)  # silence before speech: no part of a turn
+        elif held > self._max_pending:
             # A turn longer than one append can carry (manual turns never committed, or VAD
             # that never hears the end): its start is not kept for a restore.
-            drop = len(self._pending) - self._max_pending
+            drop = held - self._max_pending
             drop -= drop % 2
-            del self._pending[:drop]
-            self._pending_start += drop
+            self._drop(drop)
             self.pending_dropped += drop
+
+    def _drop(self, count: int) -> None:
+        """No longer hold the first ``count`` bytes: whole chunks leave the front, and a
+        chunk cut in two keeps its tail by an offset."""
+        chunks = self._chunks
+        head = self._head + count
+        while head and head >= len(chunks[0]):
+            head -= len(chunks.popleft())
+        if head and head * 2 >= len(chunks[0]) > 65536:
+            # A big chunk (one large append, a joined turn) mostly gone: copy its tail out so
+            # what is held stays near the bound; each such copy halves the chunk at least.
+            chunks[0] = chunks[0][head:]
+            head = 0
+        self._head = head
+        self._held -= count
+        self._pending_start += count
+
+    def _joined(self) -> bytes:
+        """The bytes held, kept as one chunk from now on (a second call copies nothing)."""
+        chunks = self._chunks
+        if not chunks:
+            return b""
+        if len(chunks) == 1 and not self._head:
+            return chunks[0]
+        first = memoryview(chunks.popleft())[self._head :]
+        whole = b"".join([first, *chunks])
+        self._chunks = deque((whole,))
+        self._head = 0
+        return whole
 
     def speech_started(self, audio_start_ms: float) -> None:
         self._vad = True
         self._start = self._offset(audio_start_ms)
         self._end = None
+        self._bound()
 
     def speech_stopped(self, audio_end_ms: float) -> None:
         self._vad = True
         self._end = self._offset(audio_end_ms)
+        self._bound()
 
     def cleared(self) -> None:
-        self._pending_start += len(self._pending)
-        self._pending = bytearray()
+        self._pending_start += self._held
+        self._reset_pending()
         self._start = self._end = None
         self.pending_dropped = 0
+        self._bound()
 
     def committed(self, item_id: str) -> None:
         if self._start is not None and self._end is not None:
             begin = max(0, self._start - self._pending_start)
-            end = max(begin, self._end - self._pending_start)
-            audio = bytes(self._pending[begin:end])
-            del self._pending[:end]
-            self._pending_start += end
+            end = min(self._held, max(begin, self._end - self._pending_start))
+            held = self._joined()
+            audio = held[begin:end]
+            if end:
+                self._drop(end)
         else:
-            audio = bytes(self._pending)
+            audio = self._joined()
             self.cleared()
         self._start = self._end = None
         self.pending_dropped = 0
+        self._bound()
         if audio:
             self._keep(item_id, audio)
 
@@ -494,15 +553,14 @@ class UserAudio:
         """The audio of a user turn sent but not committed: from the speech start under server
         VAD (the held lead when no speech is marked), everything since the last commit
         otherwise."""
-        if self._vad:
-            if self._start is None:
-                # Speech may have begun that the server had not marked yet: the held lead
-                # (silence otherwise, which the new session's VAD ignores).
-                return bytes(self._pending)
+        if self._vad and self._start is not None:
             begin = max(0, self._start - self._pending_start)
-            end = len(self._pending) if self._end is None else self._end - self._pending_start
-            return bytes(self._pending[begin:end])
-        return bytes(self._pending)
+            end = self._held if self._end is None else self._end - self._pending_start
+            return self._joined()[begin : max(begin, end)]
+        # Manual turns; or VAD before a speech start, when speech may have begun that the
+        # server had not marked yet: the held lead (silence otherwise, which the new
+        # session's VAD ignores).
+        return self._joined()
 
     @property
     def bytes_per_ms(self) -> float:
@@ -511,7 +569,7 @@ class UserAudio:
     @property
     def pending_bytes(self) -> int:
         """Audio held for the turn under way (what a restore would send again, or more)."""
-        return len(self._pending)
+        return self._held
 
     def get(self, item_id: str) -> bytes | None:
         return self._items.get(item_id)

@@ -161,7 +161,7 @@ class Recovery:
         """Called for each command the app or the runtime sends; returns it with any item id
         of an earlier session mapped to the current one."""
         match command:
-            case AppendAudio(audio=audio):
+            case AppendAudio(audio=audio):  # (Session._append calls audio.appended itself)
                 self.audio.appended(audio)
             case ClearAudio():
                 self.audio.cleared()

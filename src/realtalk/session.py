@@ -455,7 +455,7 @@ class Session:
         if recovery is not None:
             if recovery.connecting():
                 await recovery.wait_connected()
-            recovery.sent(AppendAudio(chunk))
+            recovery.audio.appended(chunk)  # what recovery.sent(AppendAudio(chunk)) does
         if self._link.ending:
             raise InvalidState("the session is closed")
         self._proto.append_audio(chunk)
