@@ -349,7 +349,8 @@ async def human_turn(session: Any, group: Any, silence_s: float = 9.0) -> HumanT
 def _human_row(seen: HumanTurn, log: Log, timings: dict[str, Any]) -> dict[str, float]:
     nan = float("nan")
     end = seen.speech_end
-    row = {k: nan for k in ("vad", "transcribe_left", "brain", "synth", "total")}
+    keys = ("vad", "draft_start", "transcript_ready", "transcribe_left", "brain", "synth", "total")
+    row = {k: nan for k in keys}
     row["cutoffs"] = float(sum(1 for t in seen.created.values() if t < end))
     # The server's own record of each response (TurnTimings): served by a speculation, and
     # how many speculations speech overtook before it.
@@ -374,9 +375,12 @@ def _human_row(seen: HumanTurn, log: Log, timings: dict[str, Any]) -> dict[str, 
         row["brain"] = (brain[1] - brain[0]) * 1000
         # The transcription the brain waited for: the last run started before it.
         runs = [pair for pair in log.transcribe if pair[0] <= brain[0]]
-        if runs and stopped is not None:
+        if runs:
             begin, finish = runs[-1]
-            row["transcribe_left"] = max(0.0, finish - max(begin, stopped)) * 1000
+            row["draft_start"] = (begin - end) * 1000
+            row["transcript_ready"] = (finish - end) * 1000
+            if stopped is not None:
+                row["transcribe_left"] = max(0.0, finish - max(begin, stopped)) * 1000
         synth = _after(log.synth, brain[0])
         if synth is not None:
             row["synth"] = (synth[1] - synth[0]) * 1000
@@ -919,6 +923,8 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
             "p10",
             "p90",
             "VAD",
+            "transcr. starts",
+            "transcr. ready",
             "transcr. left",
             "brain",
             "synth",
@@ -945,6 +951,8 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
             p10,
             p90,
             med("vad"),
+            med("draft_start"),
+            med("transcript_ready"),
             med("transcribe_left"),
             med("brain"),
             med("synth"),
@@ -964,7 +972,9 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
     )
     table.note(
         "stages are medians over the groups: VAD = end of speech -> speech_stopped at the "
-        "client; transcr. left = transcription still running at speech_stopped; brain (echo) "
+        "client; transcr. starts / ready = the turn's transcription (its draft at the last "
+        "pause, or the committed audio's) started / finished, after the end of speech; "
+        "transcr. left = transcription still running at speech_stopped; brain (echo) "
         "to first text; synth = the first spoken piece"
     )
     table.note(
