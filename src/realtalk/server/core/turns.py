@@ -76,14 +76,15 @@ DRAFT_PAUSE_MS = 64.0
 """Silence after speech that starts a draft transcription (capped at half the silence rule).
 
 The transcript is what the end of a turn waits for: Whisper tiny.en's run (~405 ms on 2 idle
-cores, its 30 s window whatever the audio) starts here, so every millisecond of this pause is
-a millisecond of turn latency. Two Silero frames: in audio time over the benchmark's human
-phrase groups (benchmarks/turn_latency.py ``draft_table``) a 405 ms draft is done before the
-500 ms rule decides in 7 of 8 groups (none at 160 ms), so the speculative response can run in
-the rule; drafts per group go from 25 to 31 in all (the extra ones, inside sentences, are engine
-time spent for nothing), and none of them kept the final draft waiting. Whisper's words move
-with ~100 ms of trailing room noise either way: against the transcript of the committed audio
-the 64 ms draft agreed in 13 of 16 turns, the 160 ms one in 10."""
+cores, its 30 s window whatever the audio) starts here, so every millisecond of this pause is a
+millisecond of turn latency. Two Silero frames: in audio time over the benchmark's human phrase
+groups (benchmarks/turn_latency.py ``draft_table``) a 405 ms draft is done before the 500 ms
+rule decides in 7 of 8 groups, a 450 ms one in 1 (none at 160 ms), so the speculative response
+can run in the rule, and otherwise the turn waits ~95 ms less for it; the drafts asked for over
+the 8 groups go from 25 to 31 (the extra ones, inside sentences, are engine time spent for
+nothing), and none of them kept the final draft waiting. Whisper's words move with ~100 ms of
+trailing room noise either way: against the transcript of the committed audio the 64 ms draft
+agreed in 13 of 16 turns, the 160 ms one in 10."""
 
 
 JUDGE_PAUSE_MS = 160.0
