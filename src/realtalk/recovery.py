@@ -131,8 +131,10 @@ class Recovery:
         self.policy = policy
         self._random = random_source
         self._recycle_after = policy.recycle_seconds(session.provider.name, cap)
-        self._connected = asyncio.Event()
-        self._connected.set()
+        self.connected = asyncio.Event()
+        """Set while a connection is usable; clear while reconnecting or restoring (the send
+        path reads it per chunk: one C call, where :meth:`connecting` is two calls)."""
+        self.connected.set()
         self._restore: _Restore | None = None
         self._lost_again = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -291,10 +293,10 @@ class Recovery:
 
     async def wait_connected(self) -> None:
         """Wait while the session reconnects or restores (the app's sends queue up here)."""
-        await self._connected.wait()
+        await self.connected.wait()
 
     def connecting(self) -> bool:
-        return not self._connected.is_set()
+        return not self.connected.is_set()
 
     # -- recycling before the provider's cap -------------------------------------------------------
 
@@ -333,7 +335,7 @@ class Recovery:
 
     async def _run(self, reason: str, recycled: bool) -> None:
         session = self._session
-        self._connected.clear()
+        self.connected.clear()
         session._link.move(Link.RECONNECTING)
         # A recycle closes a live connection; a lost one may still hold resources (a WebRTC
         # call whose data channel closed keeps its peer connection): close it either way.
@@ -406,7 +408,7 @@ class Recovery:
                 lost = [*lost, _turn_cut(pending_dropped, self.audio.bytes_per_ms)]
             session._link.move(Link.CONNECTED)
             self.reconnects += 1
-            self._connected.set()
+            self.connected.set()
             self.started()
             session._config.settle_lost(pending_updates)
             await session.emit(
@@ -462,7 +464,7 @@ class Recovery:
             f"conversation ({len(history)} items{', the last ' + kept if kept else ''})"
         )
         error = ConnectionClosed(1006, message)
-        self._connected.set()  # waiting senders wake up and see the session ending
+        self.connected.set()  # waiting senders wake up and see the session ending
         session._fail(ev.SessionError(message, "reconnect_failed", True, None, error), error)
 
     async def _restore_config(self) -> None:

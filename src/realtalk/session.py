@@ -144,6 +144,9 @@ class Session:
         self._recovery = recovery_for(self)
         self._turn_started_at: float | None = None
         self._input_audio = InputAudio()
+        # The input format of the confirmed config send_audio last read (a frozen config is
+        # replaced, never changed: by identity, one lookup per config, not per chunk).
+        self._input_target: tuple[SessionConfig | None, AudioFormat] | None = None
         self._recorder: Recorder | None = None
         self._guards = self._make_guardrail_runner()
         self.playback = PlaybackTracker(loop.time)
@@ -453,7 +456,7 @@ class Session:
         microphone): the same steps without the ones only other commands take."""
         recovery = self._recovery
         if recovery is not None:
-            if recovery.connecting():
+            if not recovery.connected.is_set():
                 await recovery.wait_connected()
             recovery.audio.appended(chunk)  # what recovery.sent(AppendAudio(chunk)) does
         if self._link.ending:
@@ -511,15 +514,21 @@ class Session:
         (its own rate is used) and numpy int16 or float ([-1, 1]) arrays: see
         :func:`realtalk.audio.user_audio`. Without ``rate=``, PCM16 is taken as 24 kHz."""
         audio, source = self._input_audio.accept(audio, rate, format)
-        if self._recovery is not None and self._recovery.connecting():
-            await self._recovery.wait_connected()  # WebRTC: onto the new call's track
+        recovery = self._recovery
+        if recovery is not None and not recovery.connected.is_set():
+            await recovery.wait_connected()  # WebRTC: onto the new call's track
         media = getattr(self._transport, "send_audio", None)
         if media is not None:  # WebRTC: the audio goes on the outgoing Opus track
             if self._link.ending:
                 raise InvalidState("the session is closed")
             await media(bytes(audio), source)
             return
-        target = audio_format(self._proto.confirmed, "input_format")
+        confirmed, cached = self._proto.confirmed, self._input_target
+        if cached is not None and cached[0] is confirmed:
+            target = cached[1]
+        else:
+            target = audio_format(confirmed, "input_format")
+            self._input_target = (confirmed, target)
         for chunk in self._input_audio.convert(audio, source, target):
             await self._append(chunk)
 

@@ -89,3 +89,22 @@ async def test_resampled_audio_arrives_whole_at_24_khz() -> None:
     )
     assert len(sent) == 24000 * 2  # one second at 24 kHz, to the sample
     assert all(e["audio"] for e in server.of_type("input_audio_buffer.append"))  # none empty
+
+
+async def test_a_confirmed_input_format_change_takes_the_next_chunk() -> None:
+    # send_audio reads the target format once per confirmed config: once the server confirms
+    # G.711, the same PCM16 frames go out as mu-law. (The scripted server merges the new type
+    # into the session's format and keeps its rate: G.711 at 24 kHz, one byte a sample.)
+    frame = tone(20, 24000)
+    mulaw = rt.audio.convert(frame, 24000, rt.AudioFormat(encoding="pcmu", rate=24000))
+    async with scripted_server() as server:
+        runner = rt.Runner(rt.Agent("a"), provider=Compatible(server.url))
+        async with runner.connect() as session:
+            for _ in range(3):
+                await session.send_audio(frame)
+            await session.update(input_format=rt.AudioFormat.pcmu())
+            for _ in range(5):
+                await session.send_audio(frame)
+            got = await appends(server, 8)
+    assert [base64.b64decode(e["audio"]) for e in got] == [frame] * 3 + [mulaw] * 5
+    assert len(mulaw) == len(frame) // 2
