@@ -1,5 +1,8 @@
 """One step of the concurrency benchmark, in a fresh client process (so RSS is its own).
 
+``--kind realtalk-noreconnect`` is the same realtalk client with ``SessionOptions(reconnect=None)``:
+without the copy of the turn under way that a reconnect would replay.
+
 ``--kind server`` instead measures ``realtalk serve`` (see :func:`run_server`): the lag is
 then the round trip of an ``input_audio_buffer.clear``.
 
@@ -79,12 +82,17 @@ async def _pace(
         k += 1
 
 
-async def run_realtalk(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
+async def run_realtalk(
+    args: argparse.Namespace, rec: Recorder, reconnect: bool = True
+) -> dict[str, Any]:
     import realtalk as rt
     from realtalk.events import AudioDelta
 
     at16k, _ = _frames()
-    runner = rt.Runner(rt.Agent(name="bench"), provider=rt.providers.Compatible(args.url))
+    options = rt.SessionOptions() if reconnect else rt.SessionOptions(reconnect=None)
+    runner = rt.Runner(
+        rt.Agent(name="bench"), provider=rt.providers.Compatible(args.url), options=options
+    )
 
     async def receive(session: Any) -> None:
         async for event in session:
@@ -106,6 +114,10 @@ async def run_realtalk(args: argparse.Namespace, rec: Recorder) -> dict[str, Any
         lambda s, k: s.send_audio(at16k[k % len(at16k)], rate=16000),
         lambda s: s.create_response(),
     )
+
+
+async def run_realtalk_no_reconnect(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
+    return await run_realtalk(args, rec, reconnect=False)
 
 
 async def run_floor(args: argparse.Namespace, rec: Recorder) -> dict[str, Any]:
@@ -305,7 +317,9 @@ def _watch_gc() -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--kind", choices=("realtalk", "floor", "server"), required=True)
+    parser.add_argument(
+        "--kind", choices=("realtalk", "realtalk-noreconnect", "floor", "server"), required=True
+    )
     parser.add_argument("--url", required=True)
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--ms", type=int, default=100)
@@ -315,7 +329,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
-    runner = {"realtalk": run_realtalk, "floor": run_floor, "server": run_server}[args.kind]
+    runner = {
+        "realtalk": run_realtalk,
+        "realtalk-noreconnect": run_realtalk_no_reconnect,
+        "floor": run_floor,
+        "server": run_server,
+    }[args.kind]
     pauses = _watch_gc()
     result = asyncio.run(runner(args, Recorder()))
     result["gc2_pauses"] = len(pauses)

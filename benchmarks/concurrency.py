@@ -314,6 +314,14 @@ def _pinning() -> str:
     )
 
 
+HELD = (
+    "reconnect=None: the same realtalk session without reconnects, so without the copy of "
+    "the turn under way that a reconnect replays (these sessions are one manual turn, never "
+    "committed: 48 KB of 24 kHz PCM16 held per second of streaming, up to 15 MiB); "
+    "realtalk's KB/session busy includes it"
+)
+
+
 def cost_table(server: LoopbackServer, plan: Plan) -> tuple[Table, float]:
     """The naive harness beside the ladder: both clients at one fixed N, far below what either
     holds, and only their CPU per session-second (no lag limit, no search). On a core of its
@@ -323,9 +331,14 @@ def cost_table(server: LoopbackServer, plan: Plan) -> tuple[Table, float]:
         f"Client CPU per session-second at a fixed N = {plan.cost_n} (the naive harness)",
         ["client", "CPU ms/session-s", "runs", "spread", "lag p99 ms", "ok"],
     )
-    costs: dict[str, list[float]] = {"realtalk": [], "floor": []}
-    lags: dict[str, list[float]] = {"realtalk": [], "floor": []}
-    ok: dict[str, bool] = {"realtalk": True, "floor": True}
+    kinds = (
+        ("realtalk", "realtalk Session"),
+        ("realtalk-noreconnect", "realtalk Session, reconnect=None"),
+        ("floor", "floor: websockets"),
+    )
+    costs: dict[str, list[float]] = {kind: [] for kind, _ in kinds}
+    lags: dict[str, list[float]] = {kind: [] for kind, _ in kinds}
+    ok: dict[str, bool] = {kind: True for kind, _ in kinds}
     for _ in range(plan.cost_runs):
         for kind in costs:  # interleaved: a burst of other load hits both
             r = step(server, kind, plan.cost_n, plan)
@@ -335,7 +348,7 @@ def cost_table(server: LoopbackServer, plan: Plan) -> tuple[Table, float]:
             costs[kind].append(r["cpu_share"] * 1000 / r["n"])
             lags[kind].append(_ms(r["lag_p99_ms"]))
             ok[kind] = ok[kind] and passed(r)
-    for kind, label in (("realtalk", "realtalk Session"), ("floor", "floor: websockets")):
+    for kind, label in kinds:
         values = costs[kind]
         if not values:
             table.add(label, "-", 0, "-", "-", "crashed")
@@ -353,6 +366,7 @@ def cost_table(server: LoopbackServer, plan: Plan) -> tuple[Table, float]:
         f"{plan.cost_runs} runs per client, interleaved; {plan.warmup:g} s warm-up then "
         f"{plan.seconds:g} s measured; the same job as the ladder; {_pinning()}"
     )
+    table.note(HELD)
     ratio = floor / ours if ours else math.nan
     table.target(
         _targets.at_least("sessions per client core from CPU cost: floor / realtalk", ratio, 0.9)

@@ -41,7 +41,11 @@ def test_the_naive_harness_gives_both_clients_cpu_per_session_second() -> None:
     with LoopbackServer() as server:
         table, ratio = concurrency.cost_table(server, plan)
     rows = {row[0]: row for row in table.rows}
-    assert set(rows) == {"realtalk Session", "floor: websockets"}
+    assert set(rows) == {
+        "realtalk Session",
+        "realtalk Session, reconnect=None",
+        "floor: websockets",
+    }
     assert all(row[1] > 0 for row in rows.values())  # CPU ms per session-second
     assert ratio == pytest.approx(rows["floor: websockets"][1] / rows["realtalk Session"][1])
     assert [t.what for t in table.targets] == [
