@@ -374,3 +374,84 @@ async def test_commit_audio_sends_what_the_resampler_still_holds() -> None:
             break
     assert abs(appended - 48000) <= 4  # 1 s at 24 kHz, the last samples included
     await session.close()
+
+
+# -- the send lock: one flush writes at a time ---------------------------------------------------
+
+
+def _retrieve(item_id: str) -> dict[str, Any]:
+    return {"type": "conversation.item.retrieve", "item_id": item_id}
+
+
+async def _blocked_writes(session: rt.Session) -> tuple[asyncio.Event, list[str], Any]:
+    """The session's transport, made to hold item "a"'s write until the gate opens (a full
+    socket buffer); returns the gate, the item ids written in order, and a hook run right
+    after "a" is written."""
+    transport = session._transport
+    assert isinstance(transport, MemoryTransport)
+    gate, written, after_a = asyncio.Event(), [], [lambda: None]
+    send = transport.send
+
+    async def slow_send(text: str) -> None:
+        item_id = json.loads(text).get("item_id")
+        if item_id == "a":
+            await gate.wait()
+        await send(text)
+        if item_id is not None:
+            written.append(item_id)
+        if item_id == "a":
+            after_a[0]()
+
+    transport.send = slow_send  # type: ignore[method-assign]
+    return gate, written, after_a
+
+
+async def test_sends_behind_a_blocked_write_go_out_in_order_and_a_cancelled_one_drops() -> None:
+    session, _peer = await open_session()
+    gate, written, _ = await _blocked_writes(session)
+    tasks = {}
+    for item_id in "abcd":
+        tasks[item_id] = asyncio.create_task(session.send_raw(_retrieve(item_id)))
+        await asyncio.sleep(0)  # each queued in turn
+    await asyncio.sleep(0.01)
+    assert written == []  # "a" holds the write; b, c, d wait their turn
+    tasks["c"].cancel()
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(tasks["a"], tasks["b"], tasks["d"]), 2.0)
+    assert written == ["a", "b", "d"]  # c was cancelled before its turn: not written
+    await session.send_raw(_retrieve("e"))  # the lock is free again
+    assert written[-1] == "e"
+    await session.close()
+
+
+async def test_a_send_cancelled_as_its_turn_comes_passes_the_turn_on() -> None:
+    session, _peer = await open_session()
+    gate, written, after_a = await _blocked_writes(session)
+    tasks = {}
+    for item_id in "abc":
+        tasks[item_id] = asyncio.create_task(session.send_raw(_retrieve(item_id)))
+        await asyncio.sleep(0)
+    # Cancelled once "a" is written: by then "a"'s flush has woken "b", before "b" runs.
+    after_a[0] = lambda: asyncio.get_running_loop().call_soon(tasks["b"].cancel)
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(tasks["a"], tasks["c"]), 2.0)
+    assert tasks["b"].cancelled()
+    assert written == ["a", "c"]
+    await session.close()
+
+
+async def test_a_send_arriving_as_the_turn_passes_waits_behind_the_one_woken() -> None:
+    session, _peer = await open_session()
+    gate, written, after_a = await _blocked_writes(session)
+    first = asyncio.create_task(session.send_raw(_retrieve("a")))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(session.send_raw(_retrieve("b")))
+    await asyncio.sleep(0)
+    late: list[asyncio.Task[None]] = []
+    # Starts right after "a" is written, before "b" (woken by then) runs: it must not barge in.
+    after_a[0] = lambda: late.append(asyncio.create_task(session.send_raw(_retrieve("e"))))
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(first, second), 2.0)
+    await asyncio.wait_for(late[0], 2.0)
+    assert written == ["a", "b", "e"]
+    await session.close()

@@ -20,6 +20,7 @@ import io
 import os
 import sys
 import wave
+from collections.abc import Callable
 from os import PathLike
 from typing import IO, Any, Literal
 
@@ -302,6 +303,11 @@ class Converter:
         self._carry = b""
         self._from_pcm16 = self.from_format.encoding == "pcm16"
         self._to_pcm16 = self.to_format.encoding == "pcm16"
+        self.whole_samples_process: Callable[[bytes], bytes] = (
+            self._resampler.process if self._from_pcm16 and self._to_pcm16 else self.process
+        )
+        """:meth:`process` for a caller whose chunks are always whole samples (nothing to
+        carry): PCM16 to PCM16 it is the resampler's own ``process``, one call less a chunk."""
 
     def process(self, data: bytes | bytearray | memoryview) -> bytes:
         if self._from_pcm16:

@@ -8,7 +8,8 @@ sample) and starts afresh. numpy and soxr load on the first audio, not on import
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, Protocol
 
 from realtalk.config import AudioFormat
 
@@ -24,38 +25,47 @@ instead of HQ's 21 ms (audio the server hears that much sooner) and costs less C
 word error rate was the same for every recipe (benchmarks/outbound.py, the quality table)."""
 
 
+class _Accept(Protocol):
+    def __call__(
+        self, audio: object, *, rate: object, format: object
+    ) -> tuple[bytes, AudioFormat]: ...
+
+
 class InputAudio:
     """Converters for the audio one session sends."""
 
     def __init__(self) -> None:
-        self._user_audio: Any = None
+        self.accept: _Accept = self._first_accept
+        """What send_audio was given, as bytes and their format: after the first call this is
+        :func:`realtalk.audio.user_audio` itself (no wrapper call per chunk; imported on the
+        first audio, not at import)."""
         self._converters: dict[AudioFormat, Any] = {}
-        # The last (source, target) seen, by identity: a stream sends one format, so the usual
-        # chunk skips the dataclass comparisons and the dict lookup.
-        self._last: tuple[AudioFormat, AudioFormat, Any] | None = None
+        # The last (source, target) seen, by identity, with the call that converts: a stream
+        # sends one format, so the usual chunk skips the dataclass comparisons and the lookup.
+        self._last: tuple[AudioFormat, AudioFormat, Callable[[bytes], bytes] | None] | None = None
 
-    def accept(self, audio: object, rate: object, format: object) -> tuple[bytes, AudioFormat]:
-        """What send_audio was given, as bytes and their format: see
-        :func:`realtalk.audio.user_audio` (imported once, not per chunk: an import statement
-        in a function costs more than the rest of the check)."""
-        check = self._user_audio
-        if check is None:
-            from realtalk.audio import user_audio
+    def _first_accept(
+        self, audio: object, *, rate: object, format: object
+    ) -> tuple[bytes, AudioFormat]:
+        from realtalk.audio import user_audio
 
-            check = self._user_audio = user_audio
-        result: tuple[bytes, AudioFormat] = check(audio, rate=rate, format=format)
-        return result
+        self.accept = user_audio
+        return user_audio(audio, rate=rate, format=format)
 
     def convert(self, audio: bytes, source: AudioFormat, target: AudioFormat) -> list[bytes]:
-        """``audio`` in ``target``, as append-sized chunks."""
+        """``audio`` (whole samples: what :func:`~realtalk.audio.user_audio` gives) in
+        ``target``, as append-sized chunks."""
         last = self._last
         if last is not None and last[0] is source and last[1] is target:
-            converter = last[2]
+            process = last[2]
         else:
             converter = self._converter(source, target)
-            self._last = (source, target, converter)
-        if converter is not None:
-            audio = converter.process(audio)
+            # PCM16 to PCM16 (send_audio's usual case) is the resampler's work alone: the
+            # converter's odd-byte carry never holds anything, the audio is whole samples.
+            process = None if converter is None else converter.whole_samples_process
+            self._last = (source, target, process)
+        if process is not None:
+            audio = process(audio)
         if len(audio) <= MAX_APPEND_BYTES:
             return [audio] if audio else []
         return _chunks(audio)

@@ -132,9 +132,11 @@ class Recovery:
         self._random = random_source
         self._recycle_after = policy.recycle_seconds(session.provider.name, cap)
         self.connected = asyncio.Event()
-        """Set while a connection is usable; clear while reconnecting or restoring (the send
-        path reads it per chunk: one C call, where :meth:`connecting` is two calls)."""
+        """Set while a connection is usable; clear while reconnecting or restoring."""
         self.connected.set()
+        self.usable = True
+        """``connected.is_set()`` as a plain attribute, moved with it (:meth:`_set_usable`):
+        the send path reads it per chunk, and ``is_set`` is a Python call."""
         self._restore: _Restore | None = None
         self._lost_again = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -296,7 +298,14 @@ class Recovery:
         await self.connected.wait()
 
     def connecting(self) -> bool:
-        return not self.connected.is_set()
+        return not self.usable
+
+    def _set_usable(self, usable: bool) -> None:
+        self.usable = usable
+        if usable:
+            self.connected.set()
+        else:
+            self.connected.clear()
 
     # -- recycling before the provider's cap -------------------------------------------------------
 
@@ -335,7 +344,7 @@ class Recovery:
 
     async def _run(self, reason: str, recycled: bool) -> None:
         session = self._session
-        self.connected.clear()
+        self._set_usable(False)
         session._link.move(Link.RECONNECTING)
         # A recycle closes a live connection; a lost one may still hold resources (a WebRTC
         # call whose data channel closed keeps its peer connection): close it either way.
@@ -408,7 +417,7 @@ class Recovery:
                 lost = [*lost, _turn_cut(pending_dropped, self.audio.bytes_per_ms)]
             session._link.move(Link.CONNECTED)
             self.reconnects += 1
-            self.connected.set()
+            self._set_usable(True)
             self.started()
             session._config.settle_lost(pending_updates)
             await session.emit(
@@ -464,7 +473,7 @@ class Recovery:
             f"conversation ({len(history)} items{', the last ' + kept if kept else ''})"
         )
         error = ConnectionClosed(1006, message)
-        self.connected.set()  # waiting senders wake up and see the session ending
+        self._set_usable(True)  # waiting senders wake up and see the session ending
         session._fail(ev.SessionError(message, "reconnect_failed", True, None, error), error)
 
     async def _restore_config(self) -> None:

@@ -62,10 +62,13 @@ _CLOSING, _CLOSED = Link.CLOSING, Link.CLOSED
 class Lifecycle:
     """The connection state of one session, moved only along :data:`LINK_TRANSITIONS`."""
 
-    __slots__ = ("_on_change", "state")
+    __slots__ = ("_on_change", "ending", "state")
 
     def __init__(self, on_change: Callable[[Link, Link], None] | None = None) -> None:
         self.state = Link.NEW
+        self.ending = False
+        """True once teardown has begun (closing or closed). A plain attribute, set by
+        :meth:`move`: every send asks, and a property is a Python call per ask."""
         self._on_change = on_change
 
     def __repr__(self) -> str:
@@ -79,15 +82,9 @@ class Lifecycle:
         if to not in LINK_TRANSITIONS[self.state]:
             raise InvalidState(f"a session cannot go from {self.state.value} to {to.value}")
         before, self.state = self.state, to
+        self.ending = to is _CLOSING or to is _CLOSED
         if self._on_change is not None:
             self._on_change(before, to)
-
-    @property
-    def ending(self) -> bool:
-        """True once teardown has begun (closing or closed)."""
-        # Identity, not ``in (...)``: every send asks, and the two enum lookups cost more.
-        state = self.state
-        return state is _CLOSING or state is _CLOSED
 
 
 class Supervisor:
