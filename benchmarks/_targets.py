@@ -13,7 +13,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-__all__ = ["Target", "agreement", "at_least", "at_most", "publish", "published", "reset"]
+__all__ = [
+    "Target",
+    "agreement",
+    "at_least",
+    "at_most",
+    "pooled",
+    "publish",
+    "publish_samples",
+    "published",
+    "reset",
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ def agreement(what: str, first: float, second: float, tolerance_pct: float) -> T
 
 
 _FIGURES: dict[str, float] = {}
+_SAMPLES: dict[str, list[float]] = {}
 
 
 def publish(key: str, value: float) -> None:
@@ -85,5 +96,18 @@ def published(key: str) -> float:
     return _FIGURES.get(key, math.nan)
 
 
-def reset() -> None:
+def publish_samples(key: str, values: list[float]) -> None:
+    """Add one run's samples of a figure; unlike :func:`publish`, they pool across repeats."""
+    _SAMPLES.setdefault(key, []).extend(values)
+
+
+def pooled(key: str) -> list[float]:
+    """Every sample published under ``key`` since ``reset(samples=True)``."""
+    return list(_SAMPLES.get(key, []))
+
+
+def reset(*, samples: bool = False) -> None:
+    """Forget the published figures (each run starts afresh); ``samples``: the pooled too."""
     _FIGURES.clear()
+    if samples:
+        _SAMPLES.clear()

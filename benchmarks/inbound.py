@@ -6,14 +6,23 @@ event delivered to the app is measured in the client process, from the first aud
 app holds to the last (the one-off cost of the first event is its own column). Rounds interleave
 the clients (rotating their order) so drift on the machine hits them all alike; each run has a
 fresh process to itself (``_clients.run_in_own_process``), as a user's app runs one SDK.
+
+The plain user-loop harness (``benchmarks/userloop.py``, no code shared with ``_clients.py``) is
+measured in the same rounds: right after (or, every other round, right before) each uncompressed
+run of a client it also has, its own child runs against the same server. Measured one after the
+other instead, in separate stretches of minutes, the two saw different machines: in one idle full
+run the main harness's realtalk child took 46-47 us per 100 ms event in all three repeats and the
+user loop's 39-40, while paired runs of the two children agree within 0.5-3 % (and callgrind
+counts the same instructions in both), so the gap was when they ran, not what they count.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benchmarks import _targets
+from benchmarks import _targets, userloop
 from benchmarks._clients import INBOUND_CLIENTS, InboundSample, run_in_own_process
 from benchmarks._harness import LoopbackServer, PeerMissing
 from benchmarks._stats import Table, fmt_ratio, median, spread
@@ -37,12 +46,15 @@ QUICK = Plan(rounds=2, events={100: 100, 20: 200})
 
 
 Samples = dict[tuple[int, bool, str], list[InboundSample]]
+PlainSamples = dict[tuple[int, str], list[float]]
 
 
-def measure(plan: Plan) -> tuple[Samples, dict[str, str]]:
-    """Samples (one per run) per (delta ms, deflate, client), and skipped clients."""
+def measure(plan: Plan, plain: Sequence[str] = ()) -> tuple[Samples, dict[str, str], PlainSamples]:
+    """Samples (one per run) per (delta ms, deflate, client), skipped clients, and the user
+    loop's samples per (delta ms, client) for the ``plain`` clients, paired with these runs."""
     samples: Samples = {}
     skipped: dict[str, str] = {}
+    paired: PlainSamples = {}
     names = list(INBOUND_CLIENTS)
     for deflate in (False, True):
         with LoopbackServer(deflate=deflate) as server:
@@ -53,13 +65,18 @@ def measure(plan: Plan) -> tuple[Samples, dict[str, str]]:
                     for name in names[shift:] + names[:shift]:
                         if name in skipped:
                             continue
+                        pair = not deflate and name in plain
+                        if pair and round_no % 2:
+                            paired.setdefault((ms, name), []).append(userloop.one_run(name, url, n))
                         try:
                             value = run_in_own_process(name, url, n, deflate)
                         except PeerMissing as exc:
                             skipped[name] = str(exc)
                             continue
                         samples.setdefault((ms, deflate, name), []).append(value)
-    return samples, skipped
+                        if pair and not round_no % 2:
+                            paired.setdefault((ms, name), []).append(userloop.one_run(name, url, n))
+    return samples, skipped, paired
 
 
 def _medians(samples: Samples, key: tuple[int, bool, str]) -> tuple[list[float], float]:
@@ -70,7 +87,8 @@ def _medians(samples: Samples, key: tuple[int, bool, str]) -> tuple[list[float],
 
 def run(quick: bool = False) -> list[Table]:
     plan = QUICK if quick else FULL
-    samples, skipped = measure(plan)
+    plain = userloop.available()
+    samples, skipped, paired = measure(plan, plain)
     table = Table(
         "Inbound audio events: client CPU per event delivered to the app (us)",
         ["case / client", "median", "p10", "p90", "vs floor", "first event (ms)", "runs"],
@@ -100,6 +118,9 @@ def run(quick: bool = False) -> list[Table]:
                 _targets.at_least(f"inbound {ms} ms: openai-agents / realtalk", peer / ours, 1.25)
             )
             _targets.publish(f"inbound.{ms}.realtalk/floor", ours / floor)
+            for name in (FLOOR, OURS, PEER):
+                values = _medians(samples, (ms, deflate, name))[0]
+                _targets.publish_samples(f"inbound.{ms}.{name}", values)
             _targets.publish(f"inbound.{ms}.agents/realtalk", peer / ours)
     for name, why in skipped.items():
         table.note(f"{name}: skipped, {why}")
@@ -116,4 +137,8 @@ def run(quick: bool = False) -> list[Table]:
     table.note(
         "the floor is a bare client loop: json.loads + base64 decode per message, nothing else"
     )
-    return [table]
+    table.note(
+        "the plain user-loop harness ran in these rounds, paired with each uncompressed run "
+        "(next table)"
+    )
+    return [table, userloop.table(paired, plan.events, plain)]

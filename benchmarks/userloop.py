@@ -31,7 +31,7 @@ from benchmarks._harness import ROOT, LoopbackServer
 from benchmarks._machine import has_module
 from benchmarks._stats import Table, fmt_ratio, median, spread
 
-__all__ = ["CLIENTS", "measure_runs", "run"]
+__all__ = ["CLIENTS", "available", "measure_runs", "one_run", "run", "table"]
 
 
 class Window:
@@ -151,18 +151,24 @@ FULL = Plan(runs=7, events={100: 8000, 20: 16000})
 QUICK = Plan(runs=1, events={100: 100, 20: 200})
 
 
-def run(quick: bool = False) -> list[Table]:
-    plan = QUICK if quick else FULL
-    clients = [c for c in CLIENTS if c not in NEEDS or has_module(NEEDS[c])]
-    samples = measure_runs(plan.events, plan.runs, clients)
+def available() -> list[str]:
+    """The clients this machine can run (a peer library may be missing)."""
+    return [c for c in CLIENTS if c not in NEEDS or has_module(NEEDS[c])]
+
+
+def table(
+    samples: dict[tuple[int, str], list[float]], events: dict[int, int], clients: list[str]
+) -> Table:
+    """The user loop's table and targets from its samples (us per event, per delta and client)."""
     table = Table(
         "Inbound, plain user loop: CPU per audio event, first to N-th, fresh process per run (us)",
         ["case / client", "median", "p10", "p90", "vs floor", "runs"],
     )
-    for ms, n in plan.events.items():
+    for ms, n in events.items():
         base = median(samples.get((ms, "floor: websockets"), []))
         for name in clients:
             values = samples[(ms, name)]
+            _targets.publish_samples(f"userloop.{ms}.{name}", values)
             p10, p90 = spread(values)
             mid = median(values)
             table.add(f"{ms} ms x {n}: {name}", mid, p10, p90, fmt_ratio(mid, base), len(values))
@@ -181,7 +187,15 @@ def run(quick: bool = False) -> list[Table]:
         if name not in clients:
             table.note(f"{name}: skipped, {NEEDS[name]} is not installed")
     table.note("no permessage-deflate; the server is benchmarks/_loopback.py in another process")
-    return [table]
+    return table
+
+
+def run(quick: bool = False) -> list[Table]:
+    """This harness on its own (``python -m benchmarks --only userloop``); a full run measures
+    it inside the inbound benchmark's rounds instead (``benchmarks/inbound.py``)."""
+    plan = QUICK if quick else FULL
+    clients = available()
+    return [table(measure_runs(plan.events, plan.runs, clients), plan.events, clients)]
 
 
 if __name__ == "__main__":

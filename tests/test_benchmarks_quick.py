@@ -168,6 +168,44 @@ def test_targets_judge_figures_and_the_closing_table_counts_them() -> None:
     _targets.reset()
 
 
+def test_repeated_runs_judge_the_harnesses_agreement_on_pooled_samples() -> None:
+    from benchmarks import __main__ as cli
+    from benchmarks import _targets
+
+    _targets.reset(samples=True)
+    # Three runs of the same two measures: each run's gap is noise around one true ratio.
+    main = {
+        "realtalk Session": [[41, 47, 44], [43, 39, 45], [46, 40, 42]],
+        "floor: websockets": [[40, 40, 40], [40, 40, 40], [40, 40, 40]],
+    }
+    plain = {
+        "realtalk Session": [[45, 39, 41], [44, 40, 47], [43, 38, 46]],
+        "floor: websockets": [[40, 40, 40], [40, 40, 40], [40, 40, 40]],
+    }
+    runs = []
+    for i in range(3):
+        for harness, samples in (("inbound", main), ("userloop", plain)):
+            for client, per_run in samples.items():
+                _targets.publish_samples(f"{harness}.100.{client}", per_run[i])
+        gap = _targets.agreement(
+            "inbound 100 ms, realtalk / floor: user loop vs main harness",
+            sorted(main["realtalk Session"][i])[1] / 40,
+            sorted(plain["realtalk Session"][i])[1] / 40,
+            5.0,
+        )
+        runs.append([gap])
+    pooled = cli.pooled_targets()
+    (agree,) = pooled.values()
+    assert agree.figure == 0.0  # both pools have median 43 / 40
+    lines = cli.targets_table(runs, pooled).render().splitlines()
+    row = next(line for line in lines if line.startswith("inbound 100 ms"))
+    # the per-run gaps (6.8, 2.3, 2.4 %) are shown; the figure judged is the pooled gap, 0
+    assert " ".join(row.split()[-12:]) == "6.8 % 2.3 % 2.4 % 0.0 % <= 5 % met"
+    assert "pooled" in lines[-1]
+    _targets.reset(samples=True)
+    assert cli.pooled_targets() == {}
+
+
 @pytest.mark.parametrize("client", list(userloop.CLIENTS))
 def test_user_loop_clients_count_from_the_first_delta_to_the_nth(client: str) -> None:
     with LoopbackServer() as server:
