@@ -736,6 +736,89 @@ def draft_table(pauses_ms: tuple[float, ...] = (64.0, 96.0, 160.0)) -> Table:
     return table
 
 
+def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dict[str, float]]:
+    """The earliest first audio the engines allow, per human group, without any contention:
+    the turn's transcript cannot start before its final draft does (audio time, the session's
+    own draft bookkeeping over Silero's events), it takes Whisper's run on that very audio,
+    measured here alone; the reply's first spoken piece (what the echo brain says first, cut
+    as the server cuts it) takes Piper's run on it, measured alone; and under ``server_vad``
+    no audio leaves before the rule's decision. Nothing of a live session runs meanwhile (no
+    client, no other engine, no loop), so a live median can only be above this. Returns the
+    table and, for the session's own draft pause, the medians of the two floors."""
+    from benchmarks._speech_corpus import load_groups
+    from realtalk.server.core.turns import DRAFT_PAUSE_MS
+    from realtalk.server.engines.brain import EchoBrain
+    from realtalk.server.engines.synthesize import PiperSynthesizer, SentenceBuffer
+    from realtalk.server.engines.transcribe import WhisperTranscriber
+
+    groups = load_groups()
+    whisper, piper = WhisperTranscriber(), PiperSynthesizer()
+    whisper.transcribe(groups[0].pcm16)  # warm both
+    list(piper.synthesize("Warm up."))
+    echo = EchoBrain()
+    table = Table(
+        "Turn latency floor on real human speech: the engines alone, in order (ms after the "
+        "end of speech, medians over the groups)",
+        [
+            "draft pause",
+            "draft starts",
+            "Whisper",
+            "first piece",
+            "words",
+            "chain",
+            "server_vad floor",
+            "groups over 600 ms",
+        ],
+    )
+    now: dict[str, float] = {}
+    for pause_ms in pauses_ms:
+        starts, runs, synths, words, chains, floors = [], [], [], [], [], []
+        for group in groups:
+            final = _final_draft(group, pause_ms, 0.0)
+            if final is None:
+                continue
+            begin = time.perf_counter()
+            text = whisper.transcribe(final.body + bytes(int(final.pad_ms) * 32)).text
+            run_ms = (time.perf_counter() - begin) * 1000
+            final = _final_draft(group, pause_ms, run_ms) or final
+            buffer = SentenceBuffer(first_clause=True)
+            reply = echo.prefix + text.strip() if text.strip() else echo.empty
+            first = (buffer.push(reply) or [buffer.flush() or ""])[0]
+            begin = time.perf_counter()
+            list(piper.synthesize(first))
+            synth_ms = (time.perf_counter() - begin) * 1000
+            chain = final.started + run_ms + synth_ms
+            starts.append(final.started)
+            runs.append(run_ms)
+            synths.append(synth_ms)
+            words.append(float(len(first.split())))
+            chains.append(chain)
+            floors.append(max(chain, final.decided))
+        table.add(
+            f"{pause_ms:.0f} ms" + (" (now)" if pause_ms == DRAFT_PAUSE_MS else ""),
+            median(starts),
+            median(runs),
+            median(synths),
+            median(words),
+            median(chains),
+            median(floors),
+            f"{sum(f > 600 for f in floors)}/{len(floors)}",
+        )
+        if pause_ms == DRAFT_PAUSE_MS:
+            now = {"server_vad": median(floors), "semantic_vad": median(chains)}
+    table.note(
+        "chain = draft starts + Whisper + first piece (the brain, echo, takes < 0.1 ms); "
+        "server_vad floor = the chain, or the 500 ms rule's decision (~540 ms) if later: "
+        "the earliest the first audio can leave; semantic_vad's floor is the chain itself "
+        "(its decision can come at the pause); the client, the socket and the loop come on top"
+    )
+    table.note(
+        "first piece = the echo reply's first clause (to a comma) or else its first sentence, "
+        "as SentenceBuffer(first_clause=True) cuts it; words = its length"
+    )
+    return table, now
+
+
 def _whisper_stages(threads: int, audios: list[bytes], beside: Any = None) -> dict[str, float]:
     """Median ms per draft of Whisper's stages (faster-whisper's own calls, timed in place),
     on ``threads`` CPU threads; ``beside``: a blocking call run in a loop on another thread
@@ -908,6 +991,7 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
         vad = vad_decision_table()
         draft = draft_table()
         stages = stage_table()
+        floor, floor_ms = floor_table()
         results, label = asyncio.run(measure_human(modes))
         plain, _ = asyncio.run(measure_human(modes[:1], speculative=False))
         results.update({f"{name}, no speculation": rows for name, rows in plain.items()})
@@ -961,6 +1045,12 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
             int(sum(r["discarded"] for r in values)),
         )
     _targets(table, results)
+    if floor_ms:
+        table.note(
+            "the engines' floor on these groups (table above, engines alone, in order): "
+            f"server_vad {floor_ms['server_vad']:.0f} ms, semantic_vad "
+            f"{floor_ms['semantic_vad']:.0f} ms; a goal below it needs faster engines"
+        )
     groups = next(iter(results.values()))
     table.note(
         "groups: "
@@ -984,7 +1074,7 @@ def human_tables(modes: tuple[tuple[str, Any], ...] = HUMAN_MODES) -> list[Table
         "speculation' row runs the same groups on a server with speculative_responses=False"
     )
     table.note(PROVENANCE)
-    return [stages, decisions, vad, draft, table]
+    return [stages, decisions, vad, draft, floor, table]
 
 
 def run(quick: bool = False) -> list[Table]:
