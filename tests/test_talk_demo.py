@@ -31,13 +31,25 @@ def realtalk(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 
 
 def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "realtalk", *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # A runner started in the background by a shell without job control (``nohup sh -c ...
+    # &``) runs with SIGINT ignored, which its children inherit, and Python then installs no
+    # KeyboardInterrupt handler: Ctrl-C would reach a CLI that cannot hear it. A handler (unlike
+    # "ignored") is reset to the default by exec, so one set here for the spawn gives the child
+    # what a terminal gives it, and these tests check the CLI, not how they were launched.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "realtalk", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def read_until(proc: subprocess.Popen[str], needle: str) -> list[str]:
