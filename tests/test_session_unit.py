@@ -455,3 +455,32 @@ async def test_a_send_arriving_as_the_turn_passes_waits_behind_the_one_woken() -
     await asyncio.wait_for(late[0], 2.0)
     assert written == ["a", "b", "e"]
     await session.close()
+
+
+async def test_a_waiter_cancelled_while_the_woken_one_has_not_run_wakes_no_second_one() -> None:
+    session, _peer = await open_session()
+    gate, written, after_a = await _blocked_writes(session)
+    transport = session._transport
+    send = transport.send
+    gate_b = asyncio.Event()
+
+    async def slow_b(text: str) -> None:
+        if json.loads(text).get("item_id") == "b":
+            await gate_b.wait()
+        await send(text)
+
+    transport.send = slow_b  # type: ignore[method-assign]
+    tasks = {}
+    for item_id in "abcd":
+        tasks[item_id] = asyncio.create_task(session.send_raw(_retrieve(item_id)))
+        await asyncio.sleep(0)
+    # "c" is cancelled just before "a"'s flush ends and wakes "b", so "c" handles its
+    # cancellation before "b" runs. The turn is b's: "d" must wait for it, not run beside it.
+    after_a[0] = tasks["c"].cancel
+    gate.set()
+    await asyncio.sleep(0.05)
+    assert written == ["a"]  # "b" holds the write (blocked); "d" waits behind it
+    gate_b.set()
+    await asyncio.wait_for(asyncio.gather(tasks["b"], tasks["d"]), 2.0)
+    assert written == ["a", "b", "d"]
+    await session.close()

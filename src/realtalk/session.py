@@ -455,10 +455,12 @@ class Session:
             raise
 
     def _wake_next_sender(self) -> None:
-        for turn in self._send_waiters:
-            if not turn.done():
-                turn.set_result(None)
-                return
+        # The head only, as asyncio.Lock does: a head already done was woken and has not run
+        # yet, or was cancelled and passes the turn on when it runs; waking the one behind it
+        # as well would let two flushes write at once.
+        waiters = self._send_waiters
+        if waiters and not waiters[0].done():
+            waiters[0].set_result(None)
 
     async def _send(self, command: Any) -> str:
         recovery = self._recovery
