@@ -151,3 +151,81 @@ async def test_close_wakes_a_waiting_reader_and_delivers_the_final_events() -> N
     await queue.put(1)  # nothing is delivered after the end
     with pytest.raises(QueueClosed):
         await queue.get()
+
+
+def test_the_fast_path_decodes_a_compact_delta_without_the_general_decoder() -> None:
+    def general_decoder(data: object) -> ev.ServerEvent:
+        raise AssertionError(f"the general decoder was asked: {data}")
+
+    for dialect in (GA, BETA):
+        fast_only = dataclasses.replace(dialect, decode_event=general_decoder)
+        for text in (DELTA, DELTA.replace("output_audio", "audio")):
+            made = ev.AudioDelta("r1", "i1", 0, 1, b"\x01\x02\x03", "ev_1")
+            assert fast_only.decode(text) == made
+        # Anything else still goes to the dialect's decoder.
+        with pytest.raises(AssertionError, match="general decoder"):
+            fast_only.decode(DELTA.replace("AQID", "AQ!D"))
+        with pytest.raises(AssertionError, match="general decoder"):
+            fast_only.decode('{"type":"response.output_text.delta","delta":"AQID"}')
+
+
+def test_receive_returns_an_audio_delta_counted_and_queues_everything_else() -> None:
+    from realtalk.protocol import ClientProtocol
+
+    proto = ClientProtocol(GA)
+    event = proto.receive(DELTA)
+    assert event == ev.AudioDelta("r1", "i1", 0, 1, b"\x01\x02\x03", "ev_1")
+    assert proto.events_received() == []  # returned, not queued
+    assert proto.conversation.get("i1").audio_bytes == 3  # type: ignore[union-attr]
+    assert proto.receive('{"type":"input_audio_buffer.cleared"}') is None
+    assert proto.receive("{not json") is None
+    kinds = [type(e) for e in proto.events_received()]
+    assert kinds == [ev.InputAudioCleared, ev.ProtocolViolation]
+    proto.receive_message(DELTA)  # the general entry point queues audio too
+    assert proto.events_received() == [event]
+    assert proto.conversation.get("i1").audio_bytes == 6  # type: ignore[union-attr]
+
+
+async def test_put_nowait_takes_what_fits_and_leaves_a_full_queue_to_put() -> None:
+    for overflow in ("block", "drop_oldest", "error"):
+        queue, overflows = _queue(2, overflow)
+        reader = asyncio.create_task(queue.get())
+        await asyncio.sleep(0)
+        assert queue.put_nowait(1)  # wakes the waiting reader
+        assert await asyncio.wait_for(reader, 1) == 1
+        assert queue.put_nowait(2)
+        assert queue.put_nowait(3)
+        assert not queue.put_nowait(4)  # full: the policy is put's to apply
+        assert len(queue) == 2
+        assert overflows == []
+        queue.close()
+        assert queue.put_nowait(5)  # closed: dropped, like put after the end
+        assert [item async for item in queue] == [2, 3]
+
+
+async def test_drain_takes_in_order_across_waits_then_calls_at_end_after_the_final_ones() -> None:
+    queue, _ = _queue(3)
+    ended: list[str] = []
+
+    def at_end() -> None:
+        ended.append("end")
+        raise RuntimeError("the failure")
+
+    seen: list[int] = []
+
+    async def consume() -> None:
+        async for item in queue.drain(at_end):
+            seen.append(item)
+
+    consumer = asyncio.create_task(consume())
+    for n in range(7):  # a full queue makes the producer wait; an empty one the consumer
+        await queue.put(n)
+        if n % 3 == 0:
+            await asyncio.sleep(0)
+    queue.close((70, 71))
+    with pytest.raises(RuntimeError, match="the failure"):
+        await asyncio.wait_for(consumer, 1)
+    assert seen == [0, 1, 2, 3, 4, 5, 6, 70, 71]
+    assert ended == ["end"]
+    assert [item async for item in queue] == []  # later readers end too, without at_end
+    assert ended == ["end"]

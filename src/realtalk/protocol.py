@@ -426,6 +426,15 @@ class ClientProtocol:
     def receive_message(self, text: str | bytes) -> None:
         """Process one complete server message. Never raises on bad input: a malformed frame
         becomes a :class:`ProtocolViolation` event."""
+        event = self.receive(text)
+        if event is not None:
+            self._events.append(event)
+
+    def receive(self, text: str | bytes) -> AudioDelta | None:
+        """:meth:`receive_message` for a reader's hot path: an audio delta is processed and
+        returned instead of queued for :meth:`events_received` (one list less per delta);
+        every other message is processed exactly as ``receive_message`` does, and None
+        returned."""
         try:
             event = self.dialect.decode(text)
         except Exception as exc:  # a decoder bug must not end the session
@@ -433,10 +442,10 @@ class ClientProtocol:
             event = ProtocolViolation(f"decoder failed: {type(exc).__name__}: {exc}", raw[:2000])
         if type(event) is AudioDelta:
             # The hot path, inlined (_apply's first case): only the byte count matters.
-            self._events.append(event)
             self.conversation.add_audio(event.item_id, event.audio)
-            return
+            return event
         self._handle(event)
+        return None
 
     def receive_event(self, event: ServerEvent) -> None:
         """Process an already decoded event (for transports that decode themselves)."""

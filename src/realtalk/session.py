@@ -363,19 +363,15 @@ class Session:
 
     # -- events to the app --------------------------------------------------------------------
 
-    async def __aiter__(self) -> AsyncIterator[Event]:
+    def __aiter__(self) -> AsyncIterator[Event]:
         """Every event in order. Ends when the app closed the session; raises the failure
         (after delivering the fatal ``SessionError``) when it ended any other way."""
-        events = self._events
-        while True:
-            try:
-                event = await events.get()  # next_event()'s work, one call less per event
-            except QueueClosed:
-                failure = self._failure
-                if failure is None:
-                    return
-                raise failure from failure.__cause__
-            yield event
+        return self._events.drain(self._raise_failure)
+
+    def _raise_failure(self) -> None:
+        failure = self._failure
+        if failure is not None:
+            raise failure from failure.__cause__
 
     async def next_event(self, timeout: float | None = None) -> Event:
         """The next event. Once the session has ended raises its failure

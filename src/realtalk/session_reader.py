@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING, Any
 from realtalk import events as ev
 from realtalk.config import AudioFormat, SessionConfig
 from realtalk.errors import ConnectionClosed
+from realtalk.recording import RECORDED_EVENTS
 
 if TYPE_CHECKING:
     from realtalk.session import Session
     from realtalk.transports import Transport
+
+if ev.AudioDelta in RECORDED_EVENTS:  # the reader's hot path skips _emit's recorder check
+    raise RuntimeError("read_loop's audio path must record AudioDelta as _emit does")
 
 # Events of a response that realtalk stops delivering once that response is interrupted.
 _RESPONSE_STREAM = (
@@ -50,30 +54,41 @@ _HISTORY_EVENTS = (
 
 async def read_loop(self: Session, transport: Transport) -> None:
     """Every incoming wire message passes here. Handling never awaits the server."""
-    proto, clock = self._proto, self._loop.time
+    proto, clock, recv = self._proto, self._loop.time, transport.recv
+    receive, received = proto.receive, proto.events_received
+    # Set before a transport is attached (Session._connect_transport), never changed after.
+    recorder = self._recorder
+    put_nowait = self._events.put_nowait
     if type(self._loop).time is asyncio.BaseEventLoop.time:
         clock = time.monotonic  # what asyncio's own loops return, one Python call less
     try:
         while True:
-            text = await transport.recv()
+            message = await recv()
             self._last_inbound = clock()
-            if not isinstance(text, str):  # a media transport's AudioDelta (WebRTC)
-                proto.receive_event(text)
-            else:
+            if isinstance(message, str):
                 if self.options.raw_tap:
-                    await self._emit(ev.RawMessage("in", text))
-                proto.receive_message(text)
-            events = proto.events_received()
-            if self._recorder is not None and type(text) is str:
-                # With what it decoded to: the recorder writes a delta's audio from the event
-                # instead of parsing and decoding the message again.
-                self._recorder.wire("server", text, events)
-            if len(events) == 1 and type(events[0]) is ev.AudioDelta:
-                # The hot path. An audio delta answers no session.update (nothing to
-                # settle), is no item the recovery could be shown back (it observes no
-                # audio) and makes the protocol write nothing (every sender flushes its
-                # own messages; the reader's flush is for what handling an event queues).
-                await self._dispatch(events[0])
+                    await self._emit(ev.RawMessage("in", message))
+                audio = receive(message)  # an audio delta comes back, decoded and counted
+                if audio is None:
+                    events = received()
+                if recorder is not None:
+                    # With what it decoded to: the recorder writes a delta's audio from the
+                    # event instead of parsing and decoding the message again.
+                    recorder.wire("server", message, events if audio is None else (audio,))
+            else:  # a media transport's AudioDelta (WebRTC)
+                proto.receive_event(message)
+                events = received()
+                audio = events[0] if len(events) == 1 and type(events[0]) is ev.AudioDelta else None
+            if audio is not None:
+                # The hot path: the audio delta alone. It answers no session.update (nothing
+                # to settle), is no item the recovery could be shown back (it observes no
+                # audio) and makes the protocol write nothing (every sender flushes its own
+                # messages; the reader's flush is for what handling an event queues). What
+                # _dispatch does for it, without its coroutine and _emit's: AudioDelta is no
+                # recorded runtime event (the wire record has it), and a queue with room takes
+                # it at once (only a full one under "block" is awaited).
+                if keep_audio(self, audio) and not put_nowait(audio):
+                    await self._events.put(audio)
                 continue
             self._config.settle()
             for event in events:
@@ -87,25 +102,32 @@ async def read_loop(self: Session, transport: Transport) -> None:
             await self._on_connection_lost(exc)
 
 
+def keep_audio(self: Session, event: ev.AudioDelta) -> bool:
+    """An audio delta's bookkeeping before it goes to the app; False when it is dropped."""
+    record = self._proto.responses.get(event.response_id)
+    if record is None:
+        # Audio of a response retired a moment ago (a media track's frames in flight after an
+        # interrupt's response.done): a stopped one stays dropped.
+        record = self._proto.responses.lookup(event.response_id)
+    if record is not None:
+        if record.stopped:
+            return False
+        if record.first_audio_at is None:
+            record.first_audio_at = self._loop.time()
+    self.playback.on_audio(event.item_id, len(event.audio))
+    return True
+
+
 def history_event(self: Session, item_id: str | None) -> ev.HistoryUpdated:
     return ev.HistoryUpdated(item_id, self._history_tuple)
 
 
 async def dispatch(self: Session, event: Any) -> None:
     if type(event) is ev.AudioDelta:
-        # The hot path, checked first: audio deltas are most of the traffic.
-        record = self._proto.responses.get(event.response_id)
-        if record is None:
-            # Audio of a response retired a moment ago (a media track's frames in flight
-            # after an interrupt's response.done): a stopped one stays dropped.
-            record = self._proto.responses.lookup(event.response_id)
-        if record is not None:
-            if record.stopped:
-                return
-            if record.first_audio_at is None:
-                record.first_audio_at = self._loop.time()
-        self.playback.on_audio(event.item_id, len(event.audio))
-        await self._emit(event)
+        # Audio deltas are most of the traffic: checked first (the reader's hot path does
+        # this for a message that is an audio delta alone).
+        if keep_audio(self, event):
+            await self._emit(event)
         return
     match event:
         case ev.SessionCreated():
