@@ -48,6 +48,18 @@ class EventQueue(Generic[T]):
         self._final: list[T] = []
         self._putting = 0
 
+    def lift_bound(self) -> None:
+        """Take every item whatever the bound, until :meth:`restore_bound`: while a session
+        opens the app cannot read yet (it is awaiting the open), so a bound smaller than the
+        opening events would block the reader that the open itself waits for, drop them, or
+        fail the session on its way in."""
+        self._bound = sys.maxsize
+
+    def restore_bound(self) -> None:
+        """The bound again: what is queued over it waits for the app (a producer that finds
+        the queue full applies the overflow policy, as ever)."""
+        self._bound = self.maxsize if self.maxsize > 0 else sys.maxsize
+
     @property
     def blocked(self) -> bool:
         """True while a producer waits for the app to make room ("block")."""

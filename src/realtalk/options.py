@@ -21,7 +21,9 @@ class SessionOptions:
     """Run options: how the session behaves, as opposed to what the model does."""
 
     queue_size: int = 1024
-    """Events buffered for the app. See ``overflow`` for what happens when it is full."""
+    """Events buffered for the app. See ``overflow`` for what happens when it is full. The
+    events of the opening (``SessionCreated`` to ``SessionReady``) are always kept, whatever
+    the size: the app cannot read before ``connect()`` returns."""
     overflow: Overflow = "block"
     """``block``: the reader waits for the app (back-pressure reaches the socket, nothing is lost).
     ``drop_oldest``: the oldest buffered event is dropped (for apps that only want the latest).

@@ -306,6 +306,16 @@ class Session:
     async def _open(self) -> None:
         # Validate before anything touches the network: bad config loses nothing.
         self.provider.validate(self._config.effective.config)
+        # The app reads only once the open returns: until then the queue takes every event,
+        # or a queue_size below the opening events would leave the reader and the open each
+        # waiting for the other ("block"), or drop or fail them on the way in.
+        self._events.lift_bound()
+        try:
+            await self._open_connection()
+        finally:
+            self._events.restore_bound()
+
+    async def _open_connection(self) -> None:
         self._link.move(Link.CONNECTING)
         try:
             self._attach(await self._connect_transport())

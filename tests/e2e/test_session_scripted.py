@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 import realtalk as rt
 from realtalk import events as ev
 from realtalk.providers import Compatible
@@ -116,6 +118,27 @@ async def test_interrupt_without_active_response_sends_no_cancel() -> None:
             await session.interrupt()
             await asyncio.sleep(0.05)
             assert server.of_type("response.cancel") == []
+
+
+@pytest.mark.parametrize("overflow", ["block", "drop_oldest", "error"])
+async def test_a_queue_smaller_than_the_opening_events_opens_and_loses_none(overflow: str) -> None:
+    # Before the open returns the app cannot read: a bound of 2 under "block" left the reader
+    # and connect() waiting for each other for ever; "drop_oldest" / "error" dropped the
+    # opening events or failed the session on its way in.
+    async with scripted_server(Script(chunks=3, chunk_bytes=480)) as server:
+        options = rt.SessionOptions(queue_size=2, overflow=overflow)  # type: ignore[arg-type]
+        runner = rt.Runner(rt.Agent("a"), provider=Compatible(server.url), options=options)
+        async with asyncio.timeout(5):
+            async with runner.connect() as session:
+                opening = []
+                while not opening or not isinstance(opening[-1], ev.SessionReady):
+                    opening.append(await session.next_event(timeout=1))
+                assert isinstance(opening[0], ev.SessionCreated)
+                assert not session.closed
+                if overflow == "block":  # the bound holds again once the session is open
+                    await session.send_text("hi")
+                    seen = await collect_until(session, ev.ResponseDone)
+                    assert len([e for e in seen if isinstance(e, ev.AudioDelta)]) == 3
 
 
 async def test_queue_overflow_policies() -> None:
