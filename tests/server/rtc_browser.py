@@ -19,6 +19,7 @@ microphone, the real speech engines); an optional ROUTE picks the playground's r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -60,6 +61,13 @@ LISTEN = """() => {
     analyser.getFloatTimeDomainData(samples);
     for (const x of samples) window.realtalkPeak = Math.max(window.realtalkPeak, Math.abs(x));
   }, 20);
+}"""
+
+
+HEARD = """() => {
+  const types = [...document.querySelectorAll('#timeline tbody tr')].map(r => r.dataset.type);
+  const stopped = types.lastIndexOf('output_audio_buffer.stopped');
+  return window.realtalkPeak > 0.05 && stopped > types.lastIndexOf('output_audio_buffer.started');
 }"""
 
 
@@ -117,6 +125,8 @@ def _server_side(handle: Any, call_id: str) -> dict[str, Any]:
 
 
 async def run(mode: str, route: str) -> dict[str, Any]:
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
     from realtalk.server import serve
     from realtalk.server.engines import EngineSpec, load_engines
     from tests.observe.browser import chromium, wait_for_weather_turn
@@ -158,12 +168,14 @@ async def run(mode: str, route: str) -> dict[str, Any]:
                 await page.fill("#say", "hello from chromium over webrtc")
                 await page.click("#send")
                 await page.locator(".line.assistant .text").first.wait_for(timeout=20_000)
-            # The reply is played on the remote track: wait for the server to say it ended.
-            await page.wait_for_function(
-                "() => [...document.querySelectorAll('#timeline tbody tr')].some("
-                "r => r.dataset.type === 'output_audio_buffer.stopped')",
-                timeout=60_000,
-            )
+            # The reply is played on the remote track: wait until it was heard there and the
+            # server said its playback ended. Not merely "a stopped event": in speech mode the
+            # pause after "Hello," may end a turn of its own whose reply the question then
+            # interrupts, and that reply's stopped event comes before the weather reply is
+            # played (CI once read the peak right then: 0.001).
+            # On a timeout what was heard by then is reported, and the test judges it.
+            with contextlib.suppress(PlaywrightTimeout):
+                await page.wait_for_function(HEARD, timeout=60_000)
             out["user"] = await page.locator(".line.user .text").all_inner_texts()
             out["assistant"] = await page.locator(".line.assistant .text").all_inner_texts()
             out["types"] = await page.locator("#timeline tbody tr").evaluate_all(

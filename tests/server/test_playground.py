@@ -251,7 +251,7 @@ def test_chromium_over_webrtc_types_a_message_and_hears_the_reply(route: str) ->
     assert "input_audio_buffer.append" not in types
     assert types.index("output_audio_buffer.started") < types.index("output_audio_buffer.stopped")
     assert result["track"] == ["live"]
-    assert result["peak"] > 0.05  # the reply was heard on the remote track
+    assert result["peak"] > 0.05, types  # the reply was heard on the remote track
     # The config travelled in the client secret the page minted: no session.update was sent.
     assert "session.update" not in types
     assert "instructions\tPlayground over WebRTC.\tplayground" in result["config"]
@@ -272,4 +272,4 @@ def test_chromium_over_webrtc_speaks_a_wav_and_hears_the_reply() -> None:
     assert "input_audio_buffer.speech_started" in types
     assert "conversation.item.input_audio_transcription.completed" in types
     assert "input_audio_buffer.append" not in types  # the microphone went on the track
-    assert result["peak"] > 0.05
+    assert result["peak"] > 0.05, types
