@@ -75,18 +75,29 @@ def cross_targets() -> list[Target]:
 
 
 def pooled_targets() -> dict[str, Target]:
-    """The harnesses' agreement on every run's samples pooled (``--repeat``): each harness's
-    ratio from the medians of all its runs. The median of per-run gaps is biased upward: a gap
-    is an absolute difference of two noisy ratios, above zero even when both measure the same
-    thing; pooling first measures each harness as well as the runs allow, then compares."""
+    """The harnesses' agreement over every run's rounds pooled (``--repeat``): each harness's
+    ratio is the median of its per-round ratios (the two clients of a ratio run in the same
+    round, one right after the other), and the two harnesses' medians are compared.
+
+    Not the median of per-run gaps: a gap is an absolute difference of two noisy ratios, above
+    zero even when both measure the same thing. Not a ratio of pooled medians either: the
+    machine's level moves between runs (session 6's idle run: every client ~17 % slower in run
+    2 than in runs 1 and 3), and medians of two pooled mixtures can come from different runs;
+    that gave an 8.2 % gap where each run's own gaps were 0.2, 2.8 and 3.3 %. A round's ratio
+    has both of its clients on the same machine state."""
     found = {}
     for ms in (100, 20):
         for _, label, top, bottom in RATIOS:
             ratios = []
             for harness in ("inbound", "userloop"):
-                over = median(_targets.pooled(f"{harness}.{ms}.{top}"))
-                under = median(_targets.pooled(f"{harness}.{ms}.{bottom}"))
-                ratios.append(over / under if under > 0 else math.nan)
+                over = _targets.pooled(f"{harness}.{ms}.{top}")
+                under = _targets.pooled(f"{harness}.{ms}.{bottom}")
+                rounds = (
+                    [a / b for a, b in zip(over, under, strict=True) if b > 0]
+                    if (over and len(over) == len(under))
+                    else []
+                )
+                ratios.append(median(rounds) if rounds else math.nan)
             if not any(math.isnan(r) for r in ratios):
                 what = _agreement_what(ms, label)
                 found[what] = _targets.agreement(what, ratios[0], ratios[1], AGREEMENT_PCT)
@@ -121,8 +132,9 @@ def targets_table(runs: list[list[Target]], pooled: dict[str, Target] | None = N
     if several and pooled and any(what in pooled for what in by_what):
         table.note(
             "'user loop vs main harness' rows: the figure under 'median' is the gap between "
-            f"the two harnesses' ratios over all {len(runs)} runs' samples pooled, not the median "
-            "of the per-run gaps (an absolute difference of two noisy ratios is biased upward)"
+            f"the two harnesses' median per-round ratios over all {len(runs)} runs' rounds "
+            "pooled, not the median of the per-run gaps (an absolute difference of two noisy "
+            "ratios is biased upward)"
         )
     return table
 

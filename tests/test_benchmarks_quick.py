@@ -168,7 +168,7 @@ def test_targets_judge_figures_and_the_closing_table_counts_them() -> None:
     _targets.reset()
 
 
-def test_repeated_runs_judge_the_harnesses_agreement_on_pooled_samples() -> None:
+def test_repeated_runs_judge_the_harnesses_agreement_on_pooled_rounds() -> None:
     from benchmarks import __main__ as cli
     from benchmarks import _targets
 
@@ -204,6 +204,42 @@ def test_repeated_runs_judge_the_harnesses_agreement_on_pooled_samples() -> None
     assert "pooled" in lines[-1]
     _targets.reset(samples=True)
     assert cli.pooled_targets() == {}
+
+
+def test_pooled_agreement_pairs_the_clients_of_each_round() -> None:
+    """Each harness's ratio is the median of its rounds' ratios: the two clients of a round
+    share the machine's state, so a level that moves between runs or rounds cancels out."""
+    from benchmarks import __main__ as cli
+    from benchmarks import _targets
+
+    _targets.reset(samples=True)
+    per_round = [1.2, 1.4, 1.6]  # openai-agents / realtalk in rounds 1-3 of every run
+    levels = {
+        "inbound": [[40, 44, 48], [50, 53, 56], [41, 45, 49]],  # run 2 slower, as on this VM
+        "userloop": [[48, 44, 40], [56, 53, 50], [49, 45, 41]],  # the same, rounds reversed
+    }
+    for harness, runs in levels.items():
+        for ours in runs:
+            _targets.publish_samples(f"{harness}.100.realtalk Session", ours)
+            peer = [x * r for x, r in zip(ours, per_round, strict=True)]
+            _targets.publish_samples(f"{harness}.100.openai-agents RealtimeSession", peer)
+    (agree,) = cli.pooled_targets().values()
+    assert agree.what == "inbound 100 ms, openai-agents / realtalk: user loop vs main harness"
+    assert agree.figure == pytest.approx(0.0)  # both: median of the rounds' ratios, 1.4
+    # A user loop whose peer costs 7 % more in every round: a 7 % gap, not met.
+    _targets.reset(samples=True)
+    for harness, factor in (("inbound", 1.0), ("userloop", 1.07)):
+        for ours in levels[harness]:
+            _targets.publish_samples(f"{harness}.100.realtalk Session", ours)
+            peer = [x * r * factor for x, r in zip(ours, per_round, strict=True)]
+            _targets.publish_samples(f"{harness}.100.openai-agents RealtimeSession", peer)
+    (agree,) = cli.pooled_targets().values()
+    assert agree.figure == pytest.approx(7.0)
+    assert not agree.met
+    # Rounds that cannot be paired (a client missing from some): no verdict rather than a wrong one.
+    _targets.publish_samples("userloop.100.realtalk Session", [45.0])
+    assert cli.pooled_targets() == {}
+    _targets.reset(samples=True)
 
 
 @pytest.mark.parametrize("client", list(userloop.CLIENTS))
