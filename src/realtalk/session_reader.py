@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from realtalk import events as ev
@@ -54,17 +55,28 @@ _HISTORY_EVENTS = (
 
 async def read_loop(self: Session, transport: Transport) -> None:
     """Every incoming wire message passes here. Handling never awaits the server."""
-    proto, clock, recv = self._proto, self._loop.time, transport.recv
+    proto, clock = self._proto, self._loop.time
+    recv: Callable[[], Awaitable[str | bytes | ev.AudioDelta]] = transport.recv
     receive, received = proto.receive, proto.events_received
     # Set before a transport is attached (Session._connect_transport), never changed after.
     recorder = self._recorder
     put_nowait = self._events.put_nowait
     if type(self._loop).time is asyncio.BaseEventLoop.time:
         clock = time.monotonic  # what asyncio's own loops return, one Python call less
+    ends: type[BaseException] | tuple[type[BaseException], ...] = ()  # catches nothing
+    closed: Any = None
+    direct = getattr(transport, "direct_reads", None)
+    if direct is not None:
+        recv, ends, closed = direct()  # the connection's own recv: no wrapper coroutine
     try:
         while True:
-            message = await recv()
+            try:
+                message = await recv()
+            except ends as exc:
+                raise closed(exc) from None
             self._last_inbound = clock()
+            if isinstance(message, bytes):  # a binary frame, read directly: as recv() does
+                message = message.decode("utf-8", "replace")
             if isinstance(message, str):
                 if self.options.raw_tap:
                     await self._emit(ev.RawMessage("in", message))

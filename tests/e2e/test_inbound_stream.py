@@ -1,7 +1,7 @@
 """The reader's hot path end to end: a real loopback server streams compact audio deltas (the
 shape the decoder's fast path takes) mixed with every case that must leave it, and the app's
 ``async for`` sees exactly the wire's events, in order, with their audio, under each queue
-policy; the recording keeps the audio byte for byte."""
+policy (some of them in binary frames); the recording keeps the audio byte for byte."""
 
 from __future__ import annotations
 
@@ -85,8 +85,9 @@ async def streaming_server(texts: list[str]) -> AsyncIterator[str]:
             if kind == "session.update":
                 await ws.send(compact({"type": "session.updated", "session": session}))
             elif kind == "response.create":
-                for message in texts:
-                    await ws.send(message)
+                for n, message in enumerate(texts):
+                    # Every seventh as a binary frame: the reader decodes it as UTF-8.
+                    await ws.send(message.encode() if n % 7 == 2 else message)
 
     async with serve(handler, "127.0.0.1", 0, compression=None) as server:
         port = next(iter(server.sockets)).getsockname()[1]
