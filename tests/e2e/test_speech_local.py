@@ -12,9 +12,12 @@ from tests.wer import word_error_rate
 
 pytestmark = pytest.mark.speech
 
+# Words with one written form: Whisper writes "two at eight" as "2 at 8" or "2008" by Piper's
+# take (its noise differs per call), two or three word errors of formatting, not hearing; with
+# one "Paris" heard as "pairs" that made 0.259 in a CI run.
 SENTENCES = [
     "What is the weather in Paris today?",
-    "Please book a table for two at eight.",
+    "Please book a table for dinner tonight.",
 ]
 
 
