@@ -13,7 +13,7 @@ from typing import Any, Final, Protocol
 
 from realtalk.config import AudioFormat
 
-__all__ = ["MAX_APPEND_BYTES", "InputAudio"]
+__all__ = ["MAX_APPEND_BYTES", "InputAudio", "split_appends"]
 
 MAX_APPEND_BYTES = 15 * 1024 * 1024
 """One append carries at most 15 MiB (protocol.md 1a)."""
@@ -43,6 +43,15 @@ class InputAudio:
         # The last (source, target) seen, by identity, with the call that converts: a stream
         # sends one format, so the usual chunk skips the dataclass comparisons and the lookup.
         self._last: tuple[AudioFormat, AudioFormat, Callable[[bytes], bytes] | None] | None = None
+        self.stream: (
+            tuple[object, AudioFormat, AudioFormat, Callable[[bytes], bytes] | None] | None
+        ) = None
+        """``(rate, source, target, process)`` of the PCM16 stream being sent, once a chunk of
+        it went through :attr:`accept` and :meth:`convert` (:meth:`keep_stream`): send_audio
+        hands the stream's next plain chunk (bytes with that same ``rate=`` object and no
+        ``format=``, whole samples, not a WAV file: what ``accept`` returns unchanged, in
+        ``source``) straight to ``process`` (None: taken as it is) while the target is still
+        ``target``. None after :meth:`flush` and after a chunk that went another way."""
 
     def _first_accept(
         self, audio: object, *, rate: object, format: object
@@ -51,6 +60,16 @@ class InputAudio:
 
         self.accept = user_audio
         return user_audio(audio, rate=rate, format=format)
+
+    def keep_stream(self, rate: object, source: AudioFormat, target: AudioFormat) -> None:
+        """The chunk :meth:`convert` just took from ``source`` to ``target`` was plain PCM16
+        bytes at ``rate=`` (no ``format=``, no WAV header): remember the stream
+        (:attr:`stream`)."""
+        last = self._last
+        if last is not None and last[0] is source and last[1] is target:
+            self.stream = (rate, source, target, last[2])
+        else:
+            self.stream = None
 
     def convert(self, audio: bytes, source: AudioFormat, target: AudioFormat) -> list[bytes]:
         """``audio`` (whole samples: what :func:`~realtalk.audio.user_audio` gives) in
@@ -68,7 +87,7 @@ class InputAudio:
             audio = process(audio)
         if len(audio) <= MAX_APPEND_BYTES:
             return [audio] if audio else []
-        return _chunks(audio)
+        return split_appends(audio)
 
     def _converter(self, source: AudioFormat, target: AudioFormat) -> Any:
         if source == target:
@@ -84,9 +103,11 @@ class InputAudio:
         """What the converters still hold, as chunks; the converters start afresh."""
         converters, self._converters = self._converters, {}
         self._last = None
+        self.stream = None
         tail = b"".join(c.flush() for c in converters.values())
-        return _chunks(tail)
+        return split_appends(tail)
 
 
-def _chunks(data: bytes) -> list[bytes]:
+def split_appends(data: bytes) -> list[bytes]:
+    """``data`` cut into pieces one ``input_audio_buffer.append`` may carry."""
     return [bytes(data[i : i + MAX_APPEND_BYTES]) for i in range(0, len(data), MAX_APPEND_BYTES)]

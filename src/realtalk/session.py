@@ -61,7 +61,7 @@ from realtalk.errors import (
 from realtalk.event_queue import EventQueue, Overflow, QueueClosed
 from realtalk.events import Event
 from realtalk.guardrails import OutputGuardrail
-from realtalk.input_audio import InputAudio
+from realtalk.input_audio import MAX_APPEND_BYTES, InputAudio, split_appends
 from realtalk.items import ErrorInfo, InputImage, InputText, Item, MessageItem
 from realtalk.options import SessionOptions
 from realtalk.playback import PlaybackTracker
@@ -118,6 +118,7 @@ class Session:
         """What ``next_event()`` raises once the events before it are delivered."""
         self._teardown: asyncio.Task[None] | None = None
         self._transport: Transport | None = None
+        self._media: Callable[[bytes, AudioFormat], Awaitable[None]] | None = None
         self._reader: asyncio.Task[None] | None = None
         self._events: EventQueue[Event] = EventQueue(
             self.options.queue_size, self.options.overflow, on_overflow=self._on_overflow
@@ -285,6 +286,8 @@ class Session:
     def _attach(self, transport: Transport) -> None:
         """Make ``transport`` the session's connection: start reading it, keep it alive."""
         self._transport = transport
+        # WebRTC's transport takes the audio on its media track: read once per transport.
+        self._media = getattr(transport, "send_audio", None)
         self._lost_reason = None
         self._reader = self._tasks.spawn(self._read_loop(transport), "realtalk-session-reader")
         interval, timeout = self.options.keepalive_interval, self.options.keepalive_timeout
@@ -550,11 +553,26 @@ class Session:
         session's input format; chunks over 15 MiB are split. Also takes the bytes of a WAV file
         (its own rate is used) and numpy int16 or float ([-1, 1]) arrays: see
         :func:`realtalk.audio.user_audio`. Without ``rate=``, PCM16 is taken as 24 kHz."""
-        audio, source = self._input_audio.accept(audio, rate=rate, format=format)
+        inp = self._input_audio
+        stream = inp.stream
+        if (
+            stream is not None
+            and rate is stream[0]
+            and format is None
+            and type(audio) is bytes
+            and not len(audio) % 2
+            and audio[:4] != b"RIFF"
+        ):
+            # The stream's next chunk: what accept would return unchanged (see stream).
+            source = stream[1]
+        else:
+            stream = None
+            given = audio
+            audio, source = inp.accept(audio, rate=rate, format=format)
         recovery = self._recovery
         if recovery is not None and not recovery.usable:
             await recovery.wait_connected()  # WebRTC: onto the new call's track
-        media = getattr(self._transport, "send_audio", None)
+        media = self._media
         if media is not None:  # WebRTC: the audio goes on the outgoing Opus track
             if self._link.ending:
                 raise InvalidState("the session is closed")
@@ -566,7 +584,21 @@ class Session:
         else:
             target = audio_format(confirmed, "input_format")
             self._input_target = (confirmed, target)
-        for chunk in self._input_audio.convert(audio, source, target):
+        if stream is not None and stream[2] is target and inp.stream is stream:
+            process = stream[3]
+            out = audio if process is None else process(audio)
+            if len(out) <= MAX_APPEND_BYTES:
+                if out:  # (a resampler gives nothing for about one chunk in three)
+                    await self._append(out)
+                return
+            chunks = split_appends(out)
+        else:
+            chunks = inp.convert(audio, source, target)
+            if stream is None and format is None and type(given) is bytes and audio is given:
+                inp.keep_stream(rate, source, target)  # plain PCM16 bytes: the next takes it
+            else:
+                inp.stream = None
+        for chunk in chunks:
             await self._append(chunk)
 
     async def commit_audio(self, *, respond: bool = False) -> None:
@@ -632,7 +664,7 @@ class Session:
         ``SessionIdle``.
         """
         self._proto.cancel_queued_responses()
-        if getattr(self._transport, "send_audio", None) is not None:
+        if self._media is not None:
             await self._send(ClearOutputAudio())  # WebRTC: stop what the server still plays
         return await self._stop(self._proto.active_response_id, reason, cancel=True, turn=True)
 

@@ -12,7 +12,10 @@ import math
 import struct
 from typing import Any
 
+import pytest
+
 import realtalk as rt
+from realtalk.input_audio import QUALITY
 from realtalk.providers import Compatible
 
 from .scripted_server import ScriptedServer, scripted_server
@@ -108,3 +111,83 @@ async def test_a_confirmed_input_format_change_takes_the_next_chunk() -> None:
             got = await appends(server, 8)
     assert [base64.b64decode(e["audio"]) for e in got] == [frame] * 3 + [mulaw] * 5
     assert len(mulaw) == len(frame) // 2
+
+
+def turns_on_the_wire(server: ScriptedServer) -> list[bytes]:
+    """The audio appended before each commit (the last item: appended after the last commit)."""
+    turns, current = [], bytearray()
+    for event in server.received:
+        if event["type"] == "input_audio_buffer.append":
+            assert event["audio"], "an empty append"
+            current += base64.b64decode(event["audio"])
+        elif event["type"] == "input_audio_buffer.commit":
+            turns.append(bytes(current))
+            current = bytearray()
+    return [*turns, bytes(current)]
+
+
+async def test_every_kind_of_chunk_continues_one_stream_and_bad_ones_lose_nothing() -> None:
+    # send_audio takes a stream's plain chunks (bytes, the same rate=, no format=) straight to
+    # its resampler; everything else goes through the full checks. Mixed in one stream, the
+    # wire carries exactly what one resampler per turn makes of the same samples.
+    import numpy as np
+
+    frames = [tone(20, 16000, 200 + 15 * i) for i in range(40)]
+    riff_pcm = b"RIFF" + tone(20, 16000)[4:]  # starts like a WAV header, is not one
+    rate = int("16000")  # equal to the literal, not the same object
+    first: list[bytes] = []  # what turn 1 gives send_audio, as 16 kHz PCM16
+    async with scripted_server() as server:
+        runner = rt.Runner(rt.Agent("a"), provider=Compatible(server.url))
+        async with runner.connect() as session:
+            for frame in frames[:10]:
+                await session.send_audio(frame, rate=16000)
+                first.append(frame)
+            # Refused in realtalk's words, the stream untouched (the next chunk continues it).
+            with pytest.raises(rt.ConfigError, match="PCM16 has 2 bytes per sample"):
+                await session.send_audio(frames[12][:-1], rate=16000)
+            for wrong in (16000.0, True):
+                with pytest.raises(TypeError, match="takes the sample rate in Hz as an int"):
+                    await session.send_audio(frames[12], rate=wrong)  # type: ignore[arg-type]
+            await session.send_audio(bytearray(frames[10]), rate=16000)
+            await session.send_audio(np.frombuffer(frames[11], dtype=np.int16), rate=16000)
+            first += frames[10:12]
+            await session.send_audio(riff_pcm, rate=16000)
+            await session.send_audio(rt.audio.wav_bytes(frames[12], 16000), rate=16000)
+            await session.send_audio(frames[13], rate=rate)
+            first += [riff_pcm, frames[12], frames[13]]
+            # The hot path: the plain chunks that follow skip the checks (user_audio).
+            inp: Any = session._input_audio
+            checked, accept = [], inp.accept
+            inp.accept = lambda audio, **kw: checked.append(kw) or accept(audio, **kw)
+            for frame in frames[14:30]:
+                await session.send_audio(frame, rate=16000)
+                first.append(frame)
+            assert checked == [{"rate": 16000, "format": None}]  # the first, a new rate object
+            await session.commit_audio()
+            for _ in range(3):  # 24 kHz now: no resampler
+                await session.send_audio(tone(20, 24000, 500))
+            for frame in frames[33:]:  # and 16 kHz again: a fresh resampler after the commit
+                await session.send_audio(frame, rate=16000)
+            await session.commit_audio()
+            for _ in range(200):
+                if len(server.of_type("input_audio_buffer.commit")) == 2:
+                    break
+                await asyncio.sleep(0.02)
+
+    def resampled(chunks: list[bytes]) -> bytes:
+        stream = rt.audio.Resampler(16000, 24000, quality=QUALITY)
+        return b"".join(stream.process(c) for c in chunks) + stream.flush()
+
+    def close_to(got: bytes, want: bytes) -> bool:
+        # Two soxr streams fed the same samples agree to a rounding (up to 2 LSB here: not
+        # bit for bit from one instance to the next); a chunk lost, doubled or taken out of
+        # order shifts the tones and is off by thousands.
+        a, b = np.frombuffer(got, dtype=np.int16), np.frombuffer(want, dtype=np.int16)
+        return len(a) == len(b) and int(np.abs(a.astype(int) - b.astype(int)).max()) <= 4
+
+    turn1, turn2, after = turns_on_the_wire(server)
+    assert len(turn1) == len(first) * 960  # 20 ms at 24 kHz each, to the sample
+    assert close_to(turn1, resampled(first))
+    assert turn2[:2880] == tone(20, 24000, 500) * 3  # as given
+    assert close_to(turn2[2880:], resampled(frames[33:]))
+    assert after == b""

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 import realtalk as rt
 from realtalk import events as ev
 from realtalk import testing
+from realtalk.input_audio import QUALITY
 
 from ..samples import ga_session
 
@@ -131,3 +132,42 @@ async def test_a_g711_stream_keeps_two_seconds_of_its_own_rate() -> None:
     assert held == 2 * G711_BYTES_PER_S
     assert replayed == audio[-2 * G711_BYTES_PER_S :]
     assert reconnected.lost == ()
+
+
+async def test_a_resampled_stream_is_replayed_once_and_whole_and_goes_on_after() -> None:
+    # send_audio(rate=16000) frames take the hot path (straight to the resampler); the turn a
+    # reconnect puts back is exactly the appends made before the cut, none lost or doubled,
+    # and the frames after it continue the same turn on the new connection.
+    frames = [bytes([i % 250 + 1, i % 7]) * 320 for i in range(80)]  # 20 ms each, told apart
+    made: list[tuple[int, bytes]] = []  # (connection, append) as the session made them
+    async with scripted(False) as (url, appended), testing.FaultProxy() as proxy:
+        provider = rt.providers.Compatible(url, api_key="sk-test")
+        options = rt.SessionOptions(reconnect=rt.Reconnect(initial_delay=0.01))
+        runner = rt.Runner(
+            rt.Agent("a"), provider=provider, options=options, connector=proxy.connector
+        )
+        async with runner.connect() as session:
+            append = session._append
+            connection = 1
+
+            async def watched(chunk: bytes) -> None:
+                made.append((connection, chunk))
+                await append(chunk)
+
+            session._append = watched  # type: ignore[method-assign]
+            for frame in frames[:50]:
+                await session.send_audio(frame, rate=16000)
+            proxy.cut("rst")
+            await testing.collect(session, ev.Reconnected, timeout=30)
+            connection = 2
+            for frame in frames[50:]:
+                await session.send_audio(frame, rate=16000)
+            await asyncio.sleep(0.3)  # the appends reach the server
+    before = b"".join(chunk for conn, chunk in made if conn == 1)
+    after = b"".join(chunk for conn, chunk in made if conn == 2)
+    assert len(appended) == 2
+    assert bytes(appended[1]) == before + after
+    # Every frame was resampled once: as much as one resampler makes of the 80 frames.
+    reference = rt.audio.Resampler(16000, 24000, quality=QUALITY)
+    assert len(before + after) == sum(len(reference.process(f)) for f in frames)
+    assert len(before) > 40 * 960  # the cut came after most of the first 50 frames' appends
