@@ -216,9 +216,10 @@ def run(quick: bool = False) -> list[Table]:
         "the 24 kHz rows send one per frame; the figure divides by frames given"
     )
     table.note(
-        "reconnect=None: the same session without reconnects, so without the copy of the "
-        "turn's audio a reconnect would replay (this server's sessions have no turn detection: "
-        "a manual turn, kept whole until it is committed)"
+        "reconnect=None: the same session without reconnects, so without keeping the turn's "
+        "audio for a reconnect to replay (a reference to each append's bytes, not a copy; this "
+        "server's sessions have no turn detection: a manual turn, kept whole until it is "
+        "committed, so the kept audio grows and each new page of it is faulted in once)"
     )
     ours = median(samples.get("realtalk send_audio(rate=16000)", []))
     bare = median(samples.get("floor: websockets + soxr per frame", []))
