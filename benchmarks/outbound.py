@@ -221,11 +221,19 @@ def run(quick: bool = False) -> list[Table]:
         "server's sessions have no turn detection: a manual turn, kept whole until it is "
         "committed, so the kept audio grows and each new page of it is faulted in once)"
     )
-    ours = median(samples.get("realtalk send_audio(rate=16000)", []))
-    bare = median(samples.get("floor: websockets + soxr per frame", []))
+    ours_runs = samples.get("realtalk send_audio(rate=16000)", [])
+    bare_runs = samples.get("floor: websockets + soxr per frame", [])
+    ours, bare = median(ours_runs), median(bare_runs)
     table.target(
         _targets.at_most("send_audio(rate=16000) / bare resample-and-send", ours / bare, 1.10)
     )
+    if ours_runs and len(ours_runs) == len(bare_runs):
+        # Shown, not judged: the goal's statistic stays the ratio of the medians.
+        paired = median([a / b for a, b in zip(ours_runs, bare_runs, strict=True) if b > 0])
+        table.note(
+            f"send_audio(rate=16000) / bare resample-and-send, median of the rounds' own "
+            f"ratios (the two runs of a round are a few seconds apart): {paired:.2f}x"
+        )
     return [table, quality_table(quick)]
 
 
