@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchmarks import _targets
 from benchmarks._machine import describe_machine, load_average
-from benchmarks._stats import Table, median
+from benchmarks._stats import Table, median, paired_ratio
 from benchmarks._targets import Target
 
 # Figures in CPU time or wall-clock lag move 10-15 % run to run on a small VM: --repeat runs
@@ -92,12 +92,7 @@ def pooled_targets() -> dict[str, Target]:
             for harness in ("inbound", "userloop"):
                 over = _targets.pooled(f"{harness}.{ms}.{top}")
                 under = _targets.pooled(f"{harness}.{ms}.{bottom}")
-                rounds = (
-                    [a / b for a, b in zip(over, under, strict=True) if b > 0]
-                    if (over and len(over) == len(under))
-                    else []
-                )
-                ratios.append(median(rounds) if rounds else math.nan)
+                ratios.append(paired_ratio(over, under))
             if not any(math.isnan(r) for r in ratios):
                 what = _agreement_what(ms, label)
                 found[what] = _targets.agreement(what, ratios[0], ratios[1], AGREEMENT_PCT)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from benchmarks._targets import Target
 
-__all__ = ["Table", "fmt_ratio", "median", "percentile", "spread"]
+__all__ = ["Table", "fmt_ratio", "median", "paired_ratio", "percentile", "spread"]
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -28,6 +28,14 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def median(values: Sequence[float]) -> float:
     return percentile(values, 50.0)
+
+
+def paired_ratio(over: Sequence[float], under: Sequence[float]) -> float:
+    """The median of ``over[i] / under[i]``: samples taken in the same round, so a level the
+    machine moves to between rounds cancels out; NaN when they cannot be paired."""
+    if not over or len(over) != len(under):
+        return math.nan
+    return median([a / b for a, b in zip(over, under, strict=True) if b > 0])
 
 
 def spread(values: Sequence[float]) -> tuple[float, float]:

@@ -26,7 +26,7 @@ from benchmarks._clients import _agents_quiet
 from benchmarks._harness import LoopbackServer, PeerMissing, child_main, run_child
 from benchmarks._loopback import noise_pcm
 from benchmarks._machine import has_module
-from benchmarks._stats import Table, fmt_ratio, median, spread
+from benchmarks._stats import Table, fmt_ratio, median, paired_ratio, spread
 from realtalk.audio import Quality, Resampler, resample
 from realtalk.input_audio import QUALITY as SEND_QUALITY
 from realtalk.testing import word_errors
@@ -227,9 +227,9 @@ def run(quick: bool = False) -> list[Table]:
     table.target(
         _targets.at_most("send_audio(rate=16000) / bare resample-and-send", ours / bare, 1.10)
     )
-    if ours_runs and len(ours_runs) == len(bare_runs):
+    paired = paired_ratio(ours_runs, bare_runs)
+    if not math.isnan(paired):
         # Shown, not judged: the goal's statistic stays the ratio of the medians.
-        paired = median([a / b for a, b in zip(ours_runs, bare_runs, strict=True) if b > 0])
         table.note(
             f"send_audio(rate=16000) / bare resample-and-send, median of the rounds' own "
             f"ratios (the two runs of a round are a few seconds apart): {paired:.2f}x"
