@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks._machine import rss_bytes
+from benchmarks._machine import off_core_ns, rss_bytes
 
 FRAME_MS = 20
 
@@ -266,9 +266,10 @@ async def _drive(
             start = now + rng.randrange(FRAME_MS * 1_000_000)
             tasks.append(asyncio.create_task(_pace(rec, start, rec.measure_to, _bind(send, conn))))
         await asyncio.sleep(max(0.0, (rec.measure_from - time.monotonic_ns()) / 1e9))
-        cpu0, wall0 = time.process_time(), time.monotonic()
+        cpu0, wall0, off0 = time.process_time(), time.monotonic(), off_core_ns(args.cpu)
         await asyncio.sleep(max(0.0, (rec.measure_to - time.monotonic_ns()) / 1e9))
         cpu_share = (time.process_time() - cpu0) / (time.monotonic() - wall0)
+        off1 = off_core_ns(args.cpu)
         rss_busy = rss_bytes()
         for task in tasks:
             task.cancel()
@@ -297,6 +298,10 @@ async def _drive(
         "idle_kb_per_session": (rss_idle - rss0) / 1024 / args.n,
         "busy_kb_per_session": (rss_busy - rss0) / 1024 / args.n,
         "errors": rec.errors,
+        # Time the machine kept this client off its core in the measured window: waiting
+        # behind another process, and the hypervisor's steal (None where /proc cannot tell).
+        "queued_ms": (off1[0] - off0[0]) / 1e6 if off0 and off1 else None,
+        "stolen_ms": (off1[1] - off0[1]) / 1e6 if off0 and off1 else None,
         "cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [],
     }
 

@@ -8,7 +8,14 @@ import os
 import platform
 import sys
 
-__all__ = ["describe_machine", "has_module", "load_average", "rss_bytes", "version_of"]
+__all__ = [
+    "describe_machine",
+    "has_module",
+    "load_average",
+    "off_core_ns",
+    "rss_bytes",
+    "version_of",
+]
 
 PACKAGES = (
     "realtalk",
@@ -47,6 +54,29 @@ def rss_bytes() -> int:
     except (OSError, ValueError, IndexError):
         return 0
     return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def off_core_ns(cpu: int | None) -> tuple[int, int] | None:
+    """(queued, stolen) so far, in ns: how long this process waited, ready to run, for a core
+    (its run-queue delay, /proc/self/schedstat), and how long the hypervisor ran something
+    else on ``cpu`` (that core's steal, /proc/stat). The difference of two readings over a
+    window is time the machine, not the process's own work, kept it from running. None where
+    /proc does not tell (not Linux, or no ``cpu`` to read the steal of)."""
+    try:
+        with open("/proc/self/schedstat") as f:
+            queued = int(f.read().split()[1])
+        if cpu is None:
+            return None
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith(f"cpu{cpu} "):
+                    steal_ticks = int(line.split()[8])
+                    break
+            else:
+                return None
+    except (OSError, ValueError, IndexError):
+        return None
+    return queued, steal_ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_model() -> str:

@@ -46,14 +46,18 @@ class Plan:
     workers: tuple[int, ...] = (1, 2)
     cost_n: int = 100  # sessions of the naive harness (well under what either client holds)
     cost_runs: int = 3
+    tries: int = 1  # runs of a failing ladder step before it counts as failed (see attempt)
 
 
 FULL = Plan(
     ladder=(50, 100, 200, 400, 800, 1600),
-    bisect=2,
+    # Four bisections: N to within 1/32 of the doubling step (~6 sessions at 200), finer than
+    # the 10 % the goal allows; two left the ratio of 150 to 175 (0.86x) a quantisation step.
+    bisect=4,
     seconds=4.0,
     warmup=1.0,
     server_ladder=(25, 50, 100, 200, 400, 800),
+    tries=3,
 )
 QUICK = Plan(
     ladder=(2, 4), bisect=0, seconds=0.5, warmup=0.3, server_ladder=(2,), cost_n=2, cost_runs=1
@@ -195,14 +199,41 @@ def passed(result: dict[str, Any]) -> bool:
     )
 
 
+SATURATED = 0.95  # client CPU share at which the core itself is the limit
+
+
+def attempt(server: LoopbackServer | Served, kind: str, n: int, plan: Plan) -> dict[str, Any]:
+    """One ladder step: up to ``plan.tries`` runs at N, stopping at the first that passes.
+
+    The machine's own noise (another process on the core, the hypervisor's steal) only ever
+    adds lag: a run that passed held N, but one stall of a few hundred ms fails a run whose
+    client had the CPU to spare (seen: p99 lags of 70-240 ms at 40-60 % client CPU, for
+    either client). So a failing run is repeated and the best run is kept: both clients are
+    measured on the machine at its quietest. A run whose client saturated its core failed on
+    capacity and is not repeated; nor is a crash. The kept run records ``tries``."""
+    runs: list[dict[str, Any]] = []
+    while len(runs) < max(1, plan.tries):
+        result = step(server, kind, n, plan)
+        runs.append(result)
+        if passed(result) or "failed" in result or result["cpu_share"] >= SATURATED:
+            break
+    kept = next((r for r in runs if passed(r)), None) or min(runs, key=_p99_or_inf)
+    return {**kept, "tries": len(runs)}
+
+
+def _p99_or_inf(result: dict[str, Any]) -> float:
+    p99 = result.get("lag_p99_ms")
+    return math.inf if "failed" in result or p99 is None else float(p99)
+
+
 def ladder(
     server: LoopbackServer | Served, kind: str, plan: Plan
 ) -> tuple[list[dict[str, Any]], int]:
-    """All steps run, and the largest N that passed (0 if none)."""
+    """All steps run (each an :func:`attempt`), and the largest N that passed (0 if none)."""
     results: list[dict[str, Any]] = []
     best, worst = 0, 0
     for n in plan.server_ladder if kind == "server" else plan.ladder:
-        result = step(server, kind, n, plan)
+        result = attempt(server, kind, n, plan)
         results.append(result)
         if not passed(result):
             worst = n
@@ -212,7 +243,7 @@ def ladder(
         n = (best + worst) // 2
         if n in (best, worst):
             break
-        result = step(server, kind, n, plan)
+        result = attempt(server, kind, n, plan)
         results.append(result)
         if passed(result):
             best = n
@@ -240,6 +271,9 @@ def run(quick: bool = False) -> list[Table]:
             "server CPU",
             "KB/session idle",
             "KB/session busy",
+            "tries",
+            "queued ms",
+            "stolen ms",
             "ok",
         ],
     )
@@ -253,7 +287,7 @@ def run(quick: bool = False) -> list[Table]:
             summary[label] = (best, at_best)
             for r in results:
                 if "failed" in r:
-                    table.add(f"{label} / {r['n']}", *(["-"] * 9), f"crashed: {r['failed'][0]}")
+                    table.add(f"{label} / {r['n']}", *(["-"] * 12), f"crashed: {r['failed'][0]}")
                     continue
                 table.add(
                     f"{label} / {r['n']}",
@@ -266,6 +300,9 @@ def run(quick: bool = False) -> list[Table]:
                     f"{r['server']['cpu_share']:.0%}",
                     float(r["idle_kb_per_session"]),
                     float(r["busy_kb_per_session"]),
+                    r["tries"],
+                    _ms(r.get("queued_ms")),
+                    _ms(r.get("stolen_ms")),
                     "yes" if passed(r) else "no",
                 )
     ours = summary["realtalk Session"][0]
@@ -295,7 +332,14 @@ def run(quick: bool = False) -> list[Table]:
     table.note(
         f"per step: {plan.warmup:g} s warm-up, then {plan.seconds:g} s measured; each session "
         f"sends 50 frames/s of 20 ms and receives 10 deltas/s of {DELTA_MS} ms; the ladder "
-        f"doubles until a step fails, then bisects {plan.bisect} times"
+        f"doubles until a step fails, then bisects {plan.bisect} times; a failing step is run "
+        f"up to {plan.tries} times and its best run kept (the machine's noise only adds lag), "
+        f"unless the client saturated its core (CPU >= {SATURATED:.0%})"
+    )
+    table.note(
+        "queued / stolen = the time in the measured window the client, ready to run, waited "
+        "behind another process on its core / the hypervisor ran something else there (steal): "
+        "lag the machine added, not the client"
     )
     table.note(
         "send late = how late the app's 20 ms send timer fired (event-loop saturation); "
@@ -387,6 +431,7 @@ def server_table(plan: Plan) -> Table:
             "client CPU",
             "server CPU",
             "CPU ms/session-s",
+            "tries",
             "ok",
         ],
     )
@@ -396,7 +441,7 @@ def server_table(plan: Plan) -> Table:
             results, best[workers] = ladder(served, "server", plan)
         for r in results:
             if "failed" in r:
-                table.add(f"{workers} / {r['n']}", *(["-"] * 7), f"crashed: {r['failed'][0]}")
+                table.add(f"{workers} / {r['n']}", *(["-"] * 8), f"crashed: {r['failed'][0]}")
                 continue
             share = r["server"]["cpu_share"]
             table.add(
@@ -408,6 +453,7 @@ def server_table(plan: Plan) -> Table:
                 f"{r['cpu_share']:.0%}",
                 f"{share:.0%}",
                 share * 1000 / r["n"],
+                r["tries"],
                 "yes" if passed(r) else "no",
             )
         table.note(f"--workers {workers}: largest N that passed: {best[workers]}")
@@ -419,6 +465,7 @@ def server_table(plan: Plan) -> Table:
         "in real time (server VAD runs on every one) and an input_audio_buffer.clear every "
         "500 ms; rtt = clear -> cleared; engines: energy VAD, tone, echo brain; server CPU = "
         f"all workers over the step, 100% = one core; this machine has {os.cpu_count()} cores "
-        "shared with the client process, so 2 workers cannot double what 1 holds here"
+        "shared with the client process, so 2 workers cannot double what 1 holds here; "
+        f"bisected {plan.bisect} times, a failing step run up to {plan.tries} times (as above)"
     )
     return table
