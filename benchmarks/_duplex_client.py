@@ -1,7 +1,8 @@
 """One step of the concurrency benchmark, in a fresh client process (so RSS is its own).
 
 ``--kind realtalk-noreconnect`` is the same realtalk client with ``SessionOptions(reconnect=None)``:
-without the copy of the turn under way that a reconnect would replay.
+without keeping the turn under way's appends (a reference to each one's bytes) for a
+reconnect to replay.
 
 ``--kind server`` instead measures ``realtalk serve`` (see :func:`run_server`): the lag is
 then the round trip of an ``input_audio_buffer.clear``.

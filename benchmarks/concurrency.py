@@ -359,8 +359,9 @@ def _pinning() -> str:
 
 
 HELD = (
-    "reconnect=None: the same realtalk session without reconnects, so without the copy of "
-    "the turn under way that a reconnect replays (these sessions are one manual turn, never "
+    "reconnect=None: the same realtalk session without reconnects, so without the audio of "
+    "the turn under way kept (a reference to each append's bytes) for a reconnect to replay "
+    "(these sessions are one manual turn, never "
     "committed: 48 KB of 24 kHz PCM16 held per second of streaming, up to 15 MiB); "
     "realtalk's KB/session busy includes it"
 )
@@ -373,7 +374,16 @@ def cost_table(server: LoopbackServer, plan: Plan) -> tuple[Table, float]:
     should agree with the ladder's sessions ratio."""
     table = Table(
         f"Client CPU per session-second at a fixed N = {plan.cost_n} (the naive harness)",
-        ["client", "CPU ms/session-s", "runs", "spread", "lag p99 ms", "ok"],
+        [
+            "client",
+            "CPU ms/session-s",
+            "runs",
+            "spread",
+            "lag p99 ms",
+            "queued ms",
+            "stolen ms",
+            "ok",
+        ],
     )
     kinds = (
         ("realtalk", "realtalk Session"),
@@ -382,6 +392,7 @@ def cost_table(server: LoopbackServer, plan: Plan) -> tuple[Table, float]:
     )
     costs: dict[str, list[float]] = {kind: [] for kind, _ in kinds}
     lags: dict[str, list[float]] = {kind: [] for kind, _ in kinds}
+    off: dict[str, tuple[list[float], list[float]]] = {kind: ([], []) for kind, _ in kinds}
     ok: dict[str, bool] = {kind: True for kind, _ in kinds}
     for _ in range(plan.cost_runs):
         for kind in costs:  # interleaved: a burst of other load hits both
@@ -391,11 +402,13 @@ def cost_table(server: LoopbackServer, plan: Plan) -> tuple[Table, float]:
                 continue
             costs[kind].append(r["cpu_share"] * 1000 / r["n"])
             lags[kind].append(_ms(r["lag_p99_ms"]))
+            off[kind][0].append(_ms(r.get("queued_ms")))
+            off[kind][1].append(_ms(r.get("stolen_ms")))
             ok[kind] = ok[kind] and passed(r)
     for kind, label in kinds:
         values = costs[kind]
         if not values:
-            table.add(label, "-", 0, "-", "-", "crashed")
+            table.add(label, "-", 0, "-", "-", "-", "-", "crashed")
             continue
         table.add(
             label,
@@ -403,12 +416,15 @@ def cost_table(server: LoopbackServer, plan: Plan) -> tuple[Table, float]:
             len(values),
             f"{min(values):.2f}-{max(values):.2f}",
             median(lags[kind]),
+            median(off[kind][0]),
+            median(off[kind][1]),
             "yes" if ok[kind] else "no",
         )
     ours, floor = median(costs["realtalk"]), median(costs["floor"])
     table.note(
         f"{plan.cost_runs} runs per client, interleaved; {plan.warmup:g} s warm-up then "
-        f"{plan.seconds:g} s measured; the same job as the ladder; {_pinning()}"
+        f"{plan.seconds:g} s measured; the same job as the ladder; {_pinning()}; lag p99, "
+        "queued and stolen are medians over the runs (queued / stolen as in the ladder)"
     )
     table.note(HELD)
     ratio = floor / ours if ours else math.nan
