@@ -819,15 +819,18 @@ def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dic
     return table, now
 
 
-def _whisper_stages(threads: int, audios: list[bytes], beside: Any = None) -> dict[str, float]:
+def _whisper_stages(
+    threads: int, decode_threads: int, audios: list[bytes], beside: Any = None
+) -> dict[str, float]:
     """Median ms per draft of Whisper's stages (faster-whisper's own calls, timed in place),
-    on ``threads`` CPU threads; ``beside``: a blocking call run in a loop on another thread
-    meanwhile (another engine on the same cores)."""
+    encoding on ``threads`` CPU threads and decoding on ``decode_threads``; ``beside``: a
+    blocking call run in a loop on another thread meanwhile (another engine on the same
+    cores)."""
     import threading
 
     from realtalk.server.engines.transcribe import WhisperTranscriber
 
-    whisper = WhisperTranscriber(cpu_threads=threads)
+    whisper = WhisperTranscriber(cpu_threads=threads, decode_threads=decode_threads)
     model = whisper._model
     spent: dict[str, float] = {}
 
@@ -901,14 +904,16 @@ def stage_table() -> Table:
         "Where a turn's engine time goes, per call (ms; the final draft of each human group)",
         ["engine (threads)", "features", "encoder", "decoder", "total", "CPU"],
     )
-    for threads in (2, 1):
+    # (encoder threads, decoder threads): the server's default splits them (2, 1).
+    for threads, decode_threads in ((2, 1), (2, 2), (1, 1)):
         for beside, label in (
             (None, ""),
             (lambda: judge.probability(groups[0].pcm16), ", smart-turn beside"),
         ):
-            stages = _whisper_stages(threads, audios, beside)
+            stages = _whisper_stages(threads, decode_threads, audios, beside)
+            name = f"{threads}" if threads == decode_threads else f"{threads}, decoder 1"
             table.add(
-                f"Whisper tiny.en ({threads}){label}",
+                f"Whisper tiny.en ({name}){label}",
                 stages.get("features", nan),
                 stages.get("encoder", nan),
                 stages.get("decoder", nan),
@@ -955,7 +960,8 @@ def stage_table() -> Table:
         "runs on Whisper's 30 s window whatever the length, the decoder grows with the words; "
         "CPU = the process's CPU time per call (threads summed), closer to load-independent "
         "than the wall time; 'smart-turn beside' runs judgements in a loop on another thread "
-        "meanwhile, as a semantic_vad pause does"
+        "meanwhile, as a semantic_vad pause does; (2, decoder 1) is the server's default: "
+        "the encoder on 2 threads, the decoder on 1 (WhisperTranscriber(decode_threads=1))"
     )
     return table
 
