@@ -36,6 +36,14 @@ def whisper() -> Any:
     return _load(WhisperTranscriber)
 
 
+@pytest.fixture(scope="session")
+def make_whisper() -> Any:
+    """``make_whisper(**options)``: a WhisperTranscriber of its own with these options."""
+    from realtalk.server.engines import WhisperTranscriber
+
+    return lambda **options: _load(lambda: WhisperTranscriber(**options))
+
+
 @pytest.fixture
 def silero() -> Any:
     from realtalk.server.engines import SileroVAD

@@ -7,27 +7,17 @@ from typing import Any
 
 import pytest
 
-from realtalk.errors import EngineUnavailable
 from tests.wer import word_error_rate
 
 pytestmark = pytest.mark.speech
 
 
-def _whisper(**kwargs: Any) -> Any:
-    from realtalk.server.engines import WhisperTranscriber
-
-    try:
-        return WhisperTranscriber(**kwargs)
-    except EngineUnavailable as exc:
-        pytest.skip(f"speech extra not installed ({exc})")
-
-
 def test_the_decoder_gets_one_thread_by_default_and_the_same_words(
-    whisper: Any, speech_fixture: tuple[bytes, dict[str, Any]]
+    whisper: Any, make_whisper: Any, speech_fixture: tuple[bytes, dict[str, Any]]
 ) -> None:
     pcm, meta = speech_fixture
     assert whisper.decode_threads == 1  # the default: encoder on 2 threads, decoder on 1
-    unsplit = _whisper(decode_threads=2)
+    unsplit = make_whisper(decode_threads=2)
     assert unsplit.decode_threads == 2
     for audio in (pcm, pcm + bytes(16000), pcm[: len(pcm) // 4 * 2]):
         assert whisper.transcribe(audio).text == unsplit.transcribe(audio).text
@@ -35,7 +25,7 @@ def test_the_decoder_gets_one_thread_by_default_and_the_same_words(
     assert whisper.transcribe(bytes(32000)).text == ""  # silence stays silent
 
 
-def test_one_thread_in_all_needs_no_copy() -> None:
-    single = _whisper(cpu_threads=1)
+def test_one_thread_in_all_needs_no_copy(make_whisper: Any) -> None:
+    single = make_whisper(cpu_threads=1)
     assert single.decode_threads == 1
     assert type(single._model.model).__name__ == "Whisper"  # CTranslate2's own, unwrapped

@@ -6,20 +6,14 @@ from typing import Any
 
 import pytest
 
-from realtalk.errors import EngineUnavailable
 from tests.wer import word_error_rate
 
 pytestmark = pytest.mark.speech
 
 
 @pytest.fixture(scope="module")
-def short_whisper() -> Any:
-    from realtalk.server.engines import WhisperTranscriber
-
-    try:
-        return WhisperTranscriber(window_s=20)
-    except EngineUnavailable as exc:
-        pytest.skip(f"speech extra not installed ({exc})")
+def short_whisper(make_whisper: Any) -> Any:
+    return make_whisper(window_s=20)
 
 
 def test_a_short_window_hears_the_recorded_question(
