@@ -62,11 +62,11 @@ def off_core_ns(cpu: int | None) -> tuple[int, int] | None:
     else on ``cpu`` (that core's steal, /proc/stat). The difference of two readings over a
     window is time the machine, not the process's own work, kept it from running. None where
     /proc does not tell (not Linux, or no ``cpu`` to read the steal of)."""
+    if cpu is None:
+        return None
     try:
         with open("/proc/self/schedstat") as f:
             queued = int(f.read().split()[1])
-        if cpu is None:
-            return None
         with open("/proc/stat") as f:
             for line in f:
                 if line.startswith(f"cpu{cpu} "):

@@ -361,9 +361,8 @@ def _pinning() -> str:
 HELD = (
     "reconnect=None: the same realtalk session without reconnects, so without the audio of "
     "the turn under way kept (a reference to each append's bytes) for a reconnect to replay "
-    "(these sessions are one manual turn, never "
-    "committed: 48 KB of 24 kHz PCM16 held per second of streaming, up to 15 MiB); "
-    "realtalk's KB/session busy includes it"
+    "(these sessions are one manual turn, never committed: 48 KB of 24 kHz PCM16 held per "
+    "second of streaming, up to 15 MiB); realtalk's KB/session busy includes it"
 )
 
 
