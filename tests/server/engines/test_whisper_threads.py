@@ -29,3 +29,19 @@ def test_one_thread_in_all_needs_no_copy(make_whisper: Any) -> None:
     single = make_whisper(cpu_threads=1)
     assert single.decode_threads == 1
     assert type(single._model.model).__name__ == "Whisper"  # CTranslate2's own, unwrapped
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_a_decoder_without_a_thread_is_refused_at_the_call(bad: int) -> None:
+    from realtalk.server.engines import WhisperTranscriber
+
+    with pytest.raises(ValueError, match="decode_threads must be at least 1"):
+        WhisperTranscriber(decode_threads=bad)
+
+
+@pytest.mark.parametrize("bad", [1.5, True, "1"])
+def test_a_thread_count_that_is_not_an_int_is_refused(bad: object) -> None:
+    from realtalk.server.engines import WhisperTranscriber
+
+    with pytest.raises(TypeError, match="decode_threads must be an int"):
+        WhisperTranscriber(decode_threads=bad)  # type: ignore[arg-type]

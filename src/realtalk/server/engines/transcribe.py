@@ -96,6 +96,13 @@ class WhisperTranscriber(Transcriber):
         (repetition, confidence, token budget, no words) and redone on the full window when in
         doubt, which catches the loops but not the wrong words.
         """
+        if isinstance(decode_threads, bool) or not isinstance(decode_threads, int):
+            raise TypeError(f"decode_threads must be an int, got {decode_threads!r}")
+        if decode_threads < 1:
+            raise ValueError(
+                f"decode_threads must be at least 1, got {decode_threads}: the decoder needs a "
+                "thread (decode_threads=cpu_threads keeps one copy of the model)"
+            )
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             from faster_whisper import WhisperModel
@@ -133,7 +140,7 @@ class WhisperTranscriber(Transcriber):
         )
         self.decode_threads = cpu_threads if device == "cpu" else 0
         """Threads the decoder runs on (0: not a CPU model)."""
-        if device == "cpu" and 0 < decode_threads < cpu_threads:
+        if device == "cpu" and decode_threads < cpu_threads:
             self._model.model = _SplitThreads(
                 self._model.model, self._decoder_copy(path, compute_type, decode_threads)
             )
