@@ -911,7 +911,11 @@ def stage_table() -> Table:
             (lambda: judge.probability(groups[0].pcm16), ", smart-turn beside"),
         ):
             stages = _whisper_stages(threads, decode_threads, audios, beside)
-            name = f"{threads}" if threads == decode_threads else f"{threads}, decoder 1"
+            name = (
+                f"{threads}"
+                if threads == decode_threads
+                else f"{threads}, decoder {decode_threads}"
+            )
             table.add(
                 f"Whisper tiny.en ({name}){label}",
                 stages.get("features", nan),
