@@ -99,6 +99,7 @@ class Served:
     """``realtalk serve --workers N`` (the real CLI, deterministic engines) in a subprocess."""
 
     def __init__(self, workers: int) -> None:
+        self.workers = workers
         self.proc = subprocess.Popen(
             [*SERVE, "--workers", str(workers)],
             cwd=ROOT,
@@ -182,7 +183,7 @@ def step(server: LoopbackServer | Served, kind: str, n: int, plan: Plan) -> dict
     if isinstance(server, Served):
         # All workers' CPU over the whole step (connecting included), per core it had.
         share = (server.cpu_seconds() - cpu0) / (time.monotonic() - wall0)
-        result["server"] = {"cpu_share": share}
+        result["server"] = {"cpu_share": share, "workers": server.workers}
     else:
         result["server"] = server.stats()
     return result
@@ -209,16 +210,33 @@ def attempt(server: LoopbackServer | Served, kind: str, n: int, plan: Plan) -> d
     adds lag: a run that passed held N, but one stall of a few hundred ms fails a run whose
     client had the CPU to spare (seen: p99 lags of 70-240 ms at 40-60 % client CPU, for
     either client). So a failing run is repeated and the best run is kept: both clients are
-    measured on the machine at its quietest. A run whose client saturated its core failed on
-    capacity and is not repeated; nor is a crash. The kept run records ``tries``."""
+    measured on the machine at its quietest. A run that saturated a core failed on capacity
+    and is not repeated (see :func:`saturated`); nor is a crash. The kept run records
+    ``tries``."""
     runs: list[dict[str, Any]] = []
     while len(runs) < max(1, plan.tries):
         result = step(server, kind, n, plan)
         runs.append(result)
-        if passed(result) or "failed" in result or result["cpu_share"] >= SATURATED:
+        if passed(result) or "failed" in result or saturated(result):
             break
     kept = next((r for r in runs if passed(r)), None) or min(runs, key=_p99_or_inf)
     return {**kept, "tries": len(runs)}
+
+
+def saturated(result: dict[str, Any]) -> bool:
+    """The run used all the CPU it had: the client its core, or ``realtalk serve``'s workers
+    theirs (one core each) or, with the client, every core of the machine. A run of the server
+    ladder fails on the server's capacity, and a try more only costs its ~20 s again."""
+    if result["cpu_share"] >= SATURATED:
+        return True
+    server = result.get("server") or {}
+    if "workers" not in server:
+        return False  # the loopback server of the client ladder: never the limit (own core)
+    share = float(server["cpu_share"])
+    cores = os.cpu_count() or 1
+    return share >= SATURATED * min(server["workers"], cores) or (
+        share + result["cpu_share"] >= SATURATED * cores
+    )
 
 
 def _p99_or_inf(result: dict[str, Any]) -> float:

@@ -94,6 +94,22 @@ def test_a_step_whose_client_saturated_its_core_is_not_run_again(
     assert not concurrency.passed(result)
 
 
+@pytest.mark.parametrize(
+    ("workers", "server_cpu", "client_cpu", "tries"),
+    [(1, 0.97, 0.3, 1), (1, 0.6, 0.3, 3), (2, 1.2, 0.3, 3), (2, 1.95, 0.1, 1), (2, 1.5, 0.4, 1)],
+    ids=["one-worker-full", "one-worker-room", "two-workers-room", "two-full", "machine-full"],
+)
+def test_a_server_step_is_not_run_again_when_the_server_or_the_machine_saturated(
+    monkeypatch: pytest.MonkeyPatch, workers: int, server_cpu: float, client_cpu: float, tries: int
+) -> None:
+    monkeypatch.setattr(concurrency.os, "cpu_count", lambda: 2)
+    server = {"server": {"cpu_share": server_cpu, "workers": workers}}
+    asked = _scripted_steps(monkeypatch, [{**_run(45.0, cpu=client_cpu), **server}] * 3)
+    result = concurrency.attempt(None, "server", 400, PLAN3)  # type: ignore[arg-type]
+    assert asked == [400] * tries
+    assert result["tries"] == tries
+
+
 def test_the_ladder_bisects_with_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
     plan = dataclasses.replace(PLAN3, ladder=(50, 100, 200), bisect=3)
     # 50 and 100 hold; 200 saturates; 150 fails once (a stall) then holds; 175 saturates;

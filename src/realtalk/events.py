@@ -700,7 +700,8 @@ class SessionError:
     ``error`` is the server's error when there is one (for a close, the last one it sent);
     ``exception`` is the exception behind an unexpected failure (not compared, not in repr).
     Codes realtalk sets itself: ``connection_closed``, ``internal_error``, ``response_stalled``,
-    ``message_too_big``, ``malformed_message``, ``handoff_failed``, ``guardrail_failed``.
+    ``message_too_big``, ``invalid_message`` (a text message that is not UTF-8),
+    ``malformed_message``, ``handoff_failed``, ``guardrail_failed``.
     """
 
     message: str

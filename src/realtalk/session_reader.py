@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from realtalk import events as ev
 from realtalk.config import AudioFormat, SessionConfig
@@ -21,6 +21,7 @@ from realtalk.recording import RECORDED_EVENTS
 if TYPE_CHECKING:
     from realtalk.session import Session
     from realtalk.transports import Transport
+    from realtalk.transports.inbox import Inbox
 
 if ev.AudioDelta in RECORDED_EVENTS:  # the reader's hot path skips _emit's recorder check
     raise RuntimeError("read_loop's audio path must record AudioDelta as _emit does")
@@ -54,64 +55,105 @@ _HISTORY_EVENTS = (
 
 
 async def read_loop(self: Session, transport: Transport) -> None:
-    """Every incoming wire message passes here. Handling never awaits the server."""
-    proto, clock = self._proto, self._loop.time
-    recv: Callable[[], Awaitable[str | bytes | ev.AudioDelta]] = transport.recv
-    receive, received = proto.receive, proto.events_received
-    # Set before a transport is attached (Session._connect_transport), never changed after.
-    recorder = self._recorder
-    put_nowait = self._events.put_nowait
-    if type(self._loop).time is asyncio.BaseEventLoop.time:
-        clock = time.monotonic  # what asyncio's own loops return, one Python call less
-    ends: type[BaseException] | tuple[type[BaseException], ...] = ()  # catches nothing
-    closed: Any = None
-    direct = getattr(transport, "direct_reads", None)
-    if direct is not None:
-        recv, ends, closed = direct()  # the connection's own recv: no wrapper coroutine
+    """Every incoming wire message passes here. Handling never awaits the server.
+
+    A transport with an :class:`~realtalk.transports.inbox.Inbox` (the WebSocket one) gets the
+    synchronous part of the handling as its ``fast`` handler: an audio delta is then decoded,
+    counted and queued for the app in the socket's own callback, while this task waits; what
+    needs awaiting (dispatching any other event, a full queue under "block") comes back to this
+    task, in order."""
+    take = _taker(self)
+    opened = getattr(transport, "inbox", None)
+    inbox: Inbox | None = opened() if opened is not None else None
+    get: Callable[[], Awaitable[object]] = inbox.get if inbox is not None else transport.recv
+    tap = self.options.raw_tap  # the tap is awaited: every message then comes to this task
+    if inbox is not None and not tap:
+        inbox.fast = take
     try:
         while True:
-            try:
-                message = await recv()
-            except ends as exc:
-                raise closed(exc) from None
-            self._last_inbound = clock()
-            if isinstance(message, bytes):  # a binary frame, read directly: as recv() does
-                message = message.decode("utf-8", "replace")
-            if isinstance(message, str):
-                if self.options.raw_tap:
+            item = await get()
+            if type(item) is tuple:  # what the fast handler left to this task
+                pending = cast(Pending, item)
+            else:
+                message = cast("str | bytes | ev.AudioDelta", item)
+                if tap and isinstance(message, str | bytes):
+                    if isinstance(message, bytes):
+                        message = message.decode("utf-8", "replace")
                     await self._emit(ev.RawMessage("in", message))
-                audio = receive(message)  # an audio delta comes back, decoded and counted
-                if audio is None:
-                    events = received()
-                if recorder is not None:
-                    # With what it decoded to: the recorder writes a delta's audio from the
-                    # event instead of parsing and decoding the message again.
-                    recorder.wire("server", message, events if audio is None else (audio,))
-            else:  # a media transport's AudioDelta (WebRTC)
-                proto.receive_event(message)
-                events = received()
-                audio = events[0] if len(events) == 1 and type(events[0]) is ev.AudioDelta else None
-            if audio is not None:
-                # The hot path: the audio delta alone. It answers no session.update (nothing
-                # to settle), is no item the recovery could be shown back (it observes no
-                # audio) and makes the protocol write nothing (every sender flushes its own
-                # messages; the reader's flush is for what handling an event queues). What
-                # _dispatch does for it, without its coroutine and _emit's: AudioDelta is no
-                # recorded runtime event (the wire record has it), and a queue with room takes
-                # it at once (only a full one under "block" is awaited).
-                if keep_audio(self, audio) and not put_nowait(audio):
-                    await self._events.put(audio)
+                left = take(message)
+                if left is None:
+                    continue
+                pending = left
+            kind, value = pending
+            if kind is _PUT:
+                await self._events.put(value)
                 continue
             self._config.settle()
-            for event in events:
+            for event in value:
                 if self._recovery is not None and self._recovery.observe(event):
                     continue  # the server showing back a replayed item
                 await self._dispatch(event)
-            if proto.has_messages_to_send:
+            if self._proto.has_messages_to_send:
                 await self._flush()
     except ConnectionClosed as exc:
         if not self._link.ending:
             await self._on_connection_lost(exc)
+    finally:
+        if inbox is not None:
+            inbox.fast = None
+
+
+_PUT = "put"  # an audio delta for a full queue: the reader awaits its put
+_DISPATCH = "dispatch"  # the events of a message, for the reader to dispatch
+
+
+def _taker(self: Session) -> Callable[[str | bytes | ev.AudioDelta], Pending | None]:
+    """The handling of one message that needs no awaiting, as one function: None when it is
+    done (an audio delta queued for the app), else the part left for the reader."""
+    proto = self._proto
+    receive, received, receive_event = proto.receive, proto.events_received, proto.receive_event
+    # Set before a transport is attached (Session._connect_transport), never changed after.
+    recorder = self._recorder
+    put_nowait = self._events.put_nowait
+    clock = self._loop.time
+    if type(self._loop).time is asyncio.BaseEventLoop.time:
+        clock = time.monotonic  # what asyncio's own loops return, one Python call less
+
+    def take(message: str | bytes | ev.AudioDelta) -> Pending | None:
+        self._last_inbound = clock()
+        if isinstance(message, bytes):  # a binary frame: read as text, as recv() does
+            message = message.decode("utf-8", "replace")
+        if isinstance(message, str):
+            audio = receive(message)  # an audio delta comes back, decoded and counted
+            if audio is None:
+                events = received()
+            if recorder is not None:
+                # With what it decoded to: the recorder writes a delta's audio from the
+                # event instead of parsing and decoding the message again.
+                recorder.wire("server", message, events if audio is None else (audio,))
+        else:  # a media transport's AudioDelta (WebRTC)
+            receive_event(message)
+            events = received()
+            audio = events[0] if len(events) == 1 and type(events[0]) is ev.AudioDelta else None
+        if audio is None:
+            return (_DISPATCH, events)
+        # The hot path: the audio delta alone. It answers no session.update (nothing to
+        # settle), is no item the recovery could be shown back (it observes no audio) and
+        # makes the protocol write nothing (every sender flushes its own messages; the
+        # reader's flush is for what handling an event queues). What dispatch does for it,
+        # without its coroutine and _emit's: AudioDelta is no recorded runtime event (the wire
+        # record has it), and a queue with room takes it at once (only a full one under
+        # "block" is left to the reader to await).
+        if not keep_audio(self, audio) or put_nowait(audio):
+            return None
+        return (_PUT, audio)
+
+    return take
+
+
+Pending = tuple[str, Any]
+"""What :func:`_taker`'s function leaves to the reader: ``(_PUT, delta)`` or
+``(_DISPATCH, events)``."""
 
 
 def keep_audio(self: Session, event: ev.AudioDelta) -> bool:

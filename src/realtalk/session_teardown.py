@@ -103,4 +103,13 @@ async def on_connection_lost(self: Session, exc: ConnectionClosed) -> None:
                 "",
             )
         )
+    elif exc.by_client and exc.code == 1007:
+        code = "invalid_message"
+        await self._emit(
+            ev.ProtocolViolation(
+                "a server text message was not valid UTF-8, so the connection was closed with "
+                f"1007 ({exc.reason})",
+                "",
+            )
+        )
     self._fail(ev.SessionError(str(error), code, True, self._last_error, error), error)

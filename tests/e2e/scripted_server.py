@@ -97,7 +97,15 @@ class BigFrame:
     size: int
 
 
-Step = Send | WaitFor | Sleep | Close | Cut | Stall | Flood | BigFrame
+@dataclass(frozen=True)
+class BadText:
+    """One text frame whose payload is not UTF-8, written as raw bytes (websockets' own send
+    only takes valid text)."""
+
+    payload: bytes = b'{"type":"bad \xff\xfe"}'
+
+
+Step = Send | WaitFor | Sleep | Close | Cut | Stall | Flood | BigFrame | BadText
 
 
 @dataclass
@@ -267,6 +275,9 @@ class ScriptedServer:
                         previous = item["id"]
                 case BigFrame(size=size):
                     await self._big_frame(ws, size)
+                case BadText(payload=payload):
+                    assert len(payload) < 126  # the frame's one-byte length
+                    ws.transport.write(b"\x81" + bytes([len(payload)]) + payload)
 
     async def _big_frame(self, ws: ServerConnection, size: int) -> None:
         transport = ws.transport

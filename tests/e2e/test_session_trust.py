@@ -19,6 +19,7 @@ from realtalk import events as ev
 from realtalk.providers import Compatible
 
 from .scripted_server import (
+    BadText,
     BigFrame,
     Close,
     Cut,
@@ -485,6 +486,49 @@ async def test_a_lone_surrogate_in_server_ids_can_be_sent_back() -> None:
             if e["item"]["type"] == "function_call_output"
         ]
         assert [o["call_id"] for o in outputs] == [call_id]  # echoed exactly
+
+
+async def test_a_text_message_that_is_not_utf8_is_reported_and_ends_the_session_with_1007() -> None:
+    script = Script(responses=[[created(), BadText(), done()]])
+    async with scripted_server(script) as server, connect(server.url) as session:
+        await session.create_response()
+        seen, raised = await drain(session)
+        violations = [e for e in seen if isinstance(e, ev.ProtocolViolation)]
+        assert len(violations) == 1
+        assert "not valid UTF-8" in violations[0].reason
+        errors = [e for e in seen if isinstance(e, ev.SessionError)]
+        assert [(e.fatal, e.code) for e in errors] == [(True, "invalid_message")]
+        assert isinstance(raised, rt.ConnectionClosed)
+        assert raised.code == 1007
+        assert raised.by_client
+        assert not [e for e in seen if isinstance(e, ev.ResponseDone)]  # nothing after it
+
+
+async def test_a_failing_audio_hot_path_is_a_fatal_error_raised_to_the_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The audio delta's handling runs in the socket's callback while the reader waits: an
+    # exception there still ends the session through the reader, in order.
+    from realtalk import session_reader
+
+    def broken(session: Any, event: ev.AudioDelta) -> bool:
+        raise ValueError("hot path bug")
+
+    monkeypatch.setattr(session_reader, "keep_audio", broken)
+    script = Script(responses=[[created(), *audio_start(), Sleep(0.2), done()]])
+    async with scripted_server(script) as server, connect(server.url) as session:
+        await session.create_response()
+        seen, raised = await drain(session)
+        kinds = [type(e) for e in seen]
+        assert ev.ResponseCreated in kinds
+        assert ev.OutputItemAdded in kinds
+        assert ev.AudioDelta not in kinds
+        assert ev.ResponseDone not in kinds
+        errors = [e for e in seen if isinstance(e, ev.SessionError)]
+        assert [(e.fatal, e.code) for e in errors] == [(True, "internal_error")]
+        assert isinstance(errors[0].exception, ValueError)
+        assert isinstance(raised, rt.SessionFailed)
+        assert "hot path bug" in str(raised)
 
 
 async def test_a_200_mb_frame_is_refused_before_it_is_read() -> None:

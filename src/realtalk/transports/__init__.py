@@ -8,14 +8,12 @@ realtalk: :class:`~realtalk.transports.websocket.WebSocketTransport` (the real o
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
-
-from realtalk.errors import ConnectionClosed
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from realtalk.events import AudioDelta
 
-__all__ = ["Connector", "DirectReads", "Transport"]
+__all__ = ["Connector", "Transport"]
 
 
 @runtime_checkable
@@ -44,17 +42,10 @@ class Transport(Protocol):
 # Optional, looked up with getattr so a custom transport needs only the four members above:
 #   async def ping(self) -> Awaitable[float]        a ping; awaiting the result waits for its pong
 #   def abort(self) -> None                          drop the connection now, no handshake
-#   def direct_reads(self) -> DirectReads            recv in parts (the reader's hot path)
+#   def inbox(self) -> Inbox                         messages pushed in as they arrive, instead
+#                                                    of recv (transports/inbox.py: the reader
+#                                                    handles an audio delta on arrival)
 # The session's keepalive uses the first two when present, its reader the third.
-
-DirectReads = tuple[
-    Callable[[], Awaitable[str | bytes]],
-    type[BaseException] | tuple[type[BaseException], ...],
-    Callable[[Any], ConnectionClosed],
-]
-"""``(receive, ends, closed)``: awaiting ``receive()`` gives the next message (``bytes`` is
-decoded as UTF-8 with replacement); an ``ends`` exception from it is the connection's end, and
-``closed(exc)`` is the :class:`~realtalk.errors.ConnectionClosed` to raise instead."""
 
 Connector = Callable[[str, Mapping[str, str], Sequence[str]], Awaitable[Transport]]
 """Opens a transport: ``await connector(url, headers, subprotocols)``."""

@@ -9,9 +9,11 @@ keepalive over :meth:`WebSocketTransport.ping` and :meth:`~WebSocketTransport.ab
 built-in one is for direct users of :func:`connect_websocket`): a pong stuck behind a backlog
 the app has not read yet must not count as a dead socket.
 
-Every message in and out passes :meth:`WebSocketTransport.send` / :meth:`~WebSocketTransport.recv`
-(the session's reader takes :meth:`~WebSocketTransport.direct_reads`: the same reads, without
-``recv``'s own coroutine).
+Every message out passes :meth:`WebSocketTransport.send`. Every message in goes from the
+connection's protocol callback into an :class:`~realtalk.transports.inbox.Inbox` instead of
+websockets' own queue: :meth:`~WebSocketTransport.recv` takes from it, and the session's reader
+takes :meth:`~WebSocketTransport.inbox` to handle an audio delta during that callback (one hop
+through the event loop less per message; see the inbox's module).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from __future__ import annotations
 import asyncio
 import mmap
 from collections.abc import Awaitable, Mapping, Sequence
+from typing import cast
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed as WSConnectionClosed
 from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.typing import Subprotocol
 from websockets.version import version as websockets_version
 
@@ -35,7 +39,7 @@ from realtalk.errors import (
     TransportError,
 )
 from realtalk.redact import install_log_redaction, redact_text, redact_url
-from realtalk.transports import DirectReads
+from realtalk.transports.inbox import Inbox
 
 __all__ = ["WebSocketTransport", "connect_websocket"]
 
@@ -46,8 +50,17 @@ _BODY_SHOWN = 200  # characters of a refusal's body in the message
 _BODY_KEPT = 2000  # characters kept in HandshakeError.body
 
 
-class _ReadIntoOneBuffer(ClientConnection, asyncio.BufferedProtocol):
-    """websockets' client connection, reading the socket into one buffer of its own.
+class _Connection(ClientConnection, asyncio.BufferedProtocol):
+    """websockets' client connection, reading the socket into one buffer of its own and
+    putting each complete message into an :class:`Inbox`.
+
+    The inbox takes the place of websockets' own message queue (its ``Assembler``): a data
+    frame is joined to its fragments here, in the protocol callback that parsed it, and put in
+    the inbox, so that a reader can handle it in that same callback (:attr:`Inbox.fast`); every
+    other frame (ping, pong, close) is websockets' as ever. The inbox pauses and resumes the
+    socket's reading at websockets' ``max_queue`` marks, as its queue does.
+
+    The buffer:
 
     asyncio's plain read path allocates a fresh 256 KiB ``bytes`` per socket read, and
     websockets appends each to its parser's buffer: both blocks sit around glibc's mmap and trim
@@ -66,6 +79,59 @@ class _ReadIntoOneBuffer(ClientConnection, asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._read_view = memoryview(mmap.mmap(-1, _READ_BYTES))
         super().connection_made(transport)
+        reads = cast(asyncio.Transport, transport)
+        # websockets 15 keeps the max_queue marks as two attributes, 14 as one (high, low).
+        high, low = getattr(self, "max_queue_high", None), getattr(self, "max_queue_low", None)
+        if not hasattr(self, "max_queue_high"):
+            high, low = getattr(self, "max_queue", (16, None))
+        self.inbox = Inbox(high, low, pause=reads.pause_reading, resume=reads.resume_reading)
+        self._fragments: list[bytes] = []
+        self._fragmented: Opcode | None = None
+        self._failed = False  # a text message was not UTF-8: nothing after it is delivered
+
+    def process_event(self, event: object) -> None:
+        if type(event) is not Frame or self.response is None:
+            super().process_event(event)  # type: ignore[arg-type]  # the handshake's response
+            return
+        opcode = event.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if event.fin:
+                self._put(opcode, event.data)
+            else:
+                self._fragmented, self._fragments = opcode, [bytes(event.data)]
+        elif opcode is Opcode.CONT:
+            # websockets' parser lets a continuation through only after a fragmented start.
+            self._fragments.append(bytes(event.data))
+            if event.fin and self._fragmented is not None:
+                data, self._fragments = b"".join(self._fragments), []
+                self._put(self._fragmented, data)
+                self._fragmented = None
+        else:
+            super().process_event(event)
+
+    def _put(self, opcode: Opcode, data: bytes | bytearray | memoryview) -> None:
+        if self._failed:
+            return
+        if opcode is not Opcode.TEXT:
+            self.inbox.put(bytes(data))
+            return
+        try:
+            text = bytes(data).decode()
+        except UnicodeDecodeError as exc:
+            # A text message that is not UTF-8 fails the connection with 1007 (RFC 6455,
+            # 8.1), as websockets' own recv() does; the inbox then ends with that close.
+            self._failed = True
+            self.protocol.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
+            try:
+                self.send_data()
+            except Exception as error:  # what data_received does with a failed write
+                self.set_recv_exc(error)
+            return
+        self.inbox.put(text)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.inbox.close(_closed(self.protocol.close_exc))
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return self._read_view
@@ -81,7 +147,7 @@ class _ReadIntoOneBuffer(ClientConnection, asyncio.BufferedProtocol):
 class WebSocketTransport:
     """A :class:`~realtalk.transports.Transport` over one ``websockets`` client connection."""
 
-    def __init__(self, connection: ClientConnection) -> None:
+    def __init__(self, connection: _Connection) -> None:
         self._ws = connection
 
     def __repr__(self) -> str:
@@ -103,21 +169,17 @@ class WebSocketTransport:
             raise _closed(exc) from None
 
     async def recv(self) -> str:
-        try:
-            message = await self._ws.recv()
-        except WSConnectionClosed as exc:
-            raise _closed(exc) from None
+        message = await self._ws.inbox.get()
         if isinstance(message, bytes):
             return message.decode("utf-8", "replace")
-        return message
+        return message  # type: ignore[return-value]  # nothing installed inbox.fast
 
-    def direct_reads(self) -> DirectReads:
-        """What :meth:`recv` does, in parts, for the session's reader: websockets' own
-        ``recv``, the exception that ends it and its translation. The reader awaits the
-        connection directly: :meth:`recv` is a coroutine of its own per message, about 1 % of
-        a 20 ms audio delta's whole cost in the client (callgrind). A binary frame comes back as
-        ``bytes``; the reader decodes it as :meth:`recv` does."""
-        return self._ws.recv, WSConnectionClosed, _closed
+    def inbox(self) -> Inbox:
+        """The connection's inbound messages, for the session's reader (instead of
+        :meth:`recv`): it awaits :meth:`Inbox.get` and handles an audio delta in the protocol
+        callback through :attr:`Inbox.fast`. Items are ``str`` (text frames) and ``bytes``
+        (binary ones); the end raises :class:`~realtalk.errors.ConnectionClosed`."""
+        return self._ws.inbox
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._ws.close(code, reason)
@@ -138,11 +200,15 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 """Default limit of one inbound message."""
 
 
+_REFUSALS = {1007: "a text message was not UTF-8", 1009: "message too big"}
+
+
 def _closed(exc: WSConnectionClosed) -> ConnectionClosed:
     sent = exc.sent
-    if sent is not None and sent.code == 1009 and (exc.rcvd is None or not exc.rcvd_then_sent):
-        # We refused an oversized message (the server's close, if any, only echoes ours).
-        return ConnectionClosed(1009, sent.reason or "message too big", by_client=True)
+    if sent is not None and sent.code in _REFUSALS and (exc.rcvd is None or not exc.rcvd_then_sent):
+        # We refused a message: oversized, or text that is not UTF-8 (the server's close, if
+        # any, only echoes ours).
+        return ConnectionClosed(sent.code, sent.reason or _REFUSALS[sent.code], by_client=True)
     if exc.rcvd is not None:
         return ConnectionClosed(exc.rcvd.code, exc.rcvd.reason)
     # No close frame came: RST, FIN, a keepalive timeout (websockets then sends 1011 itself).
@@ -180,7 +246,7 @@ async def connect_websocket(
             ping_interval=ping_interval,
             ping_timeout=ping_timeout,
             user_agent_header=f"realtalk websockets/{websockets_version}",
-            create_connection=_ReadIntoOneBuffer,
+            create_connection=_Connection,
         )
     except InvalidStatus as exc:
         raw = exc.response.body.decode("utf-8", "replace") if exc.response.body else ""
@@ -213,4 +279,4 @@ async def connect_websocket(
         raise TransportError(f"connecting timed out after {open_timeout:g}s") from None
     except OSError as exc:
         raise TransportError(f"could not connect: {exc.strerror or exc}") from None
-    return WebSocketTransport(connection)
+    return WebSocketTransport(cast(_Connection, connection))
