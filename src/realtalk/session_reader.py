@@ -1,9 +1,11 @@
 """The session's reader: every incoming wire message, and the dispatch of its events.
 
 The reader task runs :func:`read_loop` (transport -> protocol -> :func:`dispatch` -> the app's
-queue). It never awaits the server: handling an event only sends, never waits for a reply that
-only the reader could read. These functions are :class:`~realtalk.session.Session` methods,
-defined here and bound in the class body (``Session._read_loop`` is :func:`read_loop`).
+queue); on a transport with an inbox, an audio delta takes the synchronous part of that path in
+the socket's callback while the task waits (:func:`_taker`). It never awaits the server:
+handling an event only sends, never waits for a reply that only the reader could read. These
+functions are :class:`~realtalk.session.Session` methods, defined here and bound in the class
+body (``Session._read_loop`` is :func:`read_loop`).
 """
 
 from __future__ import annotations
