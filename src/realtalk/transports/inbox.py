@@ -49,10 +49,6 @@ class Inbox:
     def __len__(self) -> int:
         return len(self._items)
 
-    @property
-    def ended(self) -> bool:
-        return self._end is not None
-
     def put(self, message: str | bytes) -> None:
         if self._end is not None:
             return  # nothing arrives after the end (websockets' parser stops at the close)
