@@ -19,6 +19,7 @@ through the event loop less per message; see the inbox's module).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mmap
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import cast
@@ -122,10 +123,9 @@ class _Connection(ClientConnection, asyncio.BufferedProtocol):
             # 8.1), as websockets' own recv() does; the inbox then ends with that close.
             self._failed = True
             self.protocol.fail(CloseCode.INVALID_DATA, f"{exc.reason} at position {exc.start}")
-            try:
+            # A failed write of the close ends the connection: connection_lost reports it.
+            with contextlib.suppress(Exception):
                 self.send_data()
-            except Exception as error:  # what data_received does with a failed write
-                self.set_recv_exc(error)
             return
         self.inbox.put(text)
 
