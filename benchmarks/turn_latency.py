@@ -85,7 +85,6 @@ def timed_engines(spec: Any, log: Log) -> Any:
     class TimedTranscriber(Transcriber):
         sample_rate = inner.transcriber.sample_rate
         early_transcription = getattr(inner.transcriber, "early_transcription", False)
-        on_cpu = getattr(inner.transcriber, "on_cpu", False)
 
         def transcribe(self, pcm16: bytes, **kw: Any) -> Any:
             start = time.monotonic()

@@ -76,7 +76,6 @@ def harness(
     auto_work: bool = False,
     turn: dict[str, Any] | None = None,
     judged: bool = False,
-    judge_after_draft: bool = False,
 ) -> SpecHarness:
     engines = engines_with(brain=brain or InstructedBrain())
     h = SpecHarness(engines=engines, auto_work=auto_work)
@@ -84,7 +83,6 @@ def harness(
         vad=engines.new_vad(),
         early_transcription=True,
         end_of_turn=judged,
-        judge_after_draft=judge_after_draft,
         config=ServerConfig(speculative_responses=speculate, default_instructions="Hi."),
     )
     h.events.clear()

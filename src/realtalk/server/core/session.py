@@ -116,7 +116,6 @@ class ServerSession(TurnTaking):
         session_type: SessionType | None = None,
         early_transcription: bool = False,
         end_of_turn: bool = False,
-        judge_after_draft: bool = False,
     ) -> None:
         """``session`` is a session object (in ``dialect``'s shape) applied on top of the
         defaults before ``session.created``, e.g. the config attached to a client secret.
@@ -131,10 +130,6 @@ class ServerSession(TurnTaking):
 
         ``end_of_turn``: the front can run :class:`JudgeTurn` work (an end-of-turn model), so
         ``semantic_vad`` judges each pause (:class:`~realtalk.server.core.turns.Judges`).
-
-        ``judge_after_draft``: the transcriber and the end-of-turn model share the CPU cores, so
-        a pause's judgement waits for the draft transcription in flight (the response waits for
-        that transcript anyway; run beside it, the judgement slows it down).
         """
         self.dialect: Dialect = dialect
         if session_type is None:
@@ -160,7 +155,6 @@ class ServerSession(TurnTaking):
         self._detector: TurnDetector | None = None
         self._drafts = Drafts() if early_transcription else None
         self._judges = Judges() if end_of_turn else None
-        self._judge_after_draft = judge_after_draft
         # The speculative response rests on a draft transcript, so it comes with the drafts.
         speculate = early_transcription and self.config.speculative_responses
         self._specs = Speculations() if speculate else None
@@ -298,7 +292,8 @@ class ServerSession(TurnTaking):
     def _dispatch(self, result: WorkResult, now_ms: float) -> None:
         if isinstance(result, TranscriptionResult):
             if self._drafts is not None and self._drafts.owns(result.work_id):
-                self._draft_done(result)
+                self._request_draft(self._drafts.finished(result, partial(_random_id, "work")))
+                self._speculate()
             else:
                 self._on_transcription(result)
         elif isinstance(result, TurnJudgement):

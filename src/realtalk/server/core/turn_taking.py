@@ -43,15 +43,7 @@ from realtalk.server.core.turns import (
     draft_pause_ms,
     transcription_hints,
 )
-from realtalk.server.core.work import (
-    CancelWork,
-    JudgeTurn,
-    Outgoing,
-    Think,
-    TranscriptionResult,
-    TurnJudgement,
-    WorkResult,
-)
+from realtalk.server.core.work import CancelWork, Outgoing, Think, TurnJudgement, WorkResult
 from realtalk.server.engines.base import BrainRequest
 
 if TYPE_CHECKING:
@@ -89,7 +81,6 @@ class TurnTaking:
         _detector: TurnDetector | None
         _drafts: Drafts | None
         _judges: Judges | None
-        _judge_after_draft: bool
         _specs: Speculations | None
         _replay: list[WorkResult]
         _arrivals: ArrivalLog
@@ -157,28 +148,7 @@ class TurnTaking:
         if judging and self._judges is not None and pause.kind == "silent":
             judge = self._judges.pause(self._buffer, self._speech_start_ms, pause.at_ms, new_id)
             if judge is not None:
-                self._send_judge(judge)
-
-    def _send_judge(self, judge: JudgeTurn) -> None:
-        # On shared CPU cores the model's ~40 ms beside Whisper's encoder threads stalls the
-        # draft by more than that (benchmarks/turn_latency.py stage table: 233 -> 394 ms with
-        # judgements beside), and the turn's response waits for the draft's transcript
-        # whatever the model says: judging after the draft decides as soon, on the same
-        # audio, and lets the transcript come first.
-        if self._judge_after_draft and self._drafts is not None and self._drafts.busy:
-            assert self._judges is not None
-            self._judges.hold(judge)
-        else:
-            self._out.append(judge)
-
-    def _draft_done(self, result: TranscriptionResult) -> None:
-        """A draft's transcript came: the next draft, a held judgement, the speculation."""
-        assert self._drafts is not None
-        self._request_draft(self._drafts.finished(result, partial(self.new_id, "work")))
-        judge = self._judges.release() if self._judges is not None else None
-        if judge is not None:
-            self._out.append(judge)
-        self._speculate()
+                self._out.append(judge)
 
     def _reset_pauses(self) -> None:
         if self._drafts is not None:
@@ -243,7 +213,7 @@ class TurnTaking:
         new_id = partial(self.new_id, "work")
         end, again = self._judges.finished(result, threshold, self._buffer, new_id)
         if again is not None:
-            self._send_judge(again)
+            self._out.append(again)
         if end and settings is not None and detector is not None and detector.paused:
             heard = detector.heard_ms
             silence_ms = heard - detector.last_speech_end_ms

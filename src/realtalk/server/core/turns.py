@@ -407,11 +407,6 @@ class Drafts:
     def owns(self, work_id: str) -> bool:
         return self._in_flight is not None and self._in_flight.work_id == work_id
 
-    @property
-    def busy(self) -> bool:
-        """A draft of ours is on the transcriber (stale or not)."""
-        return self._in_flight is not None
-
     def finished(self, result: TranscriptionResult, new_id: Callable[[], str]) -> Draft | None:
         """The result of the draft in flight; returns a waiting draft to request now."""
         draft, self._in_flight = self._in_flight, None
@@ -458,7 +453,6 @@ class Judges:
         self._in_flight: str | None = None
         self._stale = False
         self._pending: tuple[float, float] | None = None
-        self._held: JudgeTurn | None = None
 
     def pause(
         self, buffer: InputBuffer, start_ms: float, at_ms: float, new_id: Callable[[], str]
@@ -472,21 +466,9 @@ class Judges:
 
     def reset(self) -> None:
         """Speech resumed, or the turn ended: what is in flight no longer decides anything."""
-        if self._held is not None:  # never sent: nothing to wait for
-            self._held = self._in_flight = None
-        elif self._in_flight is not None:
+        if self._in_flight is not None:
             self._stale = True
         self._pending = None
-
-    def hold(self, judge: JudgeTurn) -> None:
-        """Keep ``judge`` (just made by :meth:`pause` or :meth:`finished`) until
-        :meth:`release`."""
-        self._held = judge
-
-    def release(self) -> JudgeTurn | None:
-        """The held judgement, to send now (None if there is none)."""
-        judge, self._held = self._held, None
-        return judge
 
     def finished(
         self,

@@ -105,9 +105,6 @@ class Transcriber(abc.ABC):
     early_transcription: bool = False
     """Worth running on a draft at a pause inside speech (slow engines), so that the turn's
     transcript is ready, or nearly, when the silence rule ends the turn."""
-    on_cpu: bool = False
-    """Computes on this machine's CPU cores (not a GPU), as the end-of-turn model does: a
-    judgement run beside it slows it down, so the session judges a pause after its draft."""
 
     @abc.abstractmethod
     def transcribe(

@@ -146,7 +146,6 @@ class WhisperTranscriber(Transcriber):
             )
             self.decode_threads = decode_threads
         self.device = device
-        self.on_cpu = device == "cpu"
         self.compute_type = compute_type
         self.beam_size = beam_size
         self.window_frames = (

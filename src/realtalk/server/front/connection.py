@@ -126,7 +126,6 @@ class Connection:
             session_type=route.session_type,
             early_transcription=server.engines.transcriber.early_transcription,
             end_of_turn=server.engines.end_of_turn is not None,
-            judge_after_draft=server.engines.transcriber.on_cpu,
         )
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
