@@ -742,17 +742,28 @@ def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dic
     own draft bookkeeping over Silero's events), it takes Whisper's run on that very audio,
     measured here alone; the reply's first spoken piece (what the echo brain says first, cut
     as the server cuts it) takes Piper's run on it, measured alone; and under ``server_vad``
-    no audio leaves before the rule's decision. Nothing of a live session runs meanwhile (no
-    client, no other engine, no loop), so a live median can only be above this. Returns the
-    table and, for the session's own draft pause, the medians of the two floors."""
+    no audio leaves before the rule's decision. ``semantic_vad`` cannot skip its own
+    judgement: the end-of-turn model is asked once at JUDGE_PAUSE_MS, on the same cores while
+    Whisper runs, so its floor runs Whisper again with that one judgement beside it, started
+    when the session would start it. Nothing else of a live session runs meanwhile (no client,
+    no other engine, no loop), so a live median can only be above these. Returns the table
+    and, for the session's own draft pause, the medians of the two floors."""
     from benchmarks._speech_corpus import load_groups
-    from realtalk.server.core.turns import DRAFT_PAUSE_MS
+    from realtalk.errors import EngineUnavailable
+    from realtalk.server.core.turns import DRAFT_PAUSE_MS, JUDGE_PAUSE_MS
     from realtalk.server.engines.brain import EchoBrain
     from realtalk.server.engines.synthesize import PiperSynthesizer, SentenceBuffer
     from realtalk.server.engines.transcribe import WhisperTranscriber
+    from realtalk.server.engines.turn import SmartTurn
 
     groups = load_groups()
     whisper, piper = WhisperTranscriber(), PiperSynthesizer()
+    try:
+        judge: SmartTurn | None = SmartTurn()
+    except EngineUnavailable:
+        judge = None  # the turn extra is missing: no judged floor
+    if judge is not None:
+        judge.probability(groups[0].pcm16)  # warm
     whisper.transcribe(groups[0].pcm16)  # warm both
     list(piper.synthesize("Warm up."))
     echo = EchoBrain()
@@ -768,18 +779,26 @@ def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dic
             "chain",
             "server_vad floor",
             "groups over 600 ms",
+            "Whisper, judged beside",
+            "judgement ends",
+            "semantic_vad floor",
         ],
     )
     now: dict[str, float] = {}
     for pause_ms in pauses_ms:
         starts, runs, synths, words, chains, floors = [], [], [], [], [], []
+        judged_runs: list[float] = []
+        judge_ends: list[float] = []
+        judged_floors: list[float] = []
         for group in groups:
             final = _final_draft(group, pause_ms, 0.0)
             if final is None:
                 continue
-            begin = time.perf_counter()
-            text = whisper.transcribe(final.body + bytes(int(final.pad_ms) * 32)).text
-            run_ms = (time.perf_counter() - begin) * 1000
+            draft_audio = final.body + bytes(int(final.pad_ms) * 32)
+            text = whisper.transcribe(draft_audio).text
+            # alone and (below) judged beside, interleaved, the median of FLOOR_RUNS each:
+            # one run moves by tens of ms on this machine, more than the judgement costs
+            run_ms = median([_wall_ms(whisper.transcribe, draft_audio) for _ in range(FLOOR_RUNS)])
             final = _final_draft(group, pause_ms, run_ms) or final
             buffer = SentenceBuffer(first_clause=True)
             reply = echo.prefix + text.strip() if text.strip() else echo.empty
@@ -794,6 +813,19 @@ def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dic
             words.append(float(len(first.split())))
             chains.append(chain)
             floors.append(max(chain, final.decided))
+            if judge is not None:
+                # the session asks the model JUDGE_PAUSE_MS into the pause, on the audio so far
+                offset_ms = JUDGE_PAUSE_MS - pause_ms
+                heard = final.committed[: len(final.body) + int(offset_ms) * 32]
+                beside = [
+                    _judged_beside(whisper, judge, draft_audio, heard, offset_ms)
+                    for _ in range(FLOOR_RUNS)
+                ]
+                whisper_ms = median([w for w, _ in beside])
+                judged_ms = median([j for _, j in beside])
+                judged_runs.append(whisper_ms)
+                judge_ends.append(judged_ms)
+                judged_floors.append(final.started + max(whisper_ms + synth_ms, judged_ms))
         table.add(
             f"{pause_ms:.0f} ms" + (" (now)" if pause_ms == DRAFT_PAUSE_MS else ""),
             median(starts),
@@ -803,20 +835,67 @@ def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dic
             median(chains),
             median(floors),
             f"{sum(f > 600 for f in floors)}/{len(floors)}",
+            *(
+                (median(judged_runs), median(judge_ends), median(judged_floors))
+                if judged_floors
+                else ("-", "-", "-")
+            ),
         )
         if pause_ms == DRAFT_PAUSE_MS:
-            now = {"server_vad": median(floors), "semantic_vad": median(chains)}
+            semantic = median(judged_floors) if judged_floors else median(chains)
+            now = {"server_vad": median(floors), "semantic_vad": semantic}
     table.note(
         "chain = draft starts + Whisper + first piece (the brain, echo, takes < 0.1 ms); "
         "server_vad floor = the chain, or the 500 ms rule's decision (~540 ms) if later: "
-        "the earliest the first audio can leave; semantic_vad's floor is the chain itself "
-        "(its decision can come at the pause); the client, the socket and the loop come on top"
+        "the earliest the first audio can leave; the client, the socket and the loop come on "
+        "top"
+    )
+    table.note(
+        "Whisper, judged beside = the same Whisper run with the turn's one smart-turn judgement "
+        "on another thread, started JUDGE_PAUSE_MS - draft pause into it (when the session asks "
+        "it); judgement ends = its end, from the draft's start; semantic_vad floor = draft "
+        "starts + the later of (Whisper judged beside + first piece) and the judgement's end: "
+        "its decision can come at the pause, but its judgement shares the two cores with "
+        "Whisper (a pause judged incomplete is judged again 320 ms later, after this floor)"
     )
     table.note(
         "first piece = the echo reply's first clause (to a comma) or else its first sentence, "
         "as SentenceBuffer(first_clause=True) cuts it; words = its length"
     )
     return table, now
+
+
+FLOOR_RUNS = 3
+"""Engine runs per group and row in the floor table (the median is taken)."""
+
+
+def _wall_ms(call: Any, *args: Any) -> float:
+    begin = time.perf_counter()
+    call(*args)
+    return (time.perf_counter() - begin) * 1000
+
+
+def _judged_beside(
+    whisper: Any, judge: Any, audio: bytes, heard: bytes, offset_ms: float
+) -> tuple[float, float]:
+    """Whisper on ``audio`` with one judgement of ``heard`` started ``offset_ms`` into it on
+    another thread: (Whisper's wall ms, the judgement's end in ms from Whisper's start)."""
+    import threading
+
+    begin = time.perf_counter()
+    ended: list[float] = []
+
+    def later() -> None:
+        time.sleep(max(0.0, offset_ms / 1000 - (time.perf_counter() - begin)))
+        judge.probability(heard)
+        ended.append((time.perf_counter() - begin) * 1000)
+
+    other = threading.Thread(target=later, daemon=True)
+    other.start()
+    whisper.transcribe(audio)
+    whisper_ms = (time.perf_counter() - begin) * 1000
+    other.join()
+    return whisper_ms, ended[0]
 
 
 def _whisper_stages(

@@ -1,8 +1,10 @@
 """The human-speech turn-latency targets over several runs: each figure is the median of the
-runs' medians (one run's 8-group median moves by tens of ms), the cut-offs the median count."""
+runs' medians (one run's 8-group median moves by tens of ms), the cut-offs the median count;
+the semantic_vad floor's judgement beside Whisper."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from benchmarks import turn_latency
@@ -39,3 +41,26 @@ def test_one_run_gives_that_runs_figures() -> None:
     turn_latency._targets(table, [{SERVER: rows([700, 640, 650], cut=1)}])
     (target,) = table.targets
     assert (target.figure, target.met) == (650, False)
+
+
+def test_the_judged_floor_runs_the_judgement_on_its_audio_offset_into_whisper() -> None:
+    seen: dict[str, Any] = {}
+
+    class Whisper:
+        def transcribe(self, audio: bytes) -> None:
+            seen["whisper"] = (audio, time.perf_counter())
+            time.sleep(0.12)
+
+    class Judge:
+        def probability(self, heard: bytes) -> float:
+            seen["judge"] = (heard, time.perf_counter())
+            time.sleep(0.02)
+            return 1.0
+
+    whisper_ms, judged_ms = turn_latency._judged_beside(Whisper(), Judge(), b"draft", b"heard", 40)
+    (audio, whisper_at), (heard, judge_at) = seen["whisper"], seen["judge"]
+    assert (audio, heard) == (b"draft", b"heard")
+    # the judgement starts when the session would ask it: 40 ms into Whisper's run, not before
+    assert judge_at - whisper_at >= 0.04 - 0.002
+    assert whisper_ms >= 120
+    assert judged_ms >= 40 + 20
