@@ -736,7 +736,9 @@ def draft_table(pauses_ms: tuple[float, ...] = (64.0, 96.0, 160.0)) -> Table:
     return table
 
 
-def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dict[str, float]]:
+def floor_table(
+    pauses_ms: tuple[float, ...] = (64.0, 20.0, 0.0),
+) -> tuple[Table, dict[str, float]]:
     """The earliest first audio the engines allow, per human group, without any contention:
     the turn's transcript cannot start before its final draft does (audio time, the session's
     own draft bookkeeping over Silero's events), it takes Whisper's run on that very audio,
@@ -747,7 +749,8 @@ def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dic
     Whisper runs, so its floor runs Whisper again with that one judgement beside it, started
     when the session would start it. Nothing else of a live session runs meanwhile (no client,
     no other engine, no loop), so a live median can only be above these. Returns the table
-    and, for the session's own draft pause, the medians of the two floors."""
+    and, for the session's own draft pause, the medians of the two floors ("bound": the
+    0 ms row's chain, when it is run)."""
     from benchmarks._speech_corpus import load_groups
     from realtalk.errors import EngineUnavailable
     from realtalk.server.core.turns import DRAFT_PAUSE_MS, JUDGE_PAUSE_MS
@@ -827,7 +830,9 @@ def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dic
                 judge_ends.append(judged_ms)
                 judged_floors.append(final.started + max(whisper_ms + synth_ms, judged_ms))
         table.add(
-            f"{pause_ms:.0f} ms" + (" (now)" if pause_ms == DRAFT_PAUSE_MS else ""),
+            f"{pause_ms:.0f} ms"
+            + (" (now)" if pause_ms == DRAFT_PAUSE_MS else "")
+            + (" (bound)" if pause_ms == 0 else ""),
             median(starts),
             median(runs),
             median(synths),
@@ -843,7 +848,9 @@ def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dic
         )
         if pause_ms == DRAFT_PAUSE_MS:
             semantic = median(judged_floors) if judged_floors else median(chains)
-            now = {"server_vad": median(floors), "semantic_vad": semantic}
+            now.update({"server_vad": median(floors), "semantic_vad": semantic})
+        if pause_ms == 0:
+            now["bound"] = median(chains)
     table.note(
         "chain = draft starts + Whisper + first piece (the brain, echo, takes < 0.1 ms); "
         "server_vad floor = the chain, or the 500 ms rule's decision (~540 ms) if later: "
@@ -857,6 +864,12 @@ def floor_table(pauses_ms: tuple[float, ...] = (64.0, 20.0)) -> tuple[Table, dic
         "starts + the later of (Whisper judged beside + first piece) and the judgement's end: "
         "its decision can come at the pause, but its judgement shares the two cores with "
         "Whisper (a pause judged incomplete is judged again 320 ms later, after this floor)"
+    )
+    table.note(
+        "0 ms (bound): the draft at Silero's first silent frame, as if the turn's end were "
+        "known the moment the detector hears silence: its chain (Silero's lag + Whisper alone "
+        "+ the first piece) is the earliest first audio any end-of-turn rule or model gets from "
+        "these engines on this machine, whatever it decides and however fast"
     )
     table.note(
         "first piece = the echo reply's first clause (to a comma) or else its first sentence, "
@@ -1162,6 +1175,12 @@ def human_tables(
             "the engines' floor on these groups (table above, engines alone, in order): "
             f"server_vad {floor_ms['server_vad']:.0f} ms, semantic_vad "
             f"{floor_ms['semantic_vad']:.0f} ms; a goal below it needs faster engines"
+            + (
+                f" (no end-of-turn decision, however early, gets first audio from them before "
+                f"the 0 ms bound's {floor_ms['bound']:.0f} ms)"
+                if "bound" in floor_ms
+                else ""
+            )
         )
     groups = next(iter(runs[0].values()))
     table.note(
