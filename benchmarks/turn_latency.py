@@ -816,7 +816,8 @@ def floor_table(
             words.append(float(len(first.split())))
             chains.append(chain)
             floors.append(max(chain, final.decided))
-            if judge is not None:
+            if judge is not None and pause_ms > 0:
+                # (the bound has no judgement to run beside Whisper)
                 # the session asks the model JUDGE_PAUSE_MS into the pause, on the audio so far
                 offset_ms = JUDGE_PAUSE_MS - pause_ms
                 heard = final.committed[: len(final.body) + int(offset_ms) * 32]
